@@ -1,0 +1,127 @@
+//! Error types of the protocol layer.
+//!
+//! Crypto failures are opaque on purpose: they say *that* a signature or a tag did not
+//! match, never anything about the computation. Context that helps (the serial, the header
+//! name, the observed clock skew) is always included.
+
+/// A key, certificate or APIv3 key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not PEM, or holds no block of the expected kind.
+    #[error("no {expected} PEM block found")]
+    Pem {
+        /// What was looked for, e.g. `PRIVATE KEY`.
+        expected: &'static str,
+    },
+    /// The PEM block was found but its content is not an acceptable RSA key.
+    #[error("{what} rejected: {reason}")]
+    Rejected {
+        /// Which key.
+        what: &'static str,
+        /// Why, as reported by the crypto library (never key material).
+        reason: String,
+    },
+    /// The X.509 certificate could not be parsed.
+    #[error("invalid X.509 certificate: {0}")]
+    Certificate(String),
+    /// The APIv3 key is not exactly 32 bytes.
+    #[error("the APIv3 key must be exactly 32 bytes, got {0}")]
+    ApiV3KeyLength(usize),
+    /// Reading a key file failed.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A response or callback failed verification. Such a message must never be used as data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A required `Wechatpay-*` header is absent (or not valid text).
+    #[error("missing response header {0}")]
+    MissingHeader(&'static str),
+    /// `Wechatpay-Signature-Type` names an algorithm this SDK does not support.
+    #[error("unsupported Wechatpay-Signature-Type {0:?}")]
+    UnsupportedSignatureType(String),
+    /// `Wechatpay-Timestamp` is not a decimal number of seconds.
+    #[error("Wechatpay-Timestamp {0:?} is not unix seconds")]
+    InvalidTimestamp(String),
+    /// The signing time is too far from the local clock.
+    #[error(
+        "Wechatpay-Timestamp is {skew_secs}s away from the local clock (allowed: {max_skew_secs}s); check the clock or this is a replay"
+    )]
+    StaleTimestamp {
+        /// Observed difference (local − signed), in seconds.
+        skew_secs: i64,
+        /// The configured tolerance.
+        max_skew_secs: u64,
+    },
+    /// `Wechatpay-Serial` names no key in the trust store.
+    #[error(
+        "Wechatpay-Serial {0:?} is not a trusted platform certificate or public key; add it or refresh certificates"
+    )]
+    UnknownSerial(String),
+    /// The platform certificate named by the serial is not valid at this time.
+    #[error("platform certificate {0} is outside its validity period")]
+    CertificateExpired(String),
+    /// The signature does not verify (this includes `WECHATPAY/SIGNTEST/` probes and
+    /// signatures that are not valid base64).
+    #[error("signature does not verify with key {serial}{}", if *probe { " (WECHATPAY/SIGNTEST/ probe)" } else { "" })]
+    BadSignature {
+        /// The serial that was used.
+        serial: String,
+        /// Whether the signature was a `WECHATPAY/SIGNTEST/` probe.
+        probe: bool,
+    },
+}
+
+/// An `AEAD_AES_256_GCM` (or OAEP) ciphertext could not be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecryptError {
+    /// The ciphertext is not valid base64.
+    #[error("ciphertext is not valid base64")]
+    Base64,
+    /// The ciphertext is shorter than the 16-byte tag.
+    #[error("ciphertext is shorter than the 16-byte authentication tag")]
+    TooShort,
+    /// The nonce is not 12 bytes.
+    #[error("nonce must be 12 bytes, got {0}")]
+    NonceLength(usize),
+    /// The algorithm named in the message is not `AEAD_AES_256_GCM`.
+    #[error("unsupported algorithm {0:?} (expected AEAD_AES_256_GCM)")]
+    Algorithm(String),
+    /// Authentication failed: wrong key, nonce, associated data, or tampered data.
+    #[error("decryption failed (wrong APIv3 key or tampered data)")]
+    Failed,
+    /// The plaintext is not UTF-8 where text was expected.
+    #[error("decrypted plaintext is not UTF-8")]
+    Utf8,
+}
+
+/// An `Authorization` header could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizationError {
+    /// The scheme is not `WECHATPAY2-SHA256-RSA2048`.
+    #[error("Authorization scheme is not WECHATPAY2-SHA256-RSA2048")]
+    Scheme,
+    /// The parameter list is not `key="value",…`.
+    #[error("Authorization parameters are malformed near {0:?}")]
+    Malformed(String),
+    /// A parameter is missing.
+    #[error("Authorization lacks {0}")]
+    Missing(&'static str),
+    /// A parameter appears twice.
+    #[error("Authorization repeats {0}")]
+    Duplicate(String),
+    /// `timestamp` is not decimal seconds.
+    #[error("Authorization timestamp {0:?} is not unix seconds")]
+    Timestamp(String),
+}

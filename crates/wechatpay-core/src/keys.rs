@@ -1,0 +1,453 @@
+//! RSA keys and certificates, behind our own types so that no crypto-library type appears
+//! in the public API.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{
+    KeySize, OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey,
+};
+use aws_lc_rs::signature::{
+    KeyPair, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
+use zeroize::Zeroizing;
+
+use crate::error::{DecryptError, KeyError};
+
+fn rejected(what: &'static str, e: impl fmt::Display) -> KeyError {
+    KeyError::Rejected {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// An RSA private key: the merchant API key (`apiclient_key.pem`) that signs requests, or
+/// the platform key an emulator signs responses with.
+///
+/// Cheap to clone. `Debug` never shows key material; the key is freed (and cleared by
+/// aws-lc) when the last clone is dropped.
+#[derive(Clone)]
+pub struct PrivateKey {
+    pair: Arc<RsaKeyPair>,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey(** redacted **)")
+    }
+}
+
+impl PrivateKey {
+    /// Loads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`), RSA 2048 bits or more.
+    ///
+    /// # Errors
+    /// [`KeyError::Pem`] when no private-key block is found, [`KeyError::Rejected`] when it
+    /// is not an acceptable RSA key.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
+            expected: "PRIVATE KEY or RSA PRIVATE KEY",
+        })?;
+        let pair = match &der {
+            PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+            _ => return Err(rejected("private key", "not an RSA key")),
+        }
+        .map_err(|e| rejected("private key", e))?;
+        Ok(Self {
+            pair: Arc::new(pair),
+        })
+    }
+
+    /// Loads [`from_pem`](Self::from_pem) from a file.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] when the file cannot be read, otherwise as `from_pem`.
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        Self::from_pem(&read(path.as_ref())?)
+    }
+
+    /// Generates a fresh RSA-2048 key.
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] if the crypto library fails to generate a key.
+    pub fn generate() -> Result<Self, KeyError> {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| rejected("new key", e))?;
+        Ok(Self {
+            pair: Arc::new(pair),
+        })
+    }
+
+    /// The key as PKCS#8 PEM text (for writing a freshly generated key to a file).
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] if the key cannot be encoded.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        let der = self.pkcs8_der()?;
+        Ok(Zeroizing::new(pem_encode("PRIVATE KEY", &der)))
+    }
+
+    /// The key as PKCS#8 DER.
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] if the key cannot be encoded.
+    pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'static>>::as_der(&*self.pair)
+            .map_err(|e| rejected("private key", e))?;
+        Ok(Zeroizing::new(der.as_ref().to_vec()))
+    }
+
+    /// The matching public key.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        let spki = self
+            .pair
+            .public_key()
+            .as_der()
+            .map(|d| d.as_ref().to_vec())
+            .unwrap_or_default();
+        // The SPKI of a key aws-lc accepted always parses back.
+        PublicKey::from_spki_der(&spki).unwrap_or_else(|_| PublicKey::empty())
+    }
+
+    /// SHA256withRSA (PKCS#1 v1.5) over `message`, base64-encoded: 344 characters for a
+    /// 2048-bit key. PKCS#1 v1.5 is deterministic, so equal inputs give equal output.
+    #[must_use]
+    pub fn sign(&self, message: &[u8]) -> String {
+        let mut sig = vec![0u8; self.pair.public_modulus_len()];
+        // Signing can fail only for a malformed key, which `from_pem` already rejected;
+        // an all-zero signature would then fail verification on the other side.
+        let _ = self
+            .pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig);
+        B64.encode(sig)
+    }
+
+    /// Decrypts an RSA-OAEP (SHA-1, MGF1-SHA-1) base64 ciphertext, as WeChat Pay encrypts
+    /// sensitive response fields to the merchant key.
+    ///
+    /// # Errors
+    /// [`DecryptError::Base64`] or [`DecryptError::Failed`].
+    pub fn decrypt_oaep(&self, ciphertext_b64: &str) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        let ct = B64
+            .decode(ciphertext_b64.trim())
+            .map_err(|_| DecryptError::Base64)?;
+        let der = self.pkcs8_der().map_err(|_| DecryptError::Failed)?;
+        let key = PrivateDecryptingKey::from_pkcs8(&der).map_err(|_| DecryptError::Failed)?;
+        let key = OaepPrivateDecryptingKey::new(key).map_err(|_| DecryptError::Failed)?;
+        let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
+        let n = key
+            .decrypt(&OAEP_SHA1_MGF1SHA1, &ct, &mut out, None)
+            .map_err(|_| DecryptError::Failed)?
+            .len();
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// An RSA public key that verifies signatures: a WeChat Pay public key
+/// (`PUB_KEY_ID_…`, from the merchant console), the key inside a platform certificate, or a
+/// merchant's public key on the emulator side.
+#[derive(Clone)]
+pub struct PublicKey {
+    inner: Arc<PublicInner>,
+}
+
+struct PublicInner {
+    parsed: Option<ParsedPublicKey>,
+    spki: Vec<u8>,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("spki_len", &self.inner.spki.len())
+            .finish()
+    }
+}
+
+impl PublicKey {
+    fn empty() -> Self {
+        Self {
+            inner: Arc::new(PublicInner {
+                parsed: None,
+                spki: Vec::new(),
+            }),
+        }
+    }
+
+    /// Loads a PEM `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo), as WeChat Pay hands out its
+    /// public keys (`pub_key.pem`).
+    ///
+    /// # Errors
+    /// [`KeyError::Pem`] or [`KeyError::Rejected`].
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let der =
+            SubjectPublicKeyInfoDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
+                expected: "PUBLIC KEY",
+            })?;
+        Self::from_spki_der(der.as_ref())
+    }
+
+    /// Loads [`from_pem`](Self::from_pem) from a file.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] when the file cannot be read, otherwise as `from_pem`.
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        Self::from_pem(&read(path.as_ref())?)
+    }
+
+    /// Loads a DER SubjectPublicKeyInfo.
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] when it is not an RSA key of 2048 bits or more.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+            .map_err(|e| rejected("public key", e))?;
+        PublicEncryptingKey::from_der(der).map_err(|e| rejected("public key", e))?;
+        Ok(Self {
+            inner: Arc::new(PublicInner {
+                parsed: Some(parsed),
+                spki: der.to_vec(),
+            }),
+        })
+    }
+
+    /// The key as `BEGIN PUBLIC KEY` PEM text.
+    #[must_use]
+    pub fn to_pem(&self) -> String {
+        pem_encode("PUBLIC KEY", &self.inner.spki)
+    }
+
+    /// Checks a base64 SHA256withRSA signature over `message`. A signature that is not
+    /// base64 (such as a `WECHATPAY/SIGNTEST/` probe) simply does not verify.
+    #[must_use]
+    pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+        let Ok(sig) = B64.decode(signature_b64) else {
+            return false;
+        };
+        self.inner
+            .parsed
+            .as_ref()
+            .is_some_and(|k| k.verify_sig(message, &sig).is_ok())
+    }
+
+    /// Encrypts a sensitive field with RSA-OAEP (SHA-1, MGF1-SHA-1, empty label) and
+    /// returns base64. Send the key's serial or `PUB_KEY_ID_…` in `Wechatpay-Serial`.
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] when the plaintext is longer than the key allows (214 bytes
+    /// for RSA-2048).
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String, KeyError> {
+        let key = PublicEncryptingKey::from_der(&self.inner.spki)
+            .map_err(|e| rejected("public key", e))?;
+        let key = OaepPublicEncryptingKey::new(key).map_err(|e| rejected("public key", e))?;
+        let max = key.max_plaintext_size(&OAEP_SHA1_MGF1SHA1);
+        if plaintext.len() > max {
+            return Err(rejected(
+                "OAEP plaintext",
+                format!("{} bytes, at most {max}", plaintext.len()),
+            ));
+        }
+        let mut out = vec![0u8; key.ciphertext_size()];
+        let ct = key
+            .encrypt(&OAEP_SHA1_MGF1SHA1, plaintext, &mut out, None)
+            .map_err(|e| rejected("OAEP encryption", e))?;
+        Ok(B64.encode(ct))
+    }
+}
+
+/// An X.509 platform certificate (平台证书) as served by `GET /v3/certificates`, or a
+/// merchant certificate (`apiclient_cert.pem`).
+#[derive(Clone)]
+pub struct Certificate {
+    serial: String,
+    not_before: i64,
+    not_after: i64,
+    key: PublicKey,
+    pem: String,
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Certificate")
+            .field("serial", &self.serial)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Certificate {
+    /// Parses a PEM certificate (`BEGIN CERTIFICATE`).
+    ///
+    /// # Errors
+    /// [`KeyError::Pem`], [`KeyError::Certificate`], or [`KeyError::Rejected`] when the key
+    /// inside is not RSA-2048+.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        use x509_cert::der::{Decode, Encode};
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
+            expected: "CERTIFICATE",
+        })?;
+        let cert = x509_cert::Certificate::from_der(der.as_ref())
+            .map_err(|e| KeyError::Certificate(e.to_string()))?;
+        let tbs = &cert.tbs_certificate;
+        let serial_bytes = tbs.serial_number.as_bytes();
+        // DER prefixes a 0x00 to keep a serial with its top bit set positive.
+        let serial_bytes = match serial_bytes {
+            [0, rest @ ..] if !rest.is_empty() => rest,
+            b => b,
+        };
+        let serial = serial_bytes.iter().map(|b| format!("{b:02X}")).collect();
+        let secs = |t: x509_cert::time::Time| {
+            i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+        };
+        let spki = tbs
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| KeyError::Certificate(e.to_string()))?;
+        Ok(Self {
+            serial,
+            not_before: secs(tbs.validity.not_before),
+            not_after: secs(tbs.validity.not_after),
+            key: PublicKey::from_spki_der(&spki)?,
+            pem: pem_encode("CERTIFICATE", der.as_ref()),
+        })
+    }
+
+    /// Loads [`from_pem`](Self::from_pem) from a file.
+    ///
+    /// # Errors
+    /// [`KeyError::Io`] when the file cannot be read, otherwise as `from_pem`.
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        Self::from_pem(&read(path.as_ref())?)
+    }
+
+    /// The serial number as upper-case hex, as sent in `serial_no` and `Wechatpay-Serial`.
+    #[must_use]
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// Start of validity (NotBefore), unix seconds.
+    #[must_use]
+    pub fn not_before(&self) -> i64 {
+        self.not_before
+    }
+
+    /// End of validity (NotAfter), unix seconds.
+    #[must_use]
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+
+    /// Whether `now` (unix seconds) lies within the validity period.
+    #[must_use]
+    pub fn is_valid_at(&self, now: i64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+
+    /// The certificate's public key.
+    #[must_use]
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// The certificate as PEM text.
+    #[must_use]
+    pub fn to_pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<String, KeyError> {
+    std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// PEM-encodes `der` with 64-character lines.
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/");
+
+    fn file(name: &str) -> String {
+        std::fs::read_to_string(format!("{DIR}{name}")).unwrap()
+    }
+
+    #[test]
+    fn pkcs1_and_pkcs8_give_the_same_signature() {
+        let a = PrivateKey::from_pem(&file("merchant_key.pem")).unwrap();
+        let b = PrivateKey::from_pem(&file("merchant_key_pkcs1.pem")).unwrap();
+        assert_eq!(a.sign(b"hello"), b.sign(b"hello"));
+        assert_eq!(a.public_key().to_pem(), file("merchant_pub.pem"));
+    }
+
+    #[test]
+    fn bad_keys_are_errors_not_panics() {
+        assert!(matches!(
+            PrivateKey::from_pem("nonsense"),
+            Err(KeyError::Pem { .. })
+        ));
+        let broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(matches!(
+            PrivateKey::from_pem(broken),
+            Err(KeyError::Rejected { .. })
+        ));
+        assert!(matches!(
+            PublicKey::from_pem(&file("merchant_key.pem")),
+            Err(KeyError::Pem { .. })
+        ));
+        assert!(Certificate::from_pem(&file("platform_pub.pem")).is_err());
+    }
+
+    #[test]
+    fn certificate_serials_match_the_vectors() {
+        let c = Certificate::from_pem(&file("platform_cert.pem")).unwrap();
+        assert_eq!(c.serial(), "2ECE126AA196328A878DCF84957EA582A7326FF9");
+        assert_eq!(c.public_key().to_pem(), file("platform_pub.pem"));
+        let m = Certificate::from_pem(&file("merchant_cert.pem")).unwrap();
+        assert_eq!(m.serial(), "4096EE819812D60B81028D52CCC299E81E260B72");
+        // valid 2025-01-01 .. 2035-01-01 UTC
+        assert!(m.is_valid_at(1_764_146_396));
+        assert!(!m.is_valid_at(1_735_689_599));
+        assert!(!m.is_valid_at(2_051_222_401));
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let k = PrivateKey::from_pem(&file("merchant_key.pem")).unwrap();
+        assert_eq!(format!("{k:?}"), "PrivateKey(** redacted **)");
+    }
+
+    #[test]
+    fn oaep_round_trip_and_generated_keys() {
+        let k = PrivateKey::generate().unwrap();
+        let ct = k.public_key().encrypt_oaep("张三".as_bytes()).unwrap();
+        assert_eq!(&*k.decrypt_oaep(&ct).unwrap(), "张三".as_bytes());
+        let again = PrivateKey::from_pem(&k.to_pkcs8_pem().unwrap()).unwrap();
+        assert_eq!(again.sign(b"x"), k.sign(b"x"));
+        assert!(k.public_key().encrypt_oaep(&[0u8; 215]).is_err());
+    }
+}
