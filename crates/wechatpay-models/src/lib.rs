@@ -1,1 +1,37 @@
-//! wip
+//! Typed request and response models for WeChat Pay APIv3, starting with the Pay Score
+//! (微信支付分) service-order family.
+//!
+//! * Modules mirror the URL: `v3/payscore/partner/serviceorder/direct-complete` →
+//!   [`v3::payscore::partner::serviceorder::DirectCompleteRequest`].
+//! * Required fields go in `new(...)`; optional fields are setters; `null` is never
+//!   serialised.
+//! * Money is integer fen ([`Fen`]); never floats.
+//! * Response models are lenient: unknown fields are ignored and enums keep values they do
+//!   not know in an `Unknown(String)` variant, because WeChat adds states without notice.
+//! * Requests validate the documented rules locally (`validate_at`) and report every
+//!   violation at once, each naming the field and the rule.
+//!
+//! This crate has no crypto and no HTTP: it is shared by the client and the sandbox.
+
+mod enums;
+mod error;
+mod ids;
+pub mod validate;
+
+pub use error::{ApiErrorBody, ApiErrorDetail};
+pub use ids::{AppId, Fen, MchId, OpenId, OrderId, OutOrderNo, ServiceId, TransactionId};
+pub use validate::{Rule, ValidationErrors, Violation};
+
+/// APIv3 models, by URL path.
+pub mod v3 {
+    /// `v3/payscore/…`: Pay Score (微信支付分).
+    pub mod payscore {
+        mod common;
+        pub use common::*;
+        /// `v3/payscore/partner/…`: the service-provider (服务商) APIs.
+        pub mod partner {
+            pub mod serviceorder;
+        }
+        pub mod serviceorder;
+    }
+}

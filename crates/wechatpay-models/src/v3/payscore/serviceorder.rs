@@ -1,0 +1,119 @@
+//! `v3/payscore/serviceorder/…`: the direct-merchant (普通商户) twin.
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    Location, PostDiscount, PostPayment, TimeRange, check_bill, check_location, check_time_range,
+};
+use crate::ids::{AppId, Fen, OpenId, OutOrderNo, ServiceId};
+use crate::validate::{Check, ValidationErrors};
+
+/// Path of [`DirectCompleteRequest`].
+pub const DIRECT_COMPLETE_PATH: &str = "/v3/payscore/serviceorder/direct-complete";
+
+/// `POST /v3/payscore/serviceorder/direct-complete` for a direct merchant. Answers `200`
+/// with the order ([`ServiceOrder`](super::ServiceOrder)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectCompleteRequest {
+    /// Service id.
+    pub service_id: ServiceId,
+    /// The merchant's appid.
+    pub appid: AppId,
+    /// Merchant order number.
+    pub out_order_no: OutOrderNo,
+    /// Shown to the user, ≤ 20 characters.
+    pub service_introduction: String,
+    /// 1–100 bill lines.
+    pub post_payments: Vec<PostPayment>,
+    /// At most 5 discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_discounts: Option<Vec<PostDiscount>>,
+    /// Σ payments − Σ discounts, in fen.
+    pub total_amount: Fen,
+    /// Service period.
+    pub time_range: TimeRange,
+    /// Service place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Profit sharing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profit_sharing: Option<bool>,
+    /// Coupon tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goods_tag: Option<String>,
+    /// Merchant data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<String>,
+    /// Callback URL.
+    pub notify_url: String,
+    /// The user under `appid`.
+    pub openid: OpenId,
+}
+
+impl DirectCompleteRequest {
+    /// A request with every required field.
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub fn new(
+        service_id: impl Into<ServiceId>,
+        appid: impl Into<AppId>,
+        out_order_no: impl Into<OutOrderNo>,
+        service_introduction: impl Into<String>,
+        post_payments: Vec<PostPayment>,
+        total_amount: impl Into<Fen>,
+        time_range: TimeRange,
+        notify_url: impl Into<String>,
+        openid: impl Into<OpenId>,
+    ) -> Self {
+        Self {
+            service_id: service_id.into(),
+            appid: appid.into(),
+            out_order_no: out_order_no.into(),
+            service_introduction: service_introduction.into(),
+            post_payments,
+            post_discounts: None,
+            total_amount: total_amount.into(),
+            time_range,
+            location: None,
+            profit_sharing: None,
+            goods_tag: None,
+            attach: None,
+            notify_url: notify_url.into(),
+            openid: openid.into(),
+        }
+    }
+
+    /// Sets the discounts.
+    #[must_use]
+    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
+        self.post_discounts = Some(v);
+        self
+    }
+
+    /// The same rules as the partner request, without the sub-merchant fields.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] listing each violation.
+    pub fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.required_max("/service_id", self.service_id.as_str(), 32);
+        c.required_max("/appid", self.appid.as_str(), 32);
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/service_introduction", &self.service_introduction, 20);
+        check_bill(
+            &mut c,
+            &self.post_payments,
+            self.post_discounts.as_deref().unwrap_or_default(),
+            self.total_amount,
+            5,
+        );
+        check_time_range(&mut c, &self.time_range, now, true);
+        check_location(&mut c, self.location.as_ref());
+        c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
+        c.opt_max("/attach", self.attach.as_deref(), 256);
+        c.notify_url("/notify_url", &self.notify_url);
+        c.required_max("/openid", self.openid.as_str(), 128);
+        c.no_four_byte_chars("", &serde_json::to_value(self).unwrap_or_default());
+        c.finish()
+    }
+}
