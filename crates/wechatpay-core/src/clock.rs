@@ -8,6 +8,11 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 pub trait Clock: Send + Sync + Debug {
     /// Seconds since the unix epoch.
     fn now(&self) -> i64;
+
+    /// Milliseconds since the unix epoch (for schedules).
+    fn now_millis(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The real clock.
@@ -15,11 +20,15 @@ pub trait Clock: Send + Sync + Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // the one sanctioned reader of the system time
     fn now(&self) -> i64 {
+        self.now_millis().div_euclid(1000)
+    }
+
+    #[allow(clippy::disallowed_methods)] // the one sanctioned reader of the system time
+    fn now_millis(&self) -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 

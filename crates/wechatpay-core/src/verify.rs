@@ -135,6 +135,12 @@ impl Verifier {
         self
     }
 
+    /// The allowed distance between `Wechatpay-Timestamp` and the local clock.
+    #[must_use]
+    pub fn max_skew_secs(&self) -> u64 {
+        self.max_skew_secs
+    }
+
     /// Trusts a WeChat Pay public key under its id (`PUB_KEY_ID_…`).
     pub fn add_public_key(&mut self, id: impl Into<String>, key: PublicKey) {
         self.keys.insert(id.into(), Trusted::PublicKey(key));

@@ -241,10 +241,8 @@ impl Check {
     /// Rejects 4-byte UTF-8 characters in every string of `v`.
     pub(crate) fn no_four_byte_chars(&mut self, pointer: &str, v: &Value) {
         match v {
-            Value::String(s) => {
-                if s.chars().any(|c| c.len_utf8() == 4) {
-                    self.push(pointer, Rule::FourByteUtf8, "contains a 4-byte UTF-8 character (emoji?); only 1-3 byte characters are allowed", Some(v.clone()));
-                }
+            Value::String(s) if s.chars().any(|c| c.len_utf8() == 4) => {
+                self.push(pointer, Rule::FourByteUtf8, "contains a 4-byte UTF-8 character (emoji?); only 1-3 byte characters are allowed", Some(v.clone()));
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {

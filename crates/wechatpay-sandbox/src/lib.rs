@@ -1,1 +1,308 @@
-//! wip
+//! A faithful local WeChat Pay for the Pay Score (微信支付分) partner service-order flow.
+//!
+//! WeChat Pay has no public test environment. This crate is one: an axum server that
+//! checks request signatures like the real server, validates orders by the documented
+//! rules, answers with WeChat's error codes, keeps orders in SQLite, signs its answers, and
+//! delivers encrypted, signed `PAYSCORE.USER_PAID` callbacks with retries. Any client —
+//! this workspace's SDK or another language's — works against it unchanged.
+//!
+//! Embed it in tests:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), wechatpay_sandbox::SandboxError> {
+//! let generated = wechatpay_sandbox::generate(wechatpay_sandbox::now())?;
+//! let mut config = generated.config.clone();
+//! config.listen = "127.0.0.1:0".into();
+//! config.database = ":memory:".into();
+//! let sandbox = wechatpay_sandbox::Sandbox::start(config, ".".as_ref()).await?;
+//! println!("WeChat Pay at {} for mchid {}", sandbox.base_url(), generated.client.mchid);
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! or run it with `wxpay sandbox serve`. Paths:
+//!
+//! | Path | What |
+//! | --- | --- |
+//! | `POST /v3/payscore/partner/serviceorder/direct-complete` | 创单结单合并 (204) |
+//! | `POST /v3/payscore/serviceorder/direct-complete` | direct-merchant twin (200) |
+//! | `POST /v3/payscore/partner/serviceorder` | create (no-confirm or need-confirm) |
+//! | `GET /v3/payscore/partner/serviceorder?…` | query |
+//! | `POST /v3/payscore/partner/serviceorder/{out_order_no}/{cancel,complete,modify,pay,sync}` | the family |
+//! | `GET /v3/certificates` | encrypted platform certificate, or 404 `RESOURCE_NOT_EXISTS` |
+//! | `GET /_sandbox/` | a read-only page of orders and callback attempts |
+//! | `GET /_sandbox/api/orders`, `GET /_sandbox/api/deliveries` | the same as JSON |
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use wechatpay_core::{Clock, SystemClock};
+
+mod auth;
+pub mod config;
+mod error;
+mod generate;
+mod payscore;
+pub mod store;
+pub mod testing;
+mod util;
+mod web;
+mod worker;
+
+pub use config::Config;
+pub use generate::{ClientCredentials, DemoIds, Generated, generate, self_signed_certificate};
+
+/// Errors starting or configuring the sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The configuration is invalid.
+    #[error("sandbox configuration: {0}")]
+    Config(String),
+    /// A file or socket failed.
+    #[error("sandbox I/O: {0}")]
+    Io(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// The current unix time (seconds), from the system clock.
+#[must_use]
+pub fn now() -> i64 {
+    SystemClock.now()
+}
+
+/// Shared state of the app.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    world: config::World,
+    store: store::Store,
+    clock: Arc<dyn Clock>,
+    nonces: Mutex<HashMap<(String, String), i64>>,
+    wake: tokio::sync::Notify,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("providers", &self.inner.world.providers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Loads `config` (paths relative to `dir`) and opens its database.
+    ///
+    /// # Errors
+    /// [`SandboxError`] for bad configuration or database.
+    pub fn new(config: &Config, dir: &Path) -> Result<Self, SandboxError> {
+        let world = config::World::load(config, dir)?;
+        let db = if config.database == ":memory:" {
+            config.database.clone()
+        } else {
+            dir.join(&config.database).display().to_string()
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(world.behaviour.callback_timeout_ms))
+            .build()
+            .map_err(|e| SandboxError::Config(format!("http client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Shared {
+                world,
+                store: store::Store::open(&db)?,
+                clock: Arc::new(SystemClock),
+                nonces: Mutex::new(HashMap::new()),
+                wake: tokio::sync::Notify::new(),
+                http,
+            }),
+        })
+    }
+
+    pub(crate) fn world(&self) -> &config::World {
+        &self.inner.world
+    }
+
+    /// The order store.
+    #[must_use]
+    pub fn store(&self) -> &store::Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_millis()
+    }
+
+    pub(crate) fn wake_worker(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Remembers a request nonce; `false` if it was seen within the window.
+    pub(crate) fn remember_nonce(&self, mchid: &str, nonce: &str, ts: i64) -> bool {
+        let window = i64::try_from(self.world().behaviour.max_skew_secs).unwrap_or(i64::MAX);
+        let now = self.now();
+        let mut seen = self
+            .inner
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() > 10_000 {
+            seen.retain(|_, t| now - *t <= window);
+        }
+        seen.insert((mchid.to_owned(), nonce.to_owned()), ts)
+            .is_none()
+    }
+}
+
+/// The router: the API (authenticated, signed) and the inspection pages (`/_sandbox/`).
+pub fn app(state: AppState) -> Router {
+    let b = &state.world().behaviour;
+    let timeout = Duration::from_millis(b.request_timeout_ms);
+    let api = Router::new()
+        .route(
+            "/v3/payscore/partner/serviceorder/direct-complete",
+            post(payscore::partner_direct_complete),
+        )
+        .route(
+            "/payscore/partner/serviceorder/direct-complete",
+            post(payscore::partner_direct_complete),
+        )
+        .route(
+            "/v3/payscore/serviceorder/direct-complete",
+            post(payscore::direct_direct_complete),
+        )
+        .route(
+            "/payscore/serviceorder/direct-complete",
+            post(payscore::direct_direct_complete),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder",
+            post(payscore::create).get(payscore::query),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder/{out_order_no}/cancel",
+            post(payscore::cancel),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder/{out_order_no}/complete",
+            post(payscore::complete),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder/{out_order_no}/modify",
+            post(payscore::modify),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder/{out_order_no}/pay",
+            post(payscore::pay),
+        )
+        .route(
+            "/v3/payscore/partner/serviceorder/{out_order_no}/sync",
+            post(payscore::sync),
+        )
+        .route("/v3/certificates", get(payscore::certificates))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .merge(api)
+        .merge(web::routes())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+/// A running sandbox.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: AppState,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds `config.listen`, starts serving and starts the deduction/callback worker.
+    ///
+    /// # Errors
+    /// [`SandboxError`] for bad configuration, database or address.
+    pub async fn start(config: Config, dir: &Path) -> Result<Self, SandboxError> {
+        let state = AppState::new(&config, dir)?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| SandboxError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SandboxError::Io(e.to_string()))?;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let mut stopped2 = stop.subscribe();
+        let router = app(state.clone());
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        let w = state.clone();
+        let worker = tokio::spawn(async move {
+            tokio::select! {
+                () = worker::run(w) => {}
+                _ = stopped2.wait_for(|s| *s) => {}
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            stop,
+            server,
+            worker,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (store access for tests and tools).
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops serving (finishing requests in flight) and stops the worker.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let _ = self.worker.await;
+    }
+}

@@ -1,1 +1,60 @@
-fn main() {}
+//! The blocking client against a local sandbox: direct-complete, then query.
+//!
+//! `cargo run -p wechatpay --example blocking --features blocking`
+
+use wechatpay_models::v3::payscore::partner::serviceorder::{DirectCompleteRequest, QueryRequest};
+use wechatpay_models::v3::payscore::{PostPayment, TimeRange};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // A sandbox with fresh keys, on its own runtime thread (the blocking client must not
+    // run inside one).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let (sandbox, g) = wechatpay_sandbox::testing::start(|_| {})
+                .await
+                .expect("sandbox");
+            tx.send((sandbox.base_url(), g.client)).expect("send");
+            std::future::pending::<()>().await;
+        });
+    });
+    let (base_url, c) = rx.recv()?;
+
+    let client = wechatpay::Client::builder()
+        .base_url(base_url)
+        .mchid(&c.mchid)
+        .serial(&c.serial)
+        .private_key_pem(&c.private_key_pem)
+        .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
+        .build_blocking()?;
+
+    let now = wechatpay_sandbox::now();
+    let ids = &c.ids;
+    let req = DirectCompleteRequest::new(
+        ids.service_id.as_str(),
+        ids.appid.as_str(),
+        ids.sub_mchid.as_str(),
+        "BLOCKING0001",
+        "共享充电宝",
+        vec![PostPayment::new("使用时长", 300)],
+        300,
+        TimeRange::from_unix(now - 3600, now - 60),
+        "https://example.com/payscore/notify",
+        ids.openid.as_str(),
+    );
+    client
+        .v3()
+        .payscore()
+        .partner()
+        .serviceorder()
+        .direct_complete()
+        .post(&req)?;
+    let order = client.send(&QueryRequest::by_out_order_no(
+        ids.service_id.as_str(),
+        ids.sub_mchid.as_str(),
+        "BLOCKING0001",
+    ))?;
+    println!("order {} is {:?}", order.out_order_no, order.state);
+    Ok(())
+}

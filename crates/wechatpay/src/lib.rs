@@ -1,1 +1,25 @@
-//! wip
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod chain;
+mod client;
+mod error;
+pub mod fluent;
+pub mod notify;
+pub mod request;
+mod response;
+
+pub use chain::{BoxFuture, Chain, Transport};
+pub use client::{BACKUP_BASE_URL, Client, ClientBuilder, DEFAULT_BASE_URL, UNSIGNED_DOWNLOADS};
+pub use error::{
+    ApiError, BuildError, DecodeError, Error, Result, SignatureError, TransportError, TransportKind,
+};
+pub use request::{ForOrder, WechatPayRequest, encode_segment};
+pub use response::Response;
+
+/// The protocol layer (keys, signing, verification, AEAD).
+pub use wechatpay_core as core;
+/// Request and response models.
+pub use wechatpay_models as models;

@@ -1,6 +1,8 @@
 //! Every applicable case of `tests/vectors/vectors.json` (copied byte for byte from the
 //! independent vector set).
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use wechatpay_core::{
     ApiV3Key, Certificate, PrivateKey, PublicKey, ResponseSignature, SignableRequest, Verifier,

@@ -1,1 +1,11 @@
+//! The SDK against a real server over loopback HTTP: the in-process sandbox (which checks
+//! signatures and signs answers like WeChat Pay) and, for broken answers, a small server
+//! that signs them wrongly on purpose.
 
+#![allow(clippy::unwrap_used)]
+
+mod blocking;
+mod callbacks;
+mod calls;
+mod support;
+mod verification;

@@ -524,15 +524,15 @@ pub(crate) fn check_time_range(c: &mut Check, tr: &TimeRange, now: i64, end_requ
             Some(tr.start_time.clone().into()),
         );
     }
-    if let (Some(s), Some(n)) = (start, now_bj) {
-        if s >= n {
-            c.push(
-                "/time_range/start_time",
-                Rule::Time,
-                "must be earlier than the time of the call",
-                Some(tr.start_time.clone().into()),
-            );
-        }
+    if let (Some(s), Some(n)) = (start, now_bj)
+        && s >= n
+    {
+        c.push(
+            "/time_range/start_time",
+            Rule::Time,
+            "must be earlier than the time of the call",
+            Some(tr.start_time.clone().into()),
+        );
     }
     match &tr.end_time {
         None if end_required => c.push(

@@ -1,0 +1,160 @@
+//! The security layer, as the real server does it: authenticate every API request over
+//! the raw bytes received, then sign every answer with the platform key.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use wechatpay_core::{Authorization, ResponseSignature, SIGNATURE_TYPE, SignableRequest, headers};
+
+use crate::AppState;
+use crate::error::{ApiErr, InternalCode};
+use crate::util::{random_hex, request_id};
+
+/// Who called, once authenticated.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) mchid: String,
+    pub(crate) response_serial: String,
+}
+
+/// Buffers the body, authenticates, runs the handler, signs the answer.
+pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, s.world().behaviour.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = ApiErr::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PARAM_ERROR",
+                format!(
+                    "请求体过大 (request body over {} bytes)",
+                    s.world().behaviour.max_body_bytes
+                ),
+            );
+            return with_request_id(e.into_response());
+        }
+    };
+    match check(&s, &parts, &bytes) {
+        Err(e) => {
+            tracing::info!(code = e.code, message = %e.message, "rejected");
+            with_request_id(e.into_response())
+        }
+        Ok(caller) => {
+            let mut req = Request::from_parts(parts, Body::from(bytes));
+            req.extensions_mut().insert(caller.clone());
+            let resp = next.run(req).await;
+            sign(&s, &caller, resp).await
+        }
+    }
+}
+
+fn with_request_id(mut r: Response) -> Response {
+    let code = r.extensions().get::<InternalCode>().map_or(0, |c| c.0);
+    if let Ok(v) = HeaderValue::from_str(&request_id(code)) {
+        r.headers_mut().insert(headers::REQUEST_ID, v);
+    }
+    r
+}
+
+fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
+    let h = &parts.headers;
+    if !h.contains_key(header::ACCEPT) || !h.contains_key(header::USER_AGENT) {
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "Http头缺少Accept或User-Agent (Accept and User-Agent headers are required)",
+        ));
+    }
+    let raw = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        ApiErr::sign("Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》 (Authorization header missing)")
+    })?;
+    if !raw.trim_start().starts_with(SIGNATURE_TYPE) {
+        return Err(ApiErr::sign(
+            "Http头Authorization认证类型不正确 (scheme must be WECHATPAY2-SHA256-RSA2048)",
+        ));
+    }
+    let auth: Authorization = raw
+        .parse()
+        .map_err(|e| ApiErr::sign(format!("Authorization不合法 ({e})")))?;
+    let w = s.world();
+    let now = s.now();
+    let skew = now - auth.timestamp;
+    if skew.unsigned_abs() > w.behaviour.max_skew_secs {
+        return Err(ApiErr::sign(format!(
+            "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟 (timestamp {} is {skew}s from server time {now})",
+            auth.timestamp
+        )));
+    }
+    let provider = w.providers.get(&auth.mchid).ok_or_else(|| {
+        ApiErr::sign(format!("商户号不存在 (unknown mchid {})", auth.mchid)).internal(271_302_144)
+    })?;
+    if provider.serial != auth.serial_no {
+        return Err(ApiErr::sign(format!(
+            "商户证书序列号有误。(serial_no {} is not the API certificate of mchid {})",
+            auth.serial_no, auth.mchid
+        )));
+    }
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let req = SignableRequest::new(parts.method.as_str(), target, body);
+    if auth.verify(&req, &provider.key).is_err() {
+        let message = req.message(auth.timestamp, &auth.nonce_str);
+        let text = String::from_utf8_lossy(&message);
+        let head_len = text.len() - String::from_utf8_lossy(body).len() - 1;
+        let shown: String = text.get(..head_len).unwrap_or_default().to_owned()
+            + &String::from_utf8_lossy(body)
+                .chars()
+                .take(8)
+                .collect::<String>()
+            + "\n";
+        return Err(ApiErr::sign("错误的签名，验签失败 (signature does not verify: compare your string-to-sign with detail.sign_information)").detail(json!({
+            "field": "signature",
+            "issue": "sign not match",
+            "location": "authorization",
+            "detail": { "issue": "sign not match" },
+            "sign_information": {
+                "method": parts.method.as_str(),
+                "url": target,
+                "truncated_sign_message": shown,
+                "sign_message_length": message.len(),
+            }
+        })));
+    }
+    if !s.remember_nonce(&auth.mchid, &auth.nonce_str, auth.timestamp) {
+        return Err(ApiErr::sign(
+            "重复的请求 (nonce_str was already used within the timestamp window: replay refused)",
+        ));
+    }
+    let requested = h.get(headers::SERIAL).and_then(|v| v.to_str().ok());
+    Ok(Caller {
+        mchid: auth.mchid,
+        response_serial: w.response_serial(requested),
+    })
+}
+
+/// Signs an answer (2xx and error answers after authentication alike).
+async fn sign(s: &AppState, caller: &Caller, resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return ApiErr::system("系统错误").into_response();
+    };
+    let nonce = random_hex(16).to_lowercase();
+    let serial = parts
+        .extensions
+        .get::<crate::payscore::SignWith>()
+        .map_or(caller.response_serial.as_str(), |w| w.0.as_str());
+    let sig = ResponseSignature::sign(&s.world().platform_key, serial, s.now(), &nonce, &bytes);
+    let mut h = HeaderMap::new();
+    sig.apply_to(&mut h);
+    parts.headers.extend(h);
+    let code = parts.extensions.get::<InternalCode>().map_or(0, |c| c.0);
+    if let Ok(v) = HeaderValue::from_str(&request_id(code)) {
+        parts.headers.insert(headers::REQUEST_ID, v);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

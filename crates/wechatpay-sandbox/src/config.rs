@@ -1,0 +1,356 @@
+//! The sandbox configuration (TOML) and the loaded, checked world it describes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wechatpay_core::{ApiV3Key, Certificate, PrivateKey, PublicKey};
+
+use crate::SandboxError;
+
+/// The whole configuration, as written in `sandbox.toml`.
+///
+/// Key fields (`private_key`, `certificate`, `public_key`) take either a file path
+/// (relative to the configuration file) or the PEM text itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (default `127.0.0.1:8780`; port 0 picks a free one).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// SQLite file (relative to the configuration file), or `:memory:`.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Behaviour switches.
+    #[serde(default)]
+    pub behaviour: Behaviour,
+    /// The platform (WeChat Pay) key.
+    pub platform: PlatformConfig,
+    /// Service providers (服务商), or direct merchants.
+    pub providers: Vec<ProviderConfig>,
+    /// Pay Score services.
+    #[serde(default)]
+    pub services: Vec<ServiceConfig>,
+    /// Users who have authorised a service (免确认授权).
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8780".into()
+}
+
+fn default_database() -> String {
+    "sandbox.sqlite".into()
+}
+
+/// How the sandbox behaves where the documentation leaves a choice, and its time scales.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Behaviour {
+    /// What partner direct-complete answers: 204 (documented) or 200 with the order.
+    pub partner_direct_complete_status: u16,
+    /// Delay from completion to the simulated deduction, in milliseconds.
+    pub deduction_delay_ms: u64,
+    /// Callback retry intervals after the first attempt, in seconds.
+    pub callback_schedule_secs: Vec<u64>,
+    /// Multiplies the callback schedule (e.g. 0.001 to run it in milliseconds in tests).
+    pub callback_time_scale: f64,
+    /// How long a receiver has to answer a callback, in milliseconds.
+    pub callback_timeout_ms: u64,
+    /// `associated_data` of callback resources.
+    pub callback_associated_data: String,
+    /// Allowed distance of the Authorization timestamp from the server clock, seconds.
+    pub max_skew_secs: u64,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Time limit of one request, milliseconds.
+    pub request_timeout_ms: u64,
+    /// Most discounts in a direct-complete order (5 in the current docs, 30 in old ones).
+    pub max_post_discounts: usize,
+    /// Whether cancel is allowed while the deduction is pending (sources disagree).
+    pub cancel_while_paying: bool,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            partner_direct_complete_status: 204,
+            deduction_delay_ms: 2_000,
+            callback_schedule_secs: vec![15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600],
+            callback_time_scale: 1.0,
+            callback_timeout_ms: 5_000,
+            callback_associated_data: String::new(),
+            max_skew_secs: 300,
+            max_body_bytes: 64 * 1024,
+            request_timeout_ms: 10_000,
+            max_post_discounts: 5,
+            cancel_while_paying: true,
+        }
+    }
+}
+
+/// The platform key pair WeChat Pay signs with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// The WeChat Pay public key id, `PUB_KEY_ID_…`.
+    pub public_key_id: String,
+    /// The platform private key (path or PEM).
+    pub private_key: String,
+    /// Optionally a platform certificate of the same key (path or PEM): served by
+    /// `GET /v3/certificates` and usable as `Wechatpay-Serial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+}
+
+/// A service provider (or direct merchant) allowed to call the sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// sp_mchid.
+    pub mchid: String,
+    /// Serial of its API certificate.
+    pub serial: String,
+    /// Its public key (path or PEM), or give `certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Its API certificate (path or PEM); the serial must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Its APIv3 key (32 characters).
+    pub apiv3_key: String,
+    /// Appids bound to it.
+    #[serde(default)]
+    pub appids: Vec<String>,
+    /// Which key id signs its callbacks (default: the public key id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_serial: Option<String>,
+    /// Its sub-merchants.
+    #[serde(default)]
+    pub sub_merchants: Vec<SubMerchantConfig>,
+}
+
+/// A sub-merchant bound to a provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubMerchantConfig {
+    /// sub_mchid.
+    pub sub_mchid: String,
+    /// Sub-merchant appids.
+    #[serde(default)]
+    pub sub_appids: Vec<String>,
+}
+
+/// A Pay Score service id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// service_id.
+    pub service_id: String,
+    /// Risk cap (服务风险金额) in fen: larger totals are refused.
+    pub risk_cap: i64,
+    /// Providers (mchid) allowed to use it.
+    pub providers: Vec<String>,
+    /// Direct-complete permission opened.
+    #[serde(default = "yes")]
+    pub direct_complete: bool,
+    /// Whether the service needs user confirmation (direct-complete needs `false`).
+    #[serde(default)]
+    pub need_confirm: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What happens when WeChat tries to deduct from a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deduction {
+    /// The deduction succeeds.
+    #[default]
+    Success,
+    /// Every deduction fails; the order stays `USER_PAYING`.
+    Fail,
+}
+
+/// A user who authorised a service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The service.
+    pub service_id: String,
+    /// openid under the provider's appid.
+    pub openid: String,
+    /// Deduction outcome.
+    #[serde(default)]
+    pub deduction: Deduction,
+}
+
+impl Config {
+    /// Reads and parses a configuration file (paths inside resolve against its folder).
+    ///
+    /// # Errors
+    /// [`SandboxError::Config`] naming the file and the problem.
+    pub fn from_file(path: &Path) -> Result<(Self, PathBuf), SandboxError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SandboxError::Config(format!("cannot read {}: {e}", path.display())))?;
+        let cfg: Config = toml::from_str(&text)
+            .map_err(|e| SandboxError::Config(format!("{}: {e}", path.display())))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok((cfg, dir))
+    }
+
+    /// The configuration as TOML text.
+    #[must_use]
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The loaded configuration: keys parsed, bindings indexed.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) behaviour: Behaviour,
+    pub(crate) platform_key: PrivateKey,
+    pub(crate) public_key_id: String,
+    pub(crate) platform_cert: Option<Certificate>,
+    pub(crate) providers: HashMap<String, Provider>,
+    pub(crate) services: HashMap<String, ServiceConfig>,
+    pub(crate) users: HashMap<(String, String), Deduction>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Provider {
+    pub(crate) serial: String,
+    pub(crate) key: PublicKey,
+    pub(crate) apiv3_key: ApiV3Key,
+    pub(crate) appids: HashSet<String>,
+    pub(crate) subs: HashMap<String, HashSet<String>>,
+    pub(crate) callback_serial: String,
+}
+
+fn pem_or_file(value: &str, dir: &Path) -> Result<String, SandboxError> {
+    if value.trim_start().starts_with("-----BEGIN") {
+        return Ok(value.to_owned());
+    }
+    let p = dir.join(value);
+    std::fs::read_to_string(&p)
+        .map_err(|e| SandboxError::Config(format!("cannot read {}: {e}", p.display())))
+}
+
+impl World {
+    pub(crate) fn load(cfg: &Config, dir: &Path) -> Result<Self, SandboxError> {
+        let bad =
+            |what: &str, e: &dyn std::fmt::Display| SandboxError::Config(format!("{what}: {e}"));
+        let platform_key = PrivateKey::from_pem(&pem_or_file(&cfg.platform.private_key, dir)?)
+            .map_err(|e| bad("platform.private_key", &e))?;
+        if !cfg.platform.public_key_id.starts_with("PUB_KEY_ID_") {
+            return Err(SandboxError::Config(
+                "platform.public_key_id must start with PUB_KEY_ID_".into(),
+            ));
+        }
+        let platform_cert = match &cfg.platform.certificate {
+            Some(c) => {
+                let cert = Certificate::from_pem(&pem_or_file(c, dir)?)
+                    .map_err(|e| bad("platform.certificate", &e))?;
+                if cert.public_key().to_pem() != platform_key.public_key().to_pem() {
+                    return Err(SandboxError::Config(
+                        "platform.certificate is not for platform.private_key".into(),
+                    ));
+                }
+                Some(cert)
+            }
+            None => None,
+        };
+        let mut providers = HashMap::new();
+        for p in &cfg.providers {
+            let what = format!("providers[{}]", p.mchid);
+            let key = match (&p.public_key, &p.certificate) {
+                (Some(k), _) => {
+                    PublicKey::from_pem(&pem_or_file(k, dir)?).map_err(|e| bad(&what, &e))?
+                }
+                (None, Some(c)) => {
+                    let cert =
+                        Certificate::from_pem(&pem_or_file(c, dir)?).map_err(|e| bad(&what, &e))?;
+                    if cert.serial() != p.serial {
+                        return Err(SandboxError::Config(format!(
+                            "{what}: certificate serial {} differs from serial {}",
+                            cert.serial(),
+                            p.serial
+                        )));
+                    }
+                    cert.public_key().clone()
+                }
+                (None, None) => {
+                    return Err(SandboxError::Config(format!(
+                        "{what}: give public_key or certificate"
+                    )));
+                }
+            };
+            let provider = Provider {
+                serial: p.serial.clone(),
+                key,
+                apiv3_key: ApiV3Key::new(&p.apiv3_key).map_err(|e| bad(&what, &e))?,
+                appids: p.appids.iter().cloned().collect(),
+                subs: p
+                    .sub_merchants
+                    .iter()
+                    .map(|s| (s.sub_mchid.clone(), s.sub_appids.iter().cloned().collect()))
+                    .collect(),
+                callback_serial: p
+                    .callback_serial
+                    .clone()
+                    .unwrap_or_else(|| cfg.platform.public_key_id.clone()),
+            };
+            if provider.callback_serial != cfg.platform.public_key_id
+                && platform_cert
+                    .as_ref()
+                    .is_none_or(|c| c.serial() != provider.callback_serial)
+            {
+                return Err(SandboxError::Config(format!(
+                    "{what}: callback_serial names no platform key"
+                )));
+            }
+            providers.insert(p.mchid.clone(), provider);
+        }
+        let b = &cfg.behaviour;
+        if ![200, 204].contains(&b.partner_direct_complete_status) {
+            return Err(SandboxError::Config(
+                "behaviour.partner_direct_complete_status must be 200 or 204".into(),
+            ));
+        }
+        if !(b.callback_time_scale.is_finite() && b.callback_time_scale >= 0.0) {
+            return Err(SandboxError::Config(
+                "behaviour.callback_time_scale must be >= 0".into(),
+            ));
+        }
+        Ok(Self {
+            behaviour: cfg.behaviour.clone(),
+            platform_key,
+            public_key_id: cfg.platform.public_key_id.clone(),
+            platform_cert,
+            providers,
+            services: cfg
+                .services
+                .iter()
+                .map(|s| (s.service_id.clone(), s.clone()))
+                .collect(),
+            users: cfg
+                .users
+                .iter()
+                .map(|u| ((u.service_id.clone(), u.openid.clone()), u.deduction))
+                .collect(),
+        })
+    }
+
+    /// The serial to sign an answer with: the one the caller asked for in
+    /// `Wechatpay-Serial` when it is one of ours, else the public key id.
+    pub(crate) fn response_serial(&self, requested: Option<&str>) -> String {
+        match requested {
+            Some(s) if self.platform_cert.as_ref().is_some_and(|c| c.serial() == s) => s.to_owned(),
+            _ => self.public_key_id.clone(),
+        }
+    }
+}

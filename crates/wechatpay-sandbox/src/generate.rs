@@ -1,0 +1,313 @@
+//! `init`: a complete, ready-to-use sandbox set with fresh keys, and the matching client
+//! credentials.
+
+use std::path::Path;
+
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256, SerialNumber};
+use serde::Serialize;
+use wechatpay_core::{ApiV3Key, PrivateKey, RandomNonce};
+use zeroize::Zeroizing;
+
+use crate::SandboxError;
+use crate::config::{
+    Behaviour, Config, Deduction, PlatformConfig, ProviderConfig, ServiceConfig, SubMerchantConfig,
+    UserConfig,
+};
+
+/// What a client needs to talk to a generated sandbox (one merchant profile).
+#[derive(Clone, Serialize)]
+pub struct ClientCredentials {
+    /// Service provider mchid.
+    pub mchid: String,
+    /// Merchant certificate serial.
+    pub serial: String,
+    /// Merchant private key, PKCS#8 PEM.
+    #[serde(skip)]
+    pub private_key_pem: Zeroizing<String>,
+    /// Merchant certificate PEM.
+    pub merchant_certificate_pem: String,
+    /// The platform public key id.
+    pub public_key_id: String,
+    /// The platform public key PEM.
+    pub public_key_pem: String,
+    /// The platform certificate PEM.
+    pub platform_certificate_pem: String,
+    /// The platform certificate serial.
+    pub platform_certificate_serial: String,
+    /// The APIv3 key.
+    #[serde(skip)]
+    pub apiv3_key: String,
+    /// Identities to put in orders.
+    pub ids: DemoIds,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("mchid", &self.mchid)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The business identities of a generated set.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoIds {
+    /// Provider appid.
+    pub appid: String,
+    /// Sub-merchant.
+    pub sub_mchid: String,
+    /// Sub-merchant appid.
+    pub sub_appid: String,
+    /// Service id (risk cap 200 yuan).
+    pub service_id: String,
+    /// A user whose deductions succeed.
+    pub openid: String,
+    /// A user whose deductions always fail.
+    pub failing_openid: String,
+    /// A user who never authorised the service.
+    pub unauthorised_openid: String,
+}
+
+/// A generated sandbox: its configuration (keys inline) and the client side.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// Sandbox configuration, keys inline as PEM.
+    pub config: Config,
+    /// The matching client credentials.
+    pub client: ClientCredentials,
+}
+
+fn hex_serial() -> String {
+    // 20 bytes, first nibble non-zero so that every SDK prints the same serial.
+    let digits = "123456789ABCDEF";
+    let mut s = String::new();
+    let r = RandomNonce::alphanumeric(80);
+    for (i, b) in r.bytes().enumerate() {
+        if s.len() == 40 {
+            break;
+        }
+        let alphabet = if i == 0 { digits } else { "0123456789ABCDEF" };
+        s.push(char::from(
+            alphabet.as_bytes()[usize::from(b) % alphabet.len()],
+        ));
+    }
+    s
+}
+
+fn digits(n: usize) -> String {
+    RandomNonce::alphanumeric(n * 2)
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .chain(std::iter::repeat(b'7'))
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+/// A self-signed certificate for `key` with the given hex serial, valid from now - 1 day for
+/// 5 years.
+///
+/// # Errors
+/// [`SandboxError::Config`] when the certificate cannot be made.
+pub fn self_signed_certificate(
+    key: &PrivateKey,
+    serial_hex: &str,
+    common_name: &str,
+    org: &str,
+    now: i64,
+) -> Result<String, SandboxError> {
+    let err = |e: rcgen::Error| SandboxError::Config(format!("certificate generation: {e}"));
+    let pem = key
+        .to_pkcs8_pem()
+        .map_err(|e| SandboxError::Config(e.to_string()))?;
+    let kp = KeyPair::from_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(err)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    let bytes: Vec<u8> = (0..serial_hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&serial_hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    params.serial_number = Some(SerialNumber::from_slice(&bytes));
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "CN");
+    dn.push(DnType::OrganizationName, org);
+    dn.push(DnType::CommonName, common_name);
+    params.distinguished_name = dn;
+    let start = time::OffsetDateTime::from_unix_timestamp(now - 86_400)
+        .map_err(|e| SandboxError::Config(e.to_string()))?;
+    params.not_before = start;
+    params.not_after = start + time::Duration::days(5 * 365);
+    Ok(params.self_signed(&kp).map_err(err)?.pem())
+}
+
+/// Generates a complete set: platform key + certificate + public key id, one service
+/// provider with a sub-merchant, a service, and three users (paying, failing, and one
+/// without authorisation). `now` is unix seconds.
+///
+/// # Errors
+/// When key generation fails.
+pub fn generate(now: i64) -> Result<Generated, SandboxError> {
+    let kerr = |e: wechatpay_core::KeyError| SandboxError::Config(e.to_string());
+    let mchid = "1900000109".to_owned();
+    let platform = PrivateKey::generate().map_err(kerr)?;
+    let platform_serial = hex_serial();
+    let platform_cert = self_signed_certificate(
+        &platform,
+        &platform_serial,
+        "Sandbox platform sign",
+        "wechatpay-rs sandbox",
+        now,
+    )?;
+    let merchant = PrivateKey::generate().map_err(kerr)?;
+    let serial = hex_serial();
+    let merchant_cert =
+        self_signed_certificate(&merchant, &serial, &mchid, "sandbox merchant", now)?;
+    let date = crate::util::payscore_time(now)
+        .get(..8)
+        .unwrap_or("20250101")
+        .to_owned();
+    let public_key_id = format!("PUB_KEY_ID_01{mchid}{date}{}", digits(14));
+    let apiv3_key = ApiV3Key::generate()
+        .map_err(kerr)?
+        .expose_secret()
+        .to_string();
+    let ids = DemoIds {
+        appid: format!("wx{}", RandomNonce::alphanumeric(16).to_lowercase()),
+        sub_mchid: "1900000110".into(),
+        sub_appid: format!("wx{}", RandomNonce::alphanumeric(16).to_lowercase()),
+        service_id: digits(32),
+        openid: format!("o{}", RandomNonce::alphanumeric(27)),
+        failing_openid: format!("o{}", RandomNonce::alphanumeric(27)),
+        unauthorised_openid: format!("o{}", RandomNonce::alphanumeric(27)),
+    };
+    let config = Config {
+        listen: "127.0.0.1:8780".into(),
+        database: "sandbox.sqlite".into(),
+        behaviour: Behaviour::default(),
+        platform: PlatformConfig {
+            public_key_id: public_key_id.clone(),
+            private_key: platform.to_pkcs8_pem().map_err(kerr)?.to_string(),
+            certificate: Some(platform_cert.clone()),
+        },
+        providers: vec![ProviderConfig {
+            mchid: mchid.clone(),
+            serial: serial.clone(),
+            public_key: None,
+            certificate: Some(merchant_cert.clone()),
+            apiv3_key: apiv3_key.clone(),
+            appids: vec![ids.appid.clone()],
+            callback_serial: None,
+            sub_merchants: vec![SubMerchantConfig {
+                sub_mchid: ids.sub_mchid.clone(),
+                sub_appids: vec![ids.sub_appid.clone()],
+            }],
+        }],
+        services: vec![ServiceConfig {
+            service_id: ids.service_id.clone(),
+            risk_cap: 20_000,
+            providers: vec![mchid.clone()],
+            direct_complete: true,
+            need_confirm: false,
+        }],
+        users: vec![
+            UserConfig {
+                service_id: ids.service_id.clone(),
+                openid: ids.openid.clone(),
+                deduction: Deduction::Success,
+            },
+            UserConfig {
+                service_id: ids.service_id.clone(),
+                openid: ids.failing_openid.clone(),
+                deduction: Deduction::Fail,
+            },
+        ],
+    };
+    let client = ClientCredentials {
+        mchid,
+        serial,
+        private_key_pem: merchant.to_pkcs8_pem().map_err(kerr)?,
+        merchant_certificate_pem: merchant_cert,
+        public_key_id,
+        public_key_pem: platform.public_key().to_pem(),
+        platform_certificate_pem: platform_cert,
+        platform_certificate_serial: platform_serial,
+        apiv3_key,
+        ids,
+    };
+    Ok(Generated { config, client })
+}
+
+impl Generated {
+    /// Writes the set into `dir`: `sandbox.toml` with key files beside it, the merchant's
+    /// key and certificate, the platform public key and certificate, and `wxpay.toml`, a
+    /// client profile named `sandbox` for the `wxpay` CLI. Existing files are not
+    /// overwritten.
+    ///
+    /// # Errors
+    /// [`SandboxError::Io`] when a file exists already or cannot be written.
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<String>, SandboxError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SandboxError::Io(format!("{}: {e}", dir.display())))?;
+        let mut cfg = self.config.clone();
+        let c = &self.client;
+        let files: Vec<(&str, String)> = vec![
+            (
+                "platform_key.pem",
+                std::mem::replace(&mut cfg.platform.private_key, "platform_key.pem".into()),
+            ),
+            ("platform_cert.pem", c.platform_certificate_pem.clone()),
+            ("platform_pub.pem", c.public_key_pem.clone()),
+            ("merchant_key.pem", c.private_key_pem.to_string()),
+            ("merchant_cert.pem", c.merchant_certificate_pem.clone()),
+        ];
+        cfg.platform.certificate = Some("platform_cert.pem".into());
+        for p in &mut cfg.providers {
+            p.certificate = Some("merchant_cert.pem".into());
+        }
+        let ids = &c.ids;
+        let profile = format!(
+            "# wxpay client profile for the sandbox in this folder ({base}).\n# Start it with: wxpay sandbox serve --config sandbox.toml\n\n[profiles.sandbox]\nmchid = \"{mchid}\"\nserial = \"{serial}\"\nprivate_key = \"merchant_key.pem\"\napiv3_key = \"{apiv3}\"\nbase_url = \"http://{base}\"\npublic_key_id = \"{pkid}\"\npublic_key = \"platform_pub.pem\"\nplatform_certificates = [\"platform_cert.pem\"]\n\n# Ids bound in sandbox.toml, for your test orders:\n# appid = \"{appid}\", sub_mchid = \"{sub}\", sub_appid = \"{subapp}\", service_id = \"{svc}\"\n# openid (pays) = \"{openid}\", openid (deduction fails) = \"{fail}\"\n",
+            base = cfg.listen,
+            mchid = c.mchid,
+            serial = c.serial,
+            apiv3 = c.apiv3_key,
+            pkid = c.public_key_id,
+            appid = ids.appid,
+            sub = ids.sub_mchid,
+            subapp = ids.sub_appid,
+            svc = ids.service_id,
+            openid = ids.openid,
+            fail = ids.failing_openid,
+        );
+        let mut all = files;
+        all.push(("sandbox.toml", cfg.to_toml()));
+        all.push(("wxpay.toml", profile));
+        for (name, _) in &all {
+            if dir.join(name).exists() {
+                return Err(SandboxError::Io(format!(
+                    "{} exists already; choose an empty folder",
+                    dir.join(name).display()
+                )));
+            }
+        }
+        let mut written = Vec::new();
+        for (name, text) in all {
+            let p = dir.join(name);
+            std::fs::write(&p, text)
+                .map_err(|e| SandboxError::Io(format!("{}: {e}", p.display())))?;
+            restrict(&p, name);
+            written.push(p.display().to_string());
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(unix)]
+fn restrict(p: &Path, name: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if name.ends_with("key.pem") || name.ends_with(".toml") {
+        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: &str) {}

@@ -1,0 +1,426 @@
+//! Orders and callback deliveries in SQLite. Every change is one transaction; an order that
+//! was answered with 2xx has been committed first, so it survives a kill -9.
+
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use wechatpay_models::v3::payscore::ServiceOrder;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("sandbox store: {0}")]
+pub struct StoreError(String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// An order with the sandbox's bookkeeping.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRow {
+    /// Service provider.
+    pub sp_mchid: String,
+    /// Sub-merchant ("" for direct merchants).
+    pub sub_mchid: String,
+    /// Merchant order number.
+    pub out_order_no: String,
+    /// The order as query answers it.
+    pub order: ServiceOrder,
+    /// Canonical JSON of the creating request (for re-entry checks).
+    #[serde(skip)]
+    pub request_json: String,
+    /// When the next deduction attempt is due (unix ms).
+    pub deduction_due_ms: Option<i64>,
+    /// Why the last deduction failed.
+    pub deduction_error: Option<String>,
+    /// Whether modify was used.
+    pub modified: bool,
+    /// Created (unix ms).
+    pub created_ms: i64,
+    /// Updated (unix ms).
+    pub updated_ms: i64,
+}
+
+/// A callback to deliver.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    /// Row id.
+    pub id: i64,
+    /// Event id (`id` of the envelope).
+    pub event_id: String,
+    /// Service provider (selects the APIv3 key and signing serial).
+    pub sp_mchid: String,
+    /// Order.
+    pub out_order_no: String,
+    /// Where.
+    pub notify_url: String,
+    /// e.g. `PAYSCORE.USER_PAID`.
+    pub event_type: String,
+    /// The envelope JSON (encrypted resource inside); signed anew on each attempt.
+    pub body: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub state: String,
+    /// Next attempt (unix ms), when pending.
+    pub next_attempt_ms: Option<i64>,
+    /// Created (unix ms).
+    pub created_ms: i64,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// Delivery row.
+    pub delivery_id: i64,
+    /// 1 for the first.
+    pub attempt_no: i64,
+    /// When (unix ms).
+    pub at_ms: i64,
+    /// Receiver's HTTP status, if it answered.
+    pub status: Option<i64>,
+    /// Transport error or non-2xx reason.
+    pub error: Option<String>,
+    /// Round trip, ms.
+    pub duration_ms: i64,
+}
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS orders (
+  sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL, out_order_no TEXT NOT NULL,
+  order_id TEXT NOT NULL UNIQUE, order_json TEXT NOT NULL, request_json TEXT NOT NULL,
+  deduction_due_ms INTEGER, deduction_error TEXT, modified INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (sp_mchid, sub_mchid, out_order_no)
+);
+CREATE INDEX IF NOT EXISTS orders_due ON orders(deduction_due_ms) WHERE deduction_due_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, sp_mchid TEXT NOT NULL, out_order_no TEXT NOT NULL,
+  notify_url TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, next_attempt_ms INTEGER, created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS attempts (
+  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL, attempt_no INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  status INTEGER, error TEXT, duration_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+";
+
+fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
+    let json: String = r.get(3)?;
+    Ok((
+        OrderRow {
+            sp_mchid: r.get(0)?,
+            sub_mchid: r.get(1)?,
+            out_order_no: r.get(2)?,
+            order: ServiceOrder::default(),
+            request_json: r.get(4)?,
+            deduction_due_ms: r.get(5)?,
+            deduction_error: r.get(6)?,
+            modified: r.get::<_, i64>(7)? != 0,
+            created_ms: r.get(8)?,
+            updated_ms: r.get(9)?,
+        },
+        json,
+    ))
+}
+
+const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms";
+const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
+
+fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        sp_mchid: r.get(2)?,
+        out_order_no: r.get(3)?,
+        notify_url: r.get(4)?,
+        event_type: r.get(5)?,
+        body: r.get(6)?,
+        attempts: r.get(7)?,
+        state: r.get(8)?,
+        next_attempt_ms: r.get(9)?,
+        created_ms: r.get(10)?,
+    })
+}
+
+/// The outcome of inserting an order.
+#[derive(Debug)]
+pub enum Insert {
+    /// Stored.
+    Created,
+    /// An order with this key exists already (returned as stored).
+    Exists(Box<OrderRow>),
+}
+
+impl Store {
+    /// Opens (and creates) the database: a file path or `:memory:`. Deliveries that were
+    /// being sent when the process died are made due again.
+    ///
+    /// # Errors
+    /// When SQLite cannot open or migrate the file.
+    pub fn open(path: &str) -> Result<Self> {
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            Connection::open(path)?
+        };
+        conn.execute_batch(SCHEMA)?;
+        conn.execute("UPDATE deliveries SET state = 'pending', next_attempt_ms = created_ms WHERE state = 'sending'", [])?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn decode(rows: Vec<(OrderRow, String)>) -> Result<Vec<OrderRow>> {
+        rows.into_iter()
+            .map(|(mut o, json)| {
+                o.order = serde_json::from_str(&json)?;
+                Ok(o)
+            })
+            .collect()
+    }
+
+    /// Inserts `row` unless its key exists.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn insert_order(&self, row: &OrderRow) -> Result<Insert> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let existing = tx
+            .query_row(
+                &format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"),
+                params![row.sp_mchid, row.sub_mchid, row.out_order_no],
+                order_from_row,
+            )
+            .optional()?;
+        if let Some(e) = existing {
+            let mut v = Self::decode(vec![e])?;
+            return Ok(Insert::Exists(Box::new(v.remove(0))));
+        }
+        tx.execute(
+            &format!("INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            params![
+                row.sp_mchid,
+                row.sub_mchid,
+                row.out_order_no,
+                serde_json::to_string(&row.order)?,
+                row.request_json,
+                row.deduction_due_ms,
+                row.deduction_error,
+                i64::from(row.modified),
+                row.created_ms,
+                row.updated_ms,
+                row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Insert::Created)
+    }
+
+    /// The order with this key.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn get_order(&self, sp: &str, sub: &str, out_order_no: &str) -> Result<Option<OrderRow>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"),
+                params![sp, sub, out_order_no],
+                order_from_row,
+            )
+            .optional()?;
+        Ok(Self::decode(row.into_iter().collect())?.pop())
+    }
+
+    /// Saves a changed order, and optionally queues a callback, in one transaction.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE orders SET order_json = ?4, deduction_due_ms = ?5, deduction_error = ?6, modified = ?7, updated_ms = ?8 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3",
+            params![
+                row.sp_mchid,
+                row.sub_mchid,
+                row.out_order_no,
+                serde_json::to_string(&row.order)?,
+                row.deduction_due_ms,
+                row.deduction_error,
+                i64::from(row.modified),
+                row.updated_ms
+            ],
+        )?;
+        if let Some(d) = callback {
+            tx.execute(
+                "INSERT INTO deliveries (event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?8)",
+                params![d.event_id, d.sp_mchid, d.out_order_no, d.notify_url, d.event_type, d.body, d.next_attempt_ms, d.created_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Orders whose deduction is due at `now_ms`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn due_deductions(&self, now_ms: i64) -> Result<Vec<OrderRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!("SELECT {ORDER_COLS} FROM orders WHERE deduction_due_ms IS NOT NULL AND deduction_due_ms <= ?1 LIMIT 200"))?;
+        let rows = st
+            .query_map(params![now_ms], order_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(st);
+        drop(conn);
+        Self::decode(rows)
+    }
+
+    /// Pending deliveries due at `now_ms`, marked `sending` so that no one else takes them.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn take_due_deliveries(&self, now_ms: i64) -> Result<Vec<Delivery>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let rows = {
+            let mut st = tx.prepare(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 100"))?;
+            st.query_map(params![now_ms], delivery_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        for d in &rows {
+            tx.execute(
+                "UPDATE deliveries SET state = 'sending', next_attempt_ms = NULL WHERE id = ?1",
+                params![d.id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    /// Records an attempt and the delivery's new state.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn record_attempt(
+        &self,
+        a: &Attempt,
+        state: &str,
+        next_attempt_ms: Option<i64>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, attempt_no, at_ms, status, error, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![a.delivery_id, a.attempt_no, a.at_ms, a.status, a.error, a.duration_ms],
+        )?;
+        tx.execute(
+            "UPDATE deliveries SET attempts = ?2, state = ?3, next_attempt_ms = ?4 WHERE id = ?1",
+            params![a.delivery_id, a.attempt_no, state, next_attempt_ms],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The earliest pending deadline (deduction or delivery), unix ms.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn next_due_ms(&self) -> Result<Option<i64>> {
+        let conn = self.conn();
+        let a: Option<i64> = conn.query_row(
+            "SELECT MIN(deduction_due_ms) FROM orders WHERE deduction_due_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let b: Option<i64> = conn.query_row(
+            "SELECT MIN(next_attempt_ms) FROM deliveries WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        })
+    }
+
+    /// The newest orders.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn list_orders(&self, limit: u32) -> Result<Vec<OrderRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {ORDER_COLS} FROM orders ORDER BY created_ms DESC, rowid DESC LIMIT ?1"
+        ))?;
+        let rows = st
+            .query_map(params![limit], order_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(st);
+        drop(conn);
+        Self::decode(rows)
+    }
+
+    /// The newest deliveries with their attempts.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn list_deliveries(&self, limit: u32) -> Result<Vec<(Delivery, Vec<Attempt>)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let ds = st
+            .query_map(params![limit], delivery_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut at = conn.prepare("SELECT delivery_id, attempt_no, at_ms, status, error, duration_ms FROM attempts WHERE delivery_id = ?1 ORDER BY attempt_no")?;
+        ds.into_iter()
+            .map(|d| {
+                let a = at
+                    .query_map(params![d.id], |r| {
+                        Ok(Attempt {
+                            delivery_id: r.get(0)?,
+                            attempt_no: r.get(1)?,
+                            at_ms: r.get(2)?,
+                            status: r.get(3)?,
+                            error: r.get(4)?,
+                            duration_ms: r.get(5)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((d, a))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,215 @@
+//! The simulated deduction and the callback deliveries, driven from the store so that
+//! both survive a restart.
+
+use std::time::{Duration, Instant};
+
+use wechatpay_core::notify::{EncryptedResource, Notification};
+use wechatpay_core::{RandomNonce, ResponseSignature, headers};
+use wechatpay_models::v3::payscore::PaidType;
+
+use crate::AppState;
+use crate::config::Deduction;
+use crate::store::{Attempt, Delivery, OrderRow};
+use crate::util::{random_digits, random_hex, request_id, rfc3339_beijing};
+
+/// Runs forever: deductions and deliveries as they fall due.
+pub(crate) async fn run(s: AppState) {
+    loop {
+        if let Err(e) = tick(&s) {
+            tracing::error!(error = %e, "sandbox worker");
+        }
+        let now = s.now_ms();
+        let next = s
+            .store()
+            .next_due_ms()
+            .ok()
+            .flatten()
+            .map_or(1000, |t| (t - now).clamp(1, 1000));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(1000))) => {}
+            () = s.inner.wake.notified() => {}
+        }
+    }
+}
+
+fn tick(s: &AppState) -> Result<(), crate::store::StoreError> {
+    let now = s.now_ms();
+    for row in s.store().due_deductions(now)? {
+        deduct(s, row)?;
+    }
+    for d in s.store().take_due_deliveries(now)? {
+        let s = s.clone();
+        tokio::spawn(async move { deliver(s, d).await });
+    }
+    Ok(())
+}
+
+fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreError> {
+    let now = s.now_ms();
+    row.deduction_due_ms = None;
+    row.updated_ms = now;
+    let service = row
+        .order
+        .service_id
+        .as_ref()
+        .map(|x| x.as_str().to_owned())
+        .unwrap_or_default();
+    let openid = row
+        .order
+        .openid
+        .as_ref()
+        .map(|x| x.as_str().to_owned())
+        .unwrap_or_default();
+    if s.world().users.get(&(service, openid)) == Some(&Deduction::Fail) {
+        tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
+        row.deduction_error =
+            Some("扣款失败 (deduction failed: insufficient balance; call pay to try again)".into());
+        return s.store().update_order(&row, None);
+    }
+    let paid_time = crate::payscore::paid_time_now(s);
+    crate::payscore::mark_paid(
+        &mut row.order,
+        PaidType::Newton,
+        paid_time,
+        Some(format!("4{}", random_digits(27))),
+    );
+    row.deduction_error = None;
+    let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
+        None => None,
+        Some(url) => Some(user_paid_callback(s, &row, url, now)?),
+    };
+    tracing::info!(out_order_no = %row.out_order_no, "deducted; order DONE / USER_PAID");
+    s.store().update_order(&row, callback.as_ref())
+}
+
+fn user_paid_callback(
+    s: &AppState,
+    row: &OrderRow,
+    notify_url: String,
+    now: i64,
+) -> Result<Delivery, crate::store::StoreError> {
+    let w = s.world();
+    let err = |m: &str| {
+        crate::store::StoreError::from(rusqlite::Error::InvalidParameterName(m.to_owned()))
+    };
+    let provider = w
+        .providers
+        .get(&row.sp_mchid)
+        .ok_or_else(|| err("provider gone"))?;
+    let plaintext = serde_json::to_vec(&row.order)?;
+    let resource = EncryptedResource::encrypt(
+        &provider.apiv3_key,
+        Some("payscore"),
+        &w.behaviour.callback_associated_data,
+        &RandomNonce::alphanumeric(12),
+        &plaintext,
+    )
+    .map_err(|_| err("encryption failed"))?;
+    let envelope = Notification {
+        id: format!("EV-{}", random_digits(20)),
+        create_time: rfc3339_beijing(now / 1000),
+        resource_type: "encrypt-resource".into(),
+        event_type: "PAYSCORE.USER_PAID".into(),
+        summary: "支付成功".into(),
+        resource,
+    };
+    Ok(Delivery {
+        id: 0,
+        event_id: envelope.id.clone(),
+        sp_mchid: row.sp_mchid.clone(),
+        out_order_no: row.out_order_no.clone(),
+        notify_url,
+        event_type: envelope.event_type.clone(),
+        body: serde_json::to_string(&envelope)?,
+        attempts: 0,
+        state: "pending".into(),
+        next_attempt_ms: Some(now),
+        created_ms: now,
+    })
+}
+
+async fn deliver(s: AppState, d: Delivery) {
+    let w = s.world();
+    let serial = w
+        .providers
+        .get(&d.sp_mchid)
+        .map_or_else(|| w.public_key_id.clone(), |p| p.callback_serial.clone());
+    let sig = ResponseSignature::sign(
+        &w.platform_key,
+        &serial,
+        s.now(),
+        &random_hex(16).to_lowercase(),
+        d.body.as_bytes(),
+    );
+    let mut h = http::HeaderMap::new();
+    sig.apply_to(&mut h);
+    if let Ok(v) = http::HeaderValue::from_str(&request_id(0)) {
+        h.insert(headers::REQUEST_ID, v);
+    }
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let started = Instant::now();
+    let at_ms = s.now_ms();
+    let result = s
+        .inner
+        .http
+        .post(&d.notify_url)
+        .headers(h)
+        .body(d.body.clone())
+        .send()
+        .await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let (status, error) = match result {
+        Ok(r) => {
+            let st = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            let ok = wechatpay_core::notify::is_acknowledged(st);
+            (
+                Some(i64::from(st)),
+                (!ok).then(|| {
+                    format!(
+                        "receiver answered {st}: {}",
+                        body.chars().take(200).collect::<String>()
+                    )
+                }),
+            )
+        }
+        Err(e) => (
+            None,
+            Some(if e.is_timeout() {
+                "receiver did not answer in time".to_owned()
+            } else {
+                format!("cannot reach receiver: {e}")
+            }),
+        ),
+    };
+    let attempt_no = d.attempts + 1;
+    let schedule = &w.behaviour.callback_schedule_secs;
+    let (state, next) = if error.is_none() {
+        ("delivered", None)
+    } else if let Some(wait) = usize::try_from(d.attempts)
+        .ok()
+        .and_then(|i| schedule.get(i))
+    {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let wait_ms = (*wait as f64 * 1000.0 * w.behaviour.callback_time_scale) as i64;
+        ("pending", Some(s.now_ms() + wait_ms.max(0)))
+    } else {
+        ("failed", None)
+    };
+    tracing::info!(event = %d.event_id, attempt_no, ?status, state, "callback attempt");
+    let a = Attempt {
+        delivery_id: d.id,
+        attempt_no,
+        at_ms,
+        status,
+        error,
+        duration_ms,
+    };
+    if let Err(e) = s.store().record_attempt(&a, state, next) {
+        tracing::error!(error = %e, "cannot record callback attempt");
+    }
+    s.wake_worker();
+}

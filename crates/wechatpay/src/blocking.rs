@@ -1,0 +1,175 @@
+//! The blocking client: the same API as [`crate::Client`] without `.await`.
+//!
+//! It drives the async client on a small runtime of its own (one worker thread), so both
+//! share one implementation of signing, verification, retries and certificates.
+//!
+//! # Panics
+//! Like `reqwest::blocking`, calling it from inside an async runtime panics: use the async
+//! [`crate::Client`] there.
+//!
+//! ```no_run
+//! # fn run(req: wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest) -> wechatpay::Result<()> {
+//! let client = wechatpay::Client::builder()
+//!     .mchid("1900000109")
+//!     .serial("4096EE819812D60B81028D52CCC299E81E260B72")
+//!     .private_key_file("apiclient_key.pem")
+//!     .wechatpay_public_key("PUB_KEY_ID_0119000001092025010195539798365202", &std::fs::read_to_string("pub_key.pem").unwrap())
+//!     .build_blocking()?;
+//! client.v3().payscore().partner().serviceorder().direct_complete().post(&req)?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use crate::chain::{Chain, Transport};
+use crate::error::{BuildError, Result};
+use crate::request::WechatPayRequest;
+use crate::response::Response;
+
+/// The blocking client. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: crate::Client,
+    rt: Arc<Runtime>,
+}
+
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Never block (or panic) when the last clone is dropped inside another runtime.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match &self.0 {
+            Some(rt) => rt.block_on(f),
+            None => unreachable_runtime(),
+        }
+    }
+}
+
+#[cold]
+fn unreachable_runtime() -> ! {
+    // `Runtime.0` is only `None` inside `drop`.
+    panic!("wechatpay blocking runtime used after drop")
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::Client")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl crate::ClientBuilder {
+    /// Builds a [`blocking::Client`](Client).
+    ///
+    /// # Errors
+    /// As [`build`](crate::ClientBuilder::build), or when the runtime cannot start.
+    pub fn build_blocking(self) -> Result<Client> {
+        Client::from_async(self.build()?)
+    }
+}
+
+impl Client {
+    /// Wraps an async client.
+    ///
+    /// # Errors
+    /// [`BuildError::Invalid`] when the runtime cannot start.
+    pub fn from_async(inner: crate::Client) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("wechatpay-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| BuildError::Invalid {
+                field: "runtime".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            inner,
+            rt: Arc::new(Runtime(Some(rt))),
+        })
+    }
+
+    /// The async client inside.
+    #[must_use]
+    pub fn as_async(&self) -> &crate::Client {
+        &self.inner
+    }
+
+    /// See [`crate::Client::send`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn send<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Result<R::Response> {
+        self.rt.block_on(self.inner.send(req))
+    }
+
+    /// See [`crate::Client::execute`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn execute(&self, request: http::Request<Bytes>) -> Result<Response> {
+        self.rt.block_on(self.inner.execute(request))
+    }
+
+    /// See [`crate::Client::refresh_certificates`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn refresh_certificates(&self) -> Result<Vec<String>> {
+        self.rt.block_on(self.inner.refresh_certificates())
+    }
+
+    /// See [`crate::Client::verify_notification`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn verify_notification(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<crate::notify::Notification, crate::notify::NotifyError> {
+        self.inner.verify_notification(headers, body)
+    }
+
+    /// See [`crate::Client::chain`].
+    pub fn chain(&self, path: &str) -> Chain<Client> {
+        Chain::new(self.clone(), path)
+    }
+
+    /// See [`crate::Client::v3`].
+    pub fn v3(&self) -> crate::fluent::V3<Client> {
+        crate::fluent::V3::new(self.clone())
+    }
+}
+
+impl Transport for Client {
+    type Output<T: Send + 'static> = Result<T>;
+
+    fn send_typed<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Result<R::Response> {
+        let fut = self.inner.send_typed(req);
+        self.rt.block_on(fut)
+    }
+
+    fn send_raw(
+        &self,
+        method: Method,
+        target: Result<String>,
+        body: Result<Bytes>,
+    ) -> Result<Response> {
+        let fut = self.inner.send_raw(method, target, body);
+        self.rt.block_on(fut)
+    }
+}

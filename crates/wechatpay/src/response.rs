@@ -1,0 +1,79 @@
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::{DecodeError, Error, Result};
+
+/// A 2xx answer whose signature has been verified (or an unsigned download, by name).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) verified_by: Option<String>,
+}
+
+impl Response {
+    /// HTTP status (200, 204 …).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Headers.
+    #[must_use]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// `Request-ID`.
+    #[must_use]
+    pub fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+
+    /// The serial or `PUB_KEY_ID_…` that signed the answer (`None` for unsigned downloads).
+    #[must_use]
+    pub fn verified_by(&self) -> Option<&str> {
+        self.verified_by.as_deref()
+    }
+
+    /// The raw body (empty for 204).
+    #[must_use]
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as UTF-8 text (lossy).
+    #[must_use]
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Decodes the body as JSON. An empty body decodes as `null`, so `Option<T>` and `()`
+    /// accept a 204.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] naming the JSON path that failed.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            Error::Decode(DecodeError {
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+                request_id: self.request_id().map(str::to_owned),
+                body: self.body.clone(),
+            })
+        })
+    }
+}
+
+pub(crate) fn request_id(h: &HeaderMap) -> Option<&str> {
+    h.get(wechatpay_core::headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,63 @@
+//! The blocking client: same names, no `.await`, against the sandbox.
+
+use wechatpay_models::v3::payscore::OrderState;
+use wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest;
+
+use crate::support::{Env, env_with, unique};
+
+fn in_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    // The blocking client must not run inside an async runtime.
+    std::thread::spawn(f).join().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_client_supports_all_three_styles() {
+    let env: Env = env_with(|c| c.behaviour.deduction_delay_ms = 60_000).await;
+    let client = env.builder().build_blocking().unwrap();
+    let ids = env.g.client.ids.clone();
+    let (a, b, c) = (
+        env.order(&unique("BA"), "https://example.com/n"),
+        env.order(&unique("BB"), "https://example.com/n"),
+        env.order(&unique("BC"), "https://example.com/n"),
+    );
+    let order = in_thread(move || {
+        assert_eq!(
+            client
+                .v3()
+                .payscore()
+                .partner()
+                .serviceorder()
+                .direct_complete()
+                .post(&a)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            client
+                .chain("v3/payscore/partner/serviceorder/direct-complete")
+                .post(&b)
+                .unwrap()
+                .status(),
+            204
+        );
+        client.send(&c).unwrap();
+        let err = client.send(&a.clone().attach("changed")).unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some("INVALID_REQUEST"),
+            "same out_order_no, other parameters: {err}"
+        );
+        client
+            .send(&QueryRequest::by_out_order_no(
+                ids.service_id.as_str(),
+                ids.sub_mchid.as_str(),
+                c.out_order_no.as_str(),
+            ))
+            .unwrap()
+    });
+    assert_eq!(order.state, Some(OrderState::Doing));
+    assert_eq!(
+        env.sandbox.state().store().list_orders(10).unwrap().len(),
+        3
+    );
+}
