@@ -172,52 +172,61 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let b = &state.world().behaviour;
     let timeout = Duration::from_millis(b.request_timeout_ms);
+    let auth = axum::middleware::from_fn_with_state(state.clone(), auth::authenticate);
+    // The layer goes on each method route, so unknown paths (404) and wrong methods (405)
+    // answer with empty bodies before authentication, as the real server does.
+    macro_rules! p {
+        ($h:expr) => {
+            post($h).route_layer(auth.clone())
+        };
+    }
     let api = Router::new()
         .route(
             "/v3/payscore/partner/serviceorder/direct-complete",
-            post(payscore::partner_direct_complete),
+            p!(payscore::partner_direct_complete),
         )
         .route(
             "/payscore/partner/serviceorder/direct-complete",
-            post(payscore::partner_direct_complete),
+            p!(payscore::partner_direct_complete),
         )
         .route(
             "/v3/payscore/serviceorder/direct-complete",
-            post(payscore::direct_direct_complete),
+            p!(payscore::direct_direct_complete),
         )
         .route(
             "/payscore/serviceorder/direct-complete",
-            post(payscore::direct_direct_complete),
+            p!(payscore::direct_direct_complete),
         )
         .route(
             "/v3/payscore/partner/serviceorder",
-            post(payscore::create).get(payscore::query),
+            post(payscore::create)
+                .get(payscore::query)
+                .route_layer(auth.clone()),
         )
         .route(
             "/v3/payscore/partner/serviceorder/{out_order_no}/cancel",
-            post(payscore::cancel),
+            p!(payscore::cancel),
         )
         .route(
             "/v3/payscore/partner/serviceorder/{out_order_no}/complete",
-            post(payscore::complete),
+            p!(payscore::complete),
         )
         .route(
             "/v3/payscore/partner/serviceorder/{out_order_no}/modify",
-            post(payscore::modify),
+            p!(payscore::modify),
         )
         .route(
             "/v3/payscore/partner/serviceorder/{out_order_no}/pay",
-            post(payscore::pay),
+            p!(payscore::pay),
         )
         .route(
             "/v3/payscore/partner/serviceorder/{out_order_no}/sync",
-            post(payscore::sync),
+            p!(payscore::sync),
         )
-        .route("/v3/certificates", get(payscore::certificates))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+        .route(
+            "/v3/certificates",
+            get(payscore::certificates).route_layer(auth),
+        );
     Router::new()
         .merge(api)
         .merge(web::routes())

@@ -1,0 +1,9 @@
+//! The sandbox driven by the SDK (async and blocking) and by hand-made requests over
+//! loopback HTTP.
+
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod family;
+mod rules;
+mod support;

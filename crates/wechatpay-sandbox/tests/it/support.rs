@@ -1,0 +1,108 @@
+use wechatpay::{Client, ClientBuilder};
+use wechatpay_core::{PrivateKey, SignableRequest};
+use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
+use wechatpay_models::v3::payscore::{PostDiscount, PostPayment, TimeRange};
+use wechatpay_sandbox::{Config, Generated, Sandbox, testing};
+
+pub(crate) struct Env {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) g: Generated,
+}
+
+pub(crate) async fn env_with(tweak: impl FnOnce(&mut Config)) -> Env {
+    let (sandbox, g) = testing::start(tweak).await.unwrap();
+    Env { sandbox, g }
+}
+
+pub(crate) async fn env() -> Env {
+    env_with(|c| c.behaviour.deduction_delay_ms = 60_000).await
+}
+
+pub(crate) fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", wechatpay_core::RandomNonce::alphanumeric(12))
+}
+
+impl Env {
+    pub(crate) fn builder(&self) -> ClientBuilder {
+        let c = &self.g.client;
+        Client::builder()
+            .base_url(self.sandbox.base_url())
+            .mchid(&c.mchid)
+            .serial(&c.serial)
+            .private_key_pem(&c.private_key_pem)
+            .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
+            .apiv3_key(&c.apiv3_key)
+            .max_retries(0)
+    }
+
+    /// A client that sends whatever it is given (server-side rules under test).
+    pub(crate) fn raw_client(&self) -> Client {
+        self.builder().validate_requests(false).build().unwrap()
+    }
+
+    pub(crate) fn order(&self, no: &str) -> DirectCompleteRequest {
+        let ids = &self.g.client.ids;
+        let now = wechatpay_sandbox::now();
+        DirectCompleteRequest::new(
+            ids.service_id.as_str(),
+            ids.appid.as_str(),
+            ids.sub_mchid.as_str(),
+            no,
+            "共享充电宝",
+            vec![PostPayment::new("使用时长", 300).description("3小时")],
+            250,
+            TimeRange::from_unix(now - 3600, now - 60),
+            "https://example.com/notify",
+            ids.openid.as_str(),
+        )
+        .sub_appid(ids.sub_appid.as_str())
+        .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
+    }
+
+    /// Sends a request signed by hand: `key` signs `signed_body`, `sent_body` goes out.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        key: &PrivateKey,
+        serial: &str,
+        timestamp: i64,
+        nonce: &str,
+        signed_body: &[u8],
+        sent_body: &[u8],
+    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+        let c = &self.g.client;
+        let auth = SignableRequest::new(method, path, signed_body)
+            .sign(&c.mchid, serial, key, timestamp, nonce);
+        let r = reqwest::Client::new()
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", self.sandbox.base_url()),
+            )
+            .header("Authorization", auth.to_string())
+            .header("Accept", "application/json")
+            .header("User-Agent", "sandbox-tests")
+            .header("Content-Type", "application/json")
+            .body(sent_body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r.bytes().await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub(crate) fn merchant_key(&self) -> PrivateKey {
+        PrivateKey::from_pem(&self.g.client.private_key_pem).unwrap()
+    }
+}
+
+pub(crate) async fn json(r: reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
