@@ -190,6 +190,21 @@ impl Verifier {
         best.map(|(s, _)| s)
     }
 
+    /// The trusted platform certificates.
+    #[must_use]
+    pub fn certificates(&self) -> Vec<&Certificate> {
+        let mut v: Vec<&Certificate> = self
+            .keys
+            .values()
+            .filter_map(|t| match t {
+                Trusted::Certificate(c) => Some(c),
+                Trusted::PublicKey(_) => None,
+            })
+            .collect();
+        v.sort_by(|a, b| a.serial().cmp(b.serial()));
+        v
+    }
+
     /// The public key for a serial, if trusted.
     #[must_use]
     pub fn public_key(&self, serial: &str) -> Option<&PublicKey> {

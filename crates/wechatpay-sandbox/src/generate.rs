@@ -78,32 +78,18 @@ pub struct Generated {
     pub client: ClientCredentials,
 }
 
-fn hex_serial() -> String {
-    // 20 bytes, first nibble non-zero so that every SDK prints the same serial.
-    let digits = "123456789ABCDEF";
-    let mut s = String::new();
-    let r = RandomNonce::alphanumeric(80);
-    for (i, b) in r.bytes().enumerate() {
-        if s.len() == 40 {
-            break;
+/// 20 random bytes as hex, first nibble non-zero so that every SDK prints the same serial.
+#[must_use]
+pub fn hex_serial() -> String {
+    loop {
+        let s = crate::util::random_hex(20);
+        if !s.starts_with('0') {
+            return s;
         }
-        let alphabet = if i == 0 { digits } else { "0123456789ABCDEF" };
-        s.push(char::from(
-            alphabet.as_bytes()[usize::from(b) % alphabet.len()],
-        ));
     }
-    s
 }
 
-fn digits(n: usize) -> String {
-    RandomNonce::alphanumeric(n * 2)
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .chain(std::iter::repeat(b'7'))
-        .take(n)
-        .map(char::from)
-        .collect()
-}
+use crate::util::random_digits as digits;
 
 /// A self-signed certificate for `key` with the given hex serial, valid from now - 1 day for
 /// 5 years.

@@ -55,7 +55,9 @@ mod web;
 mod worker;
 
 pub use config::Config;
-pub use generate::{ClientCredentials, DemoIds, Generated, generate, self_signed_certificate};
+pub use generate::{
+    ClientCredentials, DemoIds, Generated, generate, hex_serial, self_signed_certificate,
+};
 
 /// Errors starting or configuring the sandbox.
 #[derive(Debug, thiserror::Error)]
@@ -230,11 +232,32 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(web::routes())
+        .layer(axum::middleware::from_fn(log_request))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             timeout,
         ))
         .with_state(state)
+}
+
+/// Logs one line per request: method, path, status, WeChat error code, time.
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let code = resp.extensions().get::<error::InternalCode>().map(|c| c.0);
+    let rid = resp
+        .headers()
+        .get(wechatpay_core::headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    tracing::info!(target: "wechatpay_sandbox::access", "{method} {path} -> {} ({} us, Request-ID {rid}{})", resp.status().as_u16(), started.elapsed().as_micros(), code.filter(|c| *c != 0).map(|c| format!(", error {c}")).unwrap_or_default());
+    resp
 }
 
 /// A running sandbox.

@@ -126,6 +126,16 @@ impl Client {
             .unwrap_or_default()
     }
 
+    /// The platform certificates trusted now (configured or downloaded).
+    #[must_use]
+    pub fn platform_certificates(&self) -> Vec<wechatpay_core::Certificate> {
+        self.inner
+            .verifier
+            .read()
+            .map(|v| v.certificates().into_iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Sends a typed request and decodes the verified answer.
     ///
     /// The request is validated first (unless disabled with

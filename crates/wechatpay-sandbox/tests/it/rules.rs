@@ -4,6 +4,9 @@ use wechatpay_models::v3::payscore::{Location, PostDiscount, PostPayment, TimeRa
 
 use crate::support::{Env, env, env_with, unique};
 
+type Mutation =
+    Box<dyn Fn(&mut wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest)>;
+
 async fn param_error(
     env: &Env,
     req: &wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest,
@@ -28,14 +31,7 @@ async fn param_error(
 async fn every_rule_is_enforced_with_the_field_named() {
     let env = env().await;
     let now = wechatpay_sandbox::now();
-    let cases: Vec<(
-        &str,
-        Box<
-            dyn Fn(
-                &mut wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest,
-            ),
-        >,
-    )> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("/total_amount", Box::new(|r| r.total_amount = 300.into())), // R1
         (
             "/post_payments/0/amount",
@@ -195,14 +191,7 @@ async fn risk_cap_and_permissions() {
             .contains("服务风险金额")
     );
 
-    let cases: Vec<(
-        &str,
-        Box<
-            dyn Fn(
-                &mut wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest,
-            ),
-        >,
-    )> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("NO_AUTH", Box::new(|r| r.sub_mchid = "1999999999".into())),
         (
             "APPID_MCHID_NOT_MATCH",

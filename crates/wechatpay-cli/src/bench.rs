@@ -1,0 +1,406 @@
+//! `wxpay bench`: N concurrent clients sending partner direct-complete orders, then
+//! throughput, latency percentiles, errors by code, CPU time per request and memory.
+//!
+//! CPU time is read per thread from `/proc/self/task` (Linux): the embedded sandbox runs
+//! on threads named `wx-sandbox`, the clients on `wx-client`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use wechatpay::Client;
+use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
+use wechatpay_models::v3::payscore::{PostDiscount, PostPayment, TimeRange};
+
+use crate::profile::Context;
+
+/// Arguments of `wxpay bench`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  wxpay bench                      # embedded sandbox, 16 clients, 10 s\n  wxpay bench -c 32 --duration 60s --json\n  wxpay bench --url http://127.0.0.1:8780 --count 10000   # a running sandbox; credentials and ids from the profile"
+)]
+pub(crate) struct Args {
+    /// Load a running sandbox at this URL (credentials from the profile, ids from --ids) instead of an embedded one.
+    #[arg(long)]
+    url: Option<String>,
+    /// Concurrent clients.
+    #[arg(short = 'c', long, default_value_t = 16)]
+    concurrency: usize,
+    /// How long to run, e.g. 10s, 2m (ignored with --count).
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Send exactly this many orders instead.
+    #[arg(short = 'n', long)]
+    count: Option<u64>,
+    /// With --url: service_id,appid,sub_mchid,openid for the orders (as printed in wxpay.toml by `sandbox init`).
+    #[arg(long)]
+    ids: Option<String>,
+}
+
+fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let (n, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.trim().len()),
+    );
+    let n: u64 = n
+        .parse()
+        .with_context(|| format!("duration {s:?}: expected e.g. 10s or 2m"))?;
+    Ok(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => bail!("duration {s:?}: unit must be ms, s or m"),
+    })
+}
+
+/// utime+stime of this process's threads whose name starts with `prefix`, in seconds.
+fn thread_cpu(prefix: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let mut ticks = 0u64;
+    for e in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        ticks += f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    }
+    // USER_HZ is 100 on Linux.
+    #[allow(clippy::cast_precision_loss)]
+    let secs = ticks as f64 / 100.0;
+    secs
+}
+
+fn process_cpu() -> f64 {
+    thread_cpu("")
+}
+
+fn rss_mb() -> (f64, f64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+}
+
+/// Time of one RSA-2048 sign and one verify on this machine (µs), for the crypto bound.
+fn rsa_costs() -> anyhow::Result<(f64, f64)> {
+    let k = wechatpay_core::PrivateKey::generate()?;
+    let pk = k.public_key();
+    let msg = vec![b'x'; 1024];
+    let t = Instant::now();
+    let mut sig = String::new();
+    for _ in 0..200 {
+        sig = k.sign(&msg);
+    }
+    let sign = t.elapsed().as_secs_f64() * 1e6 / 200.0;
+    let t = Instant::now();
+    for _ in 0..2000 {
+        std::hint::black_box(pk.verify(&msg, &sig));
+    }
+    Ok((sign, t.elapsed().as_secs_f64() * 1e6 / 2000.0))
+}
+
+struct Ids {
+    service_id: String,
+    appid: String,
+    sub_mchid: String,
+    openid: String,
+}
+
+fn order(ids: &Ids, no: String, now: i64) -> DirectCompleteRequest {
+    DirectCompleteRequest::new(
+        ids.service_id.as_str(),
+        ids.appid.as_str(),
+        ids.sub_mchid.as_str(),
+        no,
+        "共享充电宝",
+        vec![
+            PostPayment::new("使用时长", 300)
+                .description("3小时")
+                .count(3),
+        ],
+        250,
+        TimeRange::from_unix(now - 3600, now - 60),
+        "http://127.0.0.1:9/notify",
+        ids.openid.as_str(),
+    )
+    .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
+    if a.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    let duration = parse_duration(&a.duration)?;
+    let (sign_us, verify_us) = rsa_costs()?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let crypto_bound = cores as f64 * 1e6 / (2.0 * sign_us + 2.0 * verify_us);
+
+    // The sandbox (embedded) on its own runtime and threads.
+    let sandbox_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("wx-sandbox")
+        .enable_all()
+        .build()?;
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("wx-client")
+        .enable_all()
+        .build()?;
+    let db = std::env::temp_dir().join(format!(
+        "wxpay-bench-{}.sqlite",
+        wechatpay_core::RandomNonce::alphanumeric(8)
+    ));
+    let (client, ids, target, sandbox) = match &a.url {
+        None => {
+            let db_path = db.display().to_string();
+            let (sandbox, g) =
+                sandbox_rt.block_on(wechatpay_sandbox::testing::start(move |c| {
+                    c.database = db_path;
+                    // Orders stay collecting during the run: the load is direct-complete itself.
+                    c.behaviour.deduction_delay_ms = 3_600_000;
+                    c.services[0].risk_cap = i64::MAX;
+                }))?;
+            let c = &g.client;
+            let client = Client::builder()
+                .base_url(sandbox.base_url())
+                .mchid(&c.mchid)
+                .serial(&c.serial)
+                .private_key_pem(&c.private_key_pem)
+                .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
+                .max_retries(0)
+                .build()?;
+            let ids = Ids {
+                service_id: c.ids.service_id.clone(),
+                appid: c.ids.appid.clone(),
+                sub_mchid: c.ids.sub_mchid.clone(),
+                openid: c.ids.openid.clone(),
+            };
+            (
+                client,
+                ids,
+                format!("embedded sandbox {}", sandbox.base_url()),
+                Some(sandbox),
+            )
+        }
+        Some(url) => {
+            let ids = a
+                .ids
+                .as_deref()
+                .context("--url needs --ids service_id,appid,sub_mchid,openid")?;
+            let parts: Vec<&str> = ids.split(',').collect();
+            let [service_id, appid, sub_mchid, openid] = parts[..] else {
+                bail!("--ids needs four comma-separated values")
+            };
+            let mut p = ctx.profile()?;
+            p.base_url = Some(url.clone());
+            let client = ctx.client()?.as_async().clone();
+            let ids = Ids {
+                service_id: service_id.into(),
+                appid: appid.into(),
+                sub_mchid: sub_mchid.into(),
+                openid: openid.into(),
+            };
+            (client, ids, url.clone(), None)
+        }
+    };
+
+    let sent = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let ids = Arc::new(ids);
+    let bar = if ctx.json || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(a.count.unwrap_or(duration.as_secs()));
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let cpu0 = (
+        thread_cpu("wx-client"),
+        thread_cpu("wx-sandbox"),
+        process_cpu(),
+    );
+    let started = Instant::now();
+    let deadline = started + duration;
+    let prefix = format!("B{}", wechatpay_core::RandomNonce::alphanumeric(8));
+    let results = client_rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..a.concurrency {
+            let (client, ids, sent, done, prefix) = (
+                client.clone(),
+                ids.clone(),
+                sent.clone(),
+                done.clone(),
+                prefix.clone(),
+            );
+            let count = a.count;
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+                loop {
+                    let i = sent.fetch_add(1, Ordering::Relaxed);
+                    if count.map_or(Instant::now() >= deadline, |n| i >= n) {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let req = order(&ids, format!("{prefix}{i}"), wechatpay_sandbox::now());
+                    let r = client.send(&req).await;
+                    lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    done.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = r {
+                        let key = match &e {
+                            wechatpay::Error::Api(api) => {
+                                api.code().unwrap_or("HTTP_ERROR").to_owned()
+                            }
+                            wechatpay::Error::Signature(_) => "SIGNATURE".into(),
+                            wechatpay::Error::Transport(_) => "TRANSPORT".into(),
+                            other => format!("{other}"),
+                        };
+                        *errors.entry(key).or_default() += 1;
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        let ticker = {
+            let (bar, done) = (bar.clone(), done.clone());
+            let count = a.count;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let d = done.load(Ordering::Relaxed);
+                    let el = started.elapsed().as_secs_f64();
+                    bar.set_position(count.map_or(started.elapsed().as_secs(), |_| d));
+                    bar.set_message(format!("{d} orders, {:.0}/s", d as f64 / el.max(1e-9)));
+                }
+            })
+        };
+        let mut all = Vec::new();
+        for t in tasks {
+            all.push(t.await);
+        }
+        ticker.abort();
+        all
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let cpu1 = (
+        thread_cpu("wx-client"),
+        thread_cpu("wx-sandbox"),
+        process_cpu(),
+    );
+    let (rss, peak) = rss_mb();
+    let mut lat: Vec<u32> = Vec::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    for r in results {
+        let (l, e) = r.context("a client task failed")?;
+        lat.extend(l);
+        for (k, v) in e {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    if let Some(s) = sandbox {
+        sandbox_rt.block_on(s.shutdown());
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    }
+    lat.sort_unstable();
+    let n = lat.len();
+    let pct = |p: f64| -> f64 {
+        if n == 0 {
+            return 0.0;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+        f64::from(lat[i]) / 1000.0
+    };
+    let err_total: u64 = errors.values().sum();
+    let throughput = n as f64 / elapsed;
+    let per = |c: f64| if n == 0 { 0.0 } else { c * 1000.0 / n as f64 };
+    let (client_cpu, sandbox_cpu) = if a.url.is_some() {
+        (per(cpu1.2 - cpu0.2), f64::NAN)
+    } else {
+        (per(cpu1.0 - cpu0.0), per(cpu1.1 - cpu0.1))
+    };
+    if ctx.json {
+        println!(
+            "{}",
+            json!({
+                "target": target, "concurrency": a.concurrency, "seconds": elapsed, "requests": n, "errors": err_total,
+                "errors_by_code": errors, "throughput_rps": throughput,
+                "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)},
+                "cpu_ms_per_request": {"client": client_cpu, "sandbox": if sandbox_cpu.is_nan() { None } else { Some(sandbox_cpu) }},
+                "rss_mb": {"now": rss, "peak": peak, "covers": if a.url.is_some() { "client process" } else { "client and embedded sandbox" }},
+                "crypto": {"rsa_sign_us": sign_us, "rsa_verify_us": verify_us, "cores": cores, "bound_rps": crypto_bound, "ratio_to_bound": throughput / crypto_bound},
+            })
+        );
+    } else {
+        println!(
+            "direct-complete load on {target}: {} clients, {elapsed:.1} s",
+            a.concurrency
+        );
+        println!(
+            "requests     {n} ({} ok, {err_total} errors)",
+            n as u64 - err_total
+        );
+        println!("throughput   {throughput:.1} orders/s");
+        println!(
+            "latency      p50 {:.2} ms · p90 {:.2} ms · p99 {:.2} ms · max {:.2} ms",
+            pct(0.5),
+            pct(0.9),
+            pct(0.99),
+            pct(1.0)
+        );
+        if sandbox_cpu.is_nan() {
+            println!("cpu/request  client {client_cpu:.3} ms (whole process)");
+        } else {
+            println!("cpu/request  client {client_cpu:.3} ms · sandbox {sandbox_cpu:.3} ms");
+        }
+        println!(
+            "memory       RSS {rss:.1} MB (peak {peak:.1} MB) for {}",
+            if a.url.is_some() {
+                "this client process"
+            } else {
+                "client + embedded sandbox"
+            }
+        );
+        println!(
+            "crypto       RSA-2048 sign {sign_us:.0} µs, verify {verify_us:.0} µs → bound {cores} cores / (2 sign + 2 verify) = {crypto_bound:.0}/s; achieved {:.2}×",
+            throughput / crypto_bound
+        );
+        for (k, v) in &errors {
+            println!("error        {k}: {v}");
+        }
+    }
+    Ok(if err_total == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
