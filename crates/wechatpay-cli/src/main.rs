@@ -14,10 +14,15 @@ use clap::{Parser, Subcommand};
 
 /// WeChat Pay APIv3 from the shell: signed calls, a local sandbox, signature debugging.
 #[derive(Debug, Parser)]
-#[command(name = "wxpay", version, about, long_about = None, after_help = "Start with `wxpay demo`: a complete Pay Score direct-complete flow against a local sandbox.\nConfiguration: wxpay.toml in the current folder (or --config), profile chosen with --profile.")]
+#[command(name = "wxpay", version, about, long_about = None, after_help = "Start with `wxpay demo`: a complete Pay Score direct-complete flow against a local sandbox.\nConfiguration: wxpay.toml in the current folder (or --profiles FILE), profile chosen with --profile.")]
 struct Cli {
-    /// Configuration file with merchant profiles (default: ./wxpay.toml, then ~/.config/wxpay/config.toml).
-    #[arg(long, global = true, env = "WXPAY_CONFIG")]
+    /// File of merchant profiles (default: ./wxpay.toml, then ~/.config/wxpay/config.toml).
+    #[arg(
+        long = "profiles",
+        value_name = "FILE",
+        global = true,
+        env = "WXPAY_CONFIG"
+    )]
     config: Option<std::path::PathBuf>,
     /// Profile to use from the configuration file.
     #[arg(long, global = true, env = "WXPAY_PROFILE")]
@@ -121,4 +126,13 @@ pub(crate) fn init_logging(default: &str) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,0 +1,163 @@
+//! `wxpay call` against a sandbox, and an order surviving kill -9 of `wxpay sandbox serve`.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+
+use crate::{TempDir, run, wxpay};
+
+/// `wxpay sandbox init` into a temporary folder; returns it and the ids.
+fn init() -> (TempDir, wechatpay_sandbox::Config) {
+    let dir = TempDir::new("sandbox");
+    let (code, _, err) = run(wxpay().args(["sandbox", "init"]).arg(dir.path().join("s")));
+    assert_eq!(code, 0, "{err}");
+    let (cfg, _) =
+        wechatpay_sandbox::Config::from_file(&dir.path().join("s/sandbox.toml")).unwrap();
+    (dir, cfg)
+}
+
+fn serve(dir: &std::path::Path) -> (Child, String) {
+    let mut child = wxpay()
+        .args(["sandbox", "serve", "--addr", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.split_whitespace().nth(3).unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+fn order_json(cfg: &wechatpay_sandbox::Config, no: &str) -> String {
+    let now = wechatpay_sandbox::now();
+    let t = wechatpay_models::validate::payscore_time;
+    let p = &cfg.providers[0];
+    serde_json::json!({
+        "service_id": cfg.services[0].service_id,
+        "appid": p.appids[0],
+        "sub_mchid": p.sub_merchants[0].sub_mchid,
+        "out_order_no": no,
+        "service_introduction": "共享充电宝",
+        "post_payments": [{"name": "使用时长", "amount": 300}],
+        "total_amount": 300,
+        "time_range": {"start_time": t(now - 3600), "end_time": t(now - 60)},
+        "notify_url": "https://example.com/notify",
+        "openid": cfg.users[0].openid,
+    })
+    .to_string()
+}
+
+#[test]
+fn call_signs_and_verifies_and_reports_api_errors_then_the_order_survives_kill_9() {
+    let (dir, cfg) = init();
+    let folder = dir.path().join("s");
+    let (mut child, url) = serve(&folder);
+    let call = |args: &[&str], url: &str| {
+        run(wxpay()
+            .args(args)
+            .current_dir(&folder)
+            .env("WXPAY_BASE_URL", url))
+    };
+
+    let body = order_json(&cfg, "KILL9ORDER1");
+    let (code, out, err) = call(
+        &[
+            "call",
+            "POST",
+            "/v3/payscore/partner/serviceorder/direct-complete",
+            "-d",
+            &body,
+        ],
+        &url,
+    );
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(
+        err.contains("HTTP 204") && err.contains("signature verified"),
+        "{err}"
+    );
+
+    let (code, out, err) = call(
+        &[
+            "--json",
+            "call",
+            "POST",
+            "/v3/payscore/partner/serviceorder/direct-complete",
+            "-d",
+            &body.replace("300,", "299,"),
+        ],
+        &url,
+    );
+    assert_eq!(code, 1, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["code"], "PARAM_ERROR");
+    assert_eq!(v["status"], 400);
+    let (code, _, err) = call(
+        &[
+            "call",
+            "GET",
+            "/v3/payscore/partner/serviceorder",
+            "-q",
+            "sub_mchid=1",
+            "-q",
+            "out_order_no=NONE",
+        ],
+        &url,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("code:    ORDER_NOT_EXIST") && err.contains("hint:"),
+        "{err}"
+    );
+
+    // kill -9, restart on the same database: the answered order is still there.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, url) = serve(&folder);
+    let sub = &cfg.providers[0].sub_merchants[0].sub_mchid;
+    let (code, out, err) = call(
+        &[
+            "--json",
+            "call",
+            "GET",
+            "/v3/payscore/partner/serviceorder",
+            "-q",
+            &format!("sub_mchid={sub}"),
+            "-q",
+            "out_order_no=KILL9ORDER1",
+        ],
+        &url,
+    );
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["body"]["out_order_no"], "KILL9ORDER1");
+    assert_eq!(v["body"]["total_amount"], 300);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn certs_download_saves_the_verified_platform_certificate() {
+    let (dir, _) = init();
+    let folder = dir.path().join("s");
+    let (mut child, url) = serve(&folder);
+    let out_dir = dir.path().join("certs");
+    let (code, out, err) = run(wxpay()
+        .args(["certs", "download", "--out"])
+        .arg(&out_dir)
+        .current_dir(&folder)
+        .env("WXPAY_BASE_URL", &url));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, 0, "{out} {err}");
+    let expected =
+        wechatpay_core::Certificate::from_pem_file(folder.join("platform_cert.pem")).unwrap();
+    let saved = wechatpay_core::Certificate::from_pem_file(
+        out_dir.join(format!("{}.pem", expected.serial())),
+    )
+    .unwrap();
+    assert_eq!(saved.to_pem(), expected.to_pem());
+}
