@@ -5,5 +5,6 @@
 
 mod auth;
 mod family;
+mod interop;
 mod rules;
 mod support;
