@@ -152,6 +152,20 @@ async fn deliver(s: AppState, d: Delivery) {
     );
     let started = Instant::now();
     let at_ms = s.now_ms();
+    if !w.behaviour.remote_callbacks && !is_loopback(&d.notify_url) {
+        let a = Attempt {
+            delivery_id: d.id,
+            attempt_no: d.attempts + 1,
+            at_ms,
+            status: None,
+            error: Some("not sent: notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)".into()),
+            duration_ms: 0,
+        };
+        if let Err(e) = s.store().record_attempt(&a, "failed", None) {
+            tracing::error!(error = %e, "cannot record callback attempt");
+        }
+        return;
+    }
     let result = s
         .inner
         .http
@@ -212,4 +226,49 @@ async fn deliver(s: AppState, d: Delivery) {
         tracing::error!(error = %e, "cannot record callback attempt");
     }
     s.wake_worker();
+}
+
+/// Whether a URL's host is a loopback address.
+fn is_loopback(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://127.0.0.1:9/n",
+            "http://localhost/x",
+            "https://[::1]:8443/n",
+            "http://127.8.0.1/",
+        ] {
+            assert!(super::is_loopback(u), "{u}");
+        }
+        for u in [
+            "https://example.com/n",
+            "http://10.0.0.1/n",
+            "http://127.0.0.1.evil.com/",
+            "http://user@example.com/",
+            "ftp://127.0.0.1/",
+        ] {
+            assert!(!super::is_loopback(u), "{u}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! The blocking client against a local sandbox: direct-complete, then query.
+//! The three call styles with the blocking client, against a local sandbox.
 //!
 //! `cargo run -p wechatpay --example blocking --features blocking`
 
@@ -40,9 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![PostPayment::new("使用时长", 300)],
         300,
         TimeRange::from_unix(now - 3600, now - 60),
-        "https://example.com/payscore/notify",
+        "http://127.0.0.1:9/payscore/notify",
         ids.openid.as_str(),
     );
+    // 1. Fluent.
     client
         .v3()
         .payscore()
@@ -50,11 +51,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .serviceorder()
         .direct_complete()
         .post(&req)?;
+    // 2. Path chain, with query parameters.
+    let raw = client
+        .chain("v3/payscore/partner/serviceorder")
+        .query("service_id", ids.service_id.as_str())
+        .query("sub_mchid", ids.sub_mchid.as_str())
+        .query("out_order_no", "BLOCKING0001")
+        .get()?;
+    println!("chain: HTTP {} {}", raw.status(), raw.text());
+    // 3. Typed.
     let order = client.send(&QueryRequest::by_out_order_no(
         ids.service_id.as_str(),
         ids.sub_mchid.as_str(),
         "BLOCKING0001",
     ))?;
-    println!("order {} is {:?}", order.out_order_no, order.state);
+    println!("typed: order {} is {:?}", order.out_order_no, order.state);
     Ok(())
 }

@@ -45,7 +45,7 @@ fn order_json(cfg: &wechatpay_sandbox::Config, no: &str) -> String {
         "post_payments": [{"name": "使用时长", "amount": 300}],
         "total_amount": 300,
         "time_range": {"start_time": t(now - 3600), "end_time": t(now - 60)},
-        "notify_url": "https://example.com/notify",
+        "notify_url": "http://127.0.0.1:9/notify",
         "openid": cfg.users[0].openid,
     })
     .to_string()

@@ -53,7 +53,7 @@ fn create(env: &Env, no: &str) -> CreateRequest {
         },
         location: None,
         attach: None,
-        notify_url: "https://example.com/notify".into(),
+        notify_url: "http://127.0.0.1:9/notify".into(),
         openid: Some(ids.openid.as_str().into()),
         sub_openid: None,
         need_user_confirm: Some(false),

@@ -98,7 +98,7 @@ async fn every_rule_is_enforced_with_the_field_named() {
         ("/openid", Box::new(|r| r.openid = "".into())),
         (
             "/notify_url",
-            Box::new(|r| r.notify_url = "https://example.com/n?x=1".into()),
+            Box::new(|r| r.notify_url = "http://127.0.0.1:9/n?x=1".into()),
         ),
         ("/attach", Box::new(|r| r.attach = Some("🚲".into()))),
     ];

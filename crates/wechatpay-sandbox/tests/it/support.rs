@@ -52,7 +52,7 @@ impl Env {
             vec![PostPayment::new("使用时长", 300).description("3小时")],
             250,
             TimeRange::from_unix(now - 3600, now - 60),
-            "https://example.com/notify",
+            "http://127.0.0.1:9/notify",
             ids.openid.as_str(),
         )
         .sub_appid(ids.sub_appid.as_str())

@@ -16,9 +16,9 @@ async fn blocking_client_supports_all_three_styles() {
     let client = env.builder().build_blocking().unwrap();
     let ids = env.g.client.ids.clone();
     let (a, b, c) = (
-        env.order(&unique("BA"), "https://example.com/n"),
-        env.order(&unique("BB"), "https://example.com/n"),
-        env.order(&unique("BC"), "https://example.com/n"),
+        env.order(&unique("BA"), "http://127.0.0.1:9/n"),
+        env.order(&unique("BB"), "http://127.0.0.1:9/n"),
+        env.order(&unique("BC"), "http://127.0.0.1:9/n"),
     );
     let order = in_thread(move || {
         assert_eq!(

@@ -11,7 +11,7 @@ use crate::support::{env, env_with, unique};
 async fn fluent_direct_complete_gets_a_verified_204_and_the_order_is_collecting() {
     let env = env_with(|c| c.behaviour.deduction_delay_ms = 60_000).await;
     let client = env.client();
-    let req = env.order(&unique("F"), "https://example.com/notify");
+    let req = env.order(&unique("F"), "http://127.0.0.1:9/notify");
     let answer = client
         .v3()
         .payscore()
@@ -49,7 +49,7 @@ async fn fluent_direct_complete_gets_a_verified_204_and_the_order_is_collecting(
 #[tokio::test]
 async fn partner_answering_200_gives_the_order() {
     let env = env_with(|c| c.behaviour.partner_direct_complete_status = 200).await;
-    let req = env.order(&unique("T"), "https://example.com/notify");
+    let req = env.order(&unique("T"), "http://127.0.0.1:9/notify");
     let order = env
         .client()
         .send(&req)
@@ -65,7 +65,7 @@ async fn path_chain_reaches_any_endpoint_with_params_and_query() {
     let env = env_with(|c| c.behaviour.deduction_delay_ms = 60_000).await;
     let client = env.client();
     let no = unique("C|*");
-    let req = env.order(&no, "https://example.com/notify");
+    let req = env.order(&no, "http://127.0.0.1:9/notify");
     let r = client
         .chain("v3/payscore/partner/serviceorder/direct-complete")
         .post(&req)
@@ -120,7 +120,7 @@ async fn typed_requests_and_the_family_state_machine() {
     let ids = &env.g.client.ids;
     let no = unique("S");
     client
-        .send(&env.order(&no, "https://example.com/notify"))
+        .send(&env.order(&no, "http://127.0.0.1:9/notify"))
         .await
         .unwrap();
     let node = || {
@@ -170,7 +170,7 @@ async fn typed_requests_and_the_family_state_machine() {
 async fn api_errors_carry_status_code_message_detail_and_request_id() {
     let env = env().await;
     let client = env.builder().validate_requests(false).build().unwrap();
-    let mut req = env.order(&unique("E"), "https://example.com/notify");
+    let mut req = env.order(&unique("E"), "http://127.0.0.1:9/notify");
     req.total_amount = 999.into();
     let err = client.send(&req).await.unwrap_err();
     let api = err.as_api().expect("an API error");
@@ -196,7 +196,7 @@ async fn api_errors_carry_status_code_message_detail_and_request_id() {
 #[tokio::test]
 async fn local_validation_stops_bad_orders_before_sending() {
     let env = env().await;
-    let mut req = env.order(&unique("V"), "https://example.com/notify");
+    let mut req = env.order(&unique("V"), "http://127.0.0.1:9/notify");
     req.total_amount = 999.into();
     req.service_introduction = "这是一个超过二十个字符的服务介绍这是一个超过二十个字符的".into();
     let err = env.client().send(&req).await.unwrap_err();
@@ -229,7 +229,7 @@ async fn connection_failures_are_transport_errors_and_are_retried() {
         .build()
         .unwrap();
     let err = client
-        .send(&env.order(&unique("X"), "https://example.com/notify"))
+        .send(&env.order(&unique("X"), "http://127.0.0.1:9/notify"))
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
@@ -252,7 +252,7 @@ async fn direct_merchant_twin_answers_200_with_the_order() {
         vec![PostPayment::new("停车费", 0)],
         0,
         TimeRange::from_unix(now - 600, now - 60),
-        "https://example.com/notify",
+        "http://127.0.0.1:9/notify",
         ids.openid.as_str(),
     );
     let order = env

@@ -180,7 +180,7 @@ async fn a_client_trusting_another_key_rejects_the_sandbox() {
         .build()
         .unwrap();
     let err = client
-        .send(&env.order(&crate::support::unique("W"), "https://example.com/n"))
+        .send(&env.order(&crate::support::unique("W"), "http://127.0.0.1:9/n"))
         .await
         .unwrap_err();
     assert!(err.is_signature(), "{err}");
@@ -216,7 +216,7 @@ async fn platform_certificates_are_downloaded_verified_and_trusted() {
         .unwrap_err();
     assert_eq!(r.code(), Some("ORDER_NOT_EXIST"));
     // A 2xx from an unknown certificate serial triggers the download, then verifies.
-    let req = env.order(&crate::support::unique("P"), "https://example.com/n");
+    let req = env.order(&crate::support::unique("P"), "http://127.0.0.1:9/n");
     let resp = client
         .chain("v3/payscore/partner/serviceorder/direct-complete")
         .post(&req)
