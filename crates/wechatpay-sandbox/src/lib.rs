@@ -90,7 +90,7 @@ struct Shared {
     world: config::World,
     store: store::Store,
     clock: Arc<dyn Clock>,
-    nonces: Mutex<HashMap<(String, String), i64>>,
+    nonces: Mutex<NonceCache>,
     wake: tokio::sync::Notify,
     http: reqwest::Client,
 }
@@ -124,7 +124,7 @@ impl AppState {
                 world,
                 store: store::Store::open(&db)?,
                 clock: Arc::new(SystemClock),
-                nonces: Mutex::new(HashMap::new()),
+                nonces: Mutex::new(NonceCache::default()),
                 wake: tokio::sync::Notify::new(),
                 http,
             }),
@@ -157,15 +157,20 @@ impl AppState {
     pub(crate) fn remember_nonce(&self, mchid: &str, nonce: &str, ts: i64) -> bool {
         let window = i64::try_from(self.world().behaviour.max_skew_secs).unwrap_or(i64::MAX);
         let now = self.now();
-        let mut seen = self
+        let mut cache = self
             .inner
             .nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.len() > 10_000 {
-            seen.retain(|_, t| now - *t <= window);
+        // Requests older than the window are refused by the timestamp check, so their
+        // nonces can go; pruning once a second keeps this O(1) per request.
+        if cache.pruned_at != now {
+            cache.seen.retain(|_, t| now - *t <= window);
+            cache.pruned_at = now;
         }
-        seen.insert((mchid.to_owned(), nonce.to_owned()), ts)
+        cache
+            .seen
+            .insert((mchid.to_owned(), nonce.to_owned()), ts)
             .is_none()
     }
 }
@@ -258,6 +263,13 @@ async fn log_request(
         .to_owned();
     tracing::info!(target: "wechatpay_sandbox::access", "{method} {path} -> {} ({} us, Request-ID {rid}{})", resp.status().as_u16(), started.elapsed().as_micros(), code.filter(|c| *c != 0).map(|c| format!(", error {c}")).unwrap_or_default());
     resp
+}
+
+/// Nonces seen within the timestamp window.
+#[derive(Default)]
+struct NonceCache {
+    seen: HashMap<(String, String), i64>,
+    pruned_at: i64,
 }
 
 /// A running sandbox.

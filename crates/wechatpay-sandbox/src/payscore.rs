@@ -186,6 +186,7 @@ fn new_row(
         deduction_due_ms: deduct.then(|| now.saturating_add(delay)),
         deduction_error: None,
         modified: false,
+        version: 0,
         created_ms: now,
         updated_ms: now,
     }
@@ -500,7 +501,11 @@ fn terminal_error(o: &ServiceOrder) -> Option<ApiErr> {
 
 fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
     row.updated_ms = s.now_ms();
-    s.store().update_order(&row, None)?;
+    if !s.store().update_order(&row, None)? {
+        return Err(ApiErr::system(
+            "系统繁忙，请使用相同参数重试 (the order changed concurrently; retry with the same parameters)",
+        ));
+    }
     if row.deduction_due_ms.is_some() {
         s.wake_worker();
     }
@@ -573,8 +578,7 @@ pub(crate) async fn complete(
         && matches!(
             row.order.state_description,
             Some(StateDescription::UserConfirm | StateDescription::MchComplete)
-        )
-        && !row.modified;
+        );
     if !ok {
         return Err(ApiErr::new(
             StatusCode::BAD_REQUEST,

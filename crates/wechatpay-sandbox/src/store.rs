@@ -46,6 +46,8 @@ pub struct OrderRow {
     pub deduction_error: Option<String>,
     /// Whether modify was used.
     pub modified: bool,
+    /// Incremented by every update; an update based on an older version is refused.
+    pub version: i64,
     /// Created (unix ms).
     pub created_ms: i64,
     /// Updated (unix ms).
@@ -110,6 +112,7 @@ CREATE TABLE IF NOT EXISTS orders (
   sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL, out_order_no TEXT NOT NULL,
   order_id TEXT NOT NULL UNIQUE, order_json TEXT NOT NULL, request_json TEXT NOT NULL,
   deduction_due_ms INTEGER, deduction_error TEXT, modified INTEGER NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL DEFAULT 0,
   created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
   PRIMARY KEY (sp_mchid, sub_mchid, out_order_no)
 );
@@ -141,12 +144,13 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
             modified: r.get::<_, i64>(7)? != 0,
             created_ms: r.get(8)?,
             updated_ms: r.get(9)?,
+            version: r.get(10)?,
         },
         json,
     ))
 }
 
-const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms";
+const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version";
 const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
 
 fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -227,7 +231,7 @@ impl Store {
             return Ok(Insert::Exists(Box::new(v.remove(0))));
         }
         tx.execute(
-            &format!("INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            &format!("INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
             params![
                 row.sp_mchid,
                 row.sub_mchid,
@@ -239,6 +243,7 @@ impl Store {
                 i64::from(row.modified),
                 row.created_ms,
                 row.updated_ms,
+                row.version,
                 row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
             ],
         )?;
@@ -262,15 +267,17 @@ impl Store {
         Ok(Self::decode(row.into_iter().collect())?.pop())
     }
 
-    /// Saves a changed order, and optionally queues a callback, in one transaction.
+    /// Saves a changed order, and optionally queues a callback, in one transaction — only
+    /// if nobody changed the order since `row` was read (same `version`). Returns whether it
+    /// was saved.
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<()> {
+    pub fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE orders SET order_json = ?4, deduction_due_ms = ?5, deduction_error = ?6, modified = ?7, updated_ms = ?8 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3",
+        let changed = tx.execute(
+            "UPDATE orders SET order_json = ?4, deduction_due_ms = ?5, deduction_error = ?6, modified = ?7, updated_ms = ?8, version = version + 1 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3 AND version = ?9",
             params![
                 row.sp_mchid,
                 row.sub_mchid,
@@ -279,9 +286,13 @@ impl Store {
                 row.deduction_due_ms,
                 row.deduction_error,
                 i64::from(row.modified),
-                row.updated_ms
+                row.updated_ms,
+                row.version
             ],
         )?;
+        if changed == 0 {
+            return Ok(false);
+        }
         if let Some(d) = callback {
             tx.execute(
                 "INSERT INTO deliveries (event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?8)",
@@ -289,7 +300,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Orders whose deduction is due at `now_ms`.

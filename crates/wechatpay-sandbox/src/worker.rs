@@ -64,7 +64,7 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreErro
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
         row.deduction_error =
             Some("扣款失败 (deduction failed: insufficient balance; call pay to try again)".into());
-        return s.store().update_order(&row, None);
+        return save(s, &row, None);
     }
     let paid_time = crate::payscore::paid_time_now(s);
     crate::payscore::mark_paid(
@@ -79,7 +79,20 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreErro
         Some(url) => Some(user_paid_callback(s, &row, url, now)?),
     };
     tracing::info!(out_order_no = %row.out_order_no, "deducted; order DONE / USER_PAID");
-    s.store().update_order(&row, callback.as_ref())
+    save(s, &row, callback.as_ref())
+}
+
+/// Saves the deduction outcome unless a request changed the order meanwhile (then the
+/// order is looked at again on the next tick, as it now is).
+fn save(
+    s: &AppState,
+    row: &OrderRow,
+    callback: Option<&Delivery>,
+) -> Result<(), crate::store::StoreError> {
+    if !s.store().update_order(row, callback)? {
+        tracing::debug!(out_order_no = %row.out_order_no, "order changed during the deduction; reconsidering");
+    }
+    Ok(())
 }
 
 fn user_paid_callback(

@@ -90,6 +90,14 @@ impl DirectCompleteRequest {
         self
     }
 
+    /// [`validate_at`](Self::validate_at) the current system time.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] listing each violation with its field and rule.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        self.validate_at(time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+
     /// The same rules as the partner request, without the sub-merchant fields.
     ///
     /// # Errors

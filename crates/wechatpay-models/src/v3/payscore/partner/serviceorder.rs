@@ -167,6 +167,14 @@ impl DirectCompleteRequest {
         self
     }
 
+    /// [`validate_at`](Self::validate_at) the current system time.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] listing each violation with its field and rule.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        self.validate_at(time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+
     /// Checks every documented rule that can be checked without the server (R1, R2,
     /// R4–R8, required fields, lengths, `out_order_no` charset, `notify_url`, no 4-byte
     /// UTF-8) at time `now` (unix seconds), and reports every violation.
