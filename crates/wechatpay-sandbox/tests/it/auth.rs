@@ -135,8 +135,8 @@ async fn stale_timestamp_is_checked_first() {
     let body = serde_json::to_vec(&env.order(&unique("T"))).unwrap();
     let other = PrivateKey::generate().unwrap();
     for ts in [
-        wechatpay_sandbox::now() - 301,
-        wechatpay_sandbox::now() + 301,
+        wechatpay_sandbox::now() - 310,
+        wechatpay_sandbox::now() + 310,
     ] {
         let (b, _) = sign_error(&env, &other, &env.g.client.serial, ts, "n", &body, &body).await;
         assert!(b["message"].as_str().unwrap().contains("5分钟"), "{b}");
