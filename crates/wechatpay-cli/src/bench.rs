@@ -37,6 +37,9 @@ pub(crate) struct Args {
     /// Send exactly this many orders instead.
     #[arg(short = 'n', long)]
     count: Option<u64>,
+    /// Offered load in orders/s across all clients (default: as fast as they can).
+    #[arg(long)]
+    rate: Option<f64>,
     /// With --url: service_id,appid,sub_mchid,openid for the orders (as printed in wxpay.toml by `sandbox init`).
     #[arg(long)]
     ids: Option<String>,
@@ -151,6 +154,9 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
     if a.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
+    if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        bail!("--rate must be a positive number of orders per second");
+    }
     let duration = parse_duration(&a.duration)?;
     let (sign_us, verify_us) = rsa_costs()?;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -259,6 +265,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                 prefix.clone(),
             );
             let count = a.count;
+            let rate = a.rate;
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut errors: BTreeMap<String, u64> = BTreeMap::new();
@@ -267,7 +274,17 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                     if count.map_or(Instant::now() >= deadline, |n| i >= n) {
                         break;
                     }
-                    let t = Instant::now();
+                    // Open loop at --rate: order i is due at start + i/rate, and its latency
+                    // counts from then (no coordinated omission).
+                    let t = match rate {
+                        Some(r) => {
+                            #[allow(clippy::cast_precision_loss)]
+                            let due = started + Duration::from_secs_f64(i as f64 / r);
+                            tokio::time::sleep_until(due.into()).await;
+                            due
+                        }
+                        None => Instant::now(),
+                    };
                     let req = order(&ids, format!("{prefix}{i}"), wechatpay_sandbox::now());
                     let r = client.send(&req).await;
                     lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
@@ -352,7 +369,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
         println!(
             "{}",
             json!({
-                "target": target, "concurrency": a.concurrency, "seconds": elapsed, "requests": n, "errors": err_total,
+                "target": target, "concurrency": a.concurrency, "offered_rate": a.rate, "seconds": elapsed, "requests": n, "errors": err_total,
                 "errors_by_code": errors, "throughput_rps": throughput,
                 "latency_ms": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0)},
                 "cpu_ms_per_request": {"client": client_cpu, "sandbox": if sandbox_cpu.is_nan() { None } else { Some(sandbox_cpu) }},
