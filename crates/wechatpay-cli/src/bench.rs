@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::json;
-use wechatpay::Client;
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 use wechatpay_models::v3::payscore::{PostDiscount, PostPayment, TimeRange};
 
@@ -188,12 +187,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                     c.services[0].risk_cap = i64::MAX;
                 }))?;
             let c = &g.client;
-            let client = Client::builder()
-                .base_url(sandbox.base_url())
-                .mchid(&c.mchid)
-                .serial(&c.serial)
-                .private_key_pem(&c.private_key_pem)
-                .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
+            let client = crate::profile::sandbox_client(c, sandbox.base_url())
                 .max_retries(0)
                 .build()?;
             let ids = Ids {

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use axum::http::StatusCode;
-use wechatpay::Client;
 use wechatpay::notify::Event;
 use wechatpay_models::v3::payscore::partner::serviceorder::{DirectCompleteRequest, QueryRequest};
 use wechatpay_models::v3::payscore::{
@@ -121,14 +120,7 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let client = Client::builder()
-        .base_url(sandbox.base_url())
-        .mchid(&c.mchid)
-        .serial(&c.serial)
-        .private_key_pem(&c.private_key_pem)
-        .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
-        .apiv3_key(&c.apiv3_key)
-        .build()?;
+    let client = crate::profile::sandbox_client(c, sandbox.base_url()).build()?;
     let receiver_client = client.clone();
     let recorder = Recorder::start_with(
         0,

@@ -170,3 +170,17 @@ impl Context {
         Ok(b.build_blocking()?)
     }
 }
+
+/// A client builder for a generated sandbox's merchant.
+pub(crate) fn sandbox_client(
+    c: &wechatpay_sandbox::ClientCredentials,
+    base_url: String,
+) -> wechatpay::ClientBuilder {
+    wechatpay::Client::builder()
+        .base_url(base_url)
+        .mchid(&c.mchid)
+        .serial(&c.serial)
+        .private_key_pem(&c.private_key_pem)
+        .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
+        .apiv3_key(&c.apiv3_key)
+}

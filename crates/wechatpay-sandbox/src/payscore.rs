@@ -211,6 +211,17 @@ fn insert_or_reenter(s: &AppState, row: &OrderRow) -> Result<ServiceOrder, ApiEr
     }
 }
 
+/// The order a create or direct-complete request makes: the request's own fields (they
+/// share the order's names; fields outside the request type cannot slip in), plus WeChat's.
+fn order_from<R: serde::Serialize>(req: &R, mchid: &str) -> ServiceOrder {
+    let mut o: ServiceOrder = serde_json::to_value(req)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
+    o.mchid = Some(mchid.into());
+    o.order_id = Some(order_id());
+    o
+}
+
 fn order_id() -> wechatpay_models::OrderId {
     format!("1000{}", random_digits(28)).into()
 }
@@ -237,24 +248,7 @@ pub(crate) async fn partner_direct_complete(
         true,
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
-    let mut o = ServiceOrder {
-        appid: Some(req.appid.clone()),
-        mchid: Some(c.mchid.as_str().into()),
-        sub_appid: req.sub_appid.clone(),
-        sub_mchid: Some(req.sub_mchid.clone()),
-        out_order_no: req.out_order_no.clone(),
-        service_id: Some(req.service_id.clone()),
-        service_introduction: Some(req.service_introduction.clone()),
-        post_payments: req.post_payments.clone(),
-        post_discounts: req.post_discounts.clone().unwrap_or_default(),
-        time_range: Some(req.time_range.clone()),
-        location: req.location.clone(),
-        attach: req.attach.clone(),
-        notify_url: Some(req.notify_url.clone()),
-        openid: Some(req.openid.clone()),
-        order_id: Some(order_id()),
-        ..ServiceOrder::default()
-    };
+    let mut o = order_from(&req, &c.mchid);
     let deduct = complete_order(&mut o, req.total_amount);
     let row = new_row(
         &s,
@@ -293,22 +287,7 @@ pub(crate) async fn direct_direct_complete(
         true,
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
-    let mut o = ServiceOrder {
-        appid: Some(req.appid.clone()),
-        mchid: Some(c.mchid.as_str().into()),
-        out_order_no: req.out_order_no.clone(),
-        service_id: Some(req.service_id.clone()),
-        service_introduction: Some(req.service_introduction.clone()),
-        post_payments: req.post_payments.clone(),
-        post_discounts: req.post_discounts.clone().unwrap_or_default(),
-        time_range: Some(req.time_range.clone()),
-        location: req.location.clone(),
-        attach: req.attach.clone(),
-        notify_url: Some(req.notify_url.clone()),
-        openid: Some(req.openid.clone()),
-        order_id: Some(order_id()),
-        ..ServiceOrder::default()
-    };
+    let mut o = order_from(&req, &c.mchid);
     let deduct = complete_order(&mut o, req.total_amount);
     let row = new_row(&s, &c.mchid, "", o, canonical(&body), deduct);
     Ok(Json(insert_or_reenter(&s, &row)?).into_response())
@@ -370,33 +349,14 @@ pub(crate) async fn create(
         false,
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.risk_fund.amount)?;
-    let o = ServiceOrder {
-        appid: Some(req.appid.clone()),
-        mchid: Some(c.mchid.as_str().into()),
-        sub_appid: req.sub_appid.clone(),
-        sub_mchid: Some(req.sub_mchid.clone()),
-        out_order_no: req.out_order_no.clone(),
-        service_id: Some(req.service_id.clone()),
-        service_introduction: Some(req.service_introduction.clone()),
-        state: Some(if confirm {
-            OrderState::Created
-        } else {
-            OrderState::Doing
-        }),
-        state_description: (!confirm).then_some(StateDescription::UserConfirm),
-        post_payments: req.post_payments.clone().unwrap_or_default(),
-        post_discounts: req.post_discounts.clone().unwrap_or_default(),
-        risk_fund: Some(req.risk_fund.clone()),
-        time_range: Some(req.time_range.clone()),
-        location: req.location.clone(),
-        attach: req.attach.clone(),
-        notify_url: Some(req.notify_url.clone()),
-        openid: req.openid.clone(),
-        sub_openid: req.sub_openid.clone(),
-        order_id: Some(order_id()),
-        package: confirm.then(|| crate::util::random_hex(24)),
-        ..ServiceOrder::default()
-    };
+    let mut o = order_from(&req, &c.mchid);
+    o.state = Some(if confirm {
+        OrderState::Created
+    } else {
+        OrderState::Doing
+    });
+    o.state_description = (!confirm).then_some(StateDescription::UserConfirm);
+    o.package = confirm.then(|| crate::util::random_hex(24));
     let row = new_row(
         &s,
         &c.mchid,
