@@ -128,16 +128,31 @@ impl std::error::Error for ValidationErrors {}
 #[derive(Debug, Default)]
 pub(crate) struct Check(pub(crate) Vec<Violation>);
 
+/// The pointer `/{list}/{index}/{name}`, formatted only when a violation is recorded, so
+/// that a valid request costs no allocations for field names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Item<'a>(
+    pub(crate) &'static str,
+    pub(crate) usize,
+    pub(crate) &'a str,
+);
+
+impl fmt::Display for Item<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}/{}/{}", self.0, self.1, self.2)
+    }
+}
+
 impl Check {
     pub(crate) fn push(
         &mut self,
-        field: impl Into<String>,
+        field: impl fmt::Display,
         rule: Rule,
         issue: impl Into<String>,
         value: Option<Value>,
     ) {
         self.0.push(Violation {
-            field: field.into(),
+            field: field.to_string(),
             rule,
             issue: issue.into(),
             value,
@@ -145,7 +160,7 @@ impl Check {
     }
 
     /// `s` must be non-empty.
-    pub(crate) fn required(&mut self, field: &str, s: &str) -> bool {
+    pub(crate) fn required(&mut self, field: impl fmt::Display, s: &str) -> bool {
         if s.trim().is_empty() {
             self.push(
                 field,
@@ -159,7 +174,7 @@ impl Check {
     }
 
     /// At most `max` characters (each Han character, letter or symbol counts 1).
-    pub(crate) fn max_chars(&mut self, field: &str, s: &str, max: usize) {
+    pub(crate) fn max_chars(&mut self, field: impl fmt::Display, s: &str, max: usize) {
         let n = s.chars().count();
         if n > max {
             self.push(
@@ -171,13 +186,13 @@ impl Check {
         }
     }
 
-    pub(crate) fn required_max(&mut self, field: &str, s: &str, max: usize) {
+    pub(crate) fn required_max(&mut self, field: impl fmt::Display + Copy, s: &str, max: usize) {
         if self.required(field, s) {
             self.max_chars(field, s, max);
         }
     }
 
-    pub(crate) fn opt_max(&mut self, field: &str, s: Option<&str>, max: usize) {
+    pub(crate) fn opt_max(&mut self, field: impl fmt::Display, s: Option<&str>, max: usize) {
         if let Some(s) = s {
             self.max_chars(field, s, max);
         }
@@ -236,6 +251,16 @@ impl Check {
             }
             Some(_) => {}
         }
+    }
+
+    /// Rejects 4-byte UTF-8 characters in every string of `request` (the JSON walk that
+    /// names the field runs only when the serialised bytes hold such a character).
+    pub(crate) fn no_four_byte_chars_in<T: serde::Serialize>(&mut self, request: &T) {
+        // In UTF-8 only the lead byte of a 4-byte character is >= 0xF0.
+        if serde_json::to_vec(request).is_ok_and(|b| b.iter().all(|&x| x < 0xF0)) {
+            return;
+        }
+        self.no_four_byte_chars("", &serde_json::to_value(request).unwrap_or_default());
     }
 
     /// Rejects 4-byte UTF-8 characters in every string of `v`.

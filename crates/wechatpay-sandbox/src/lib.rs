@@ -92,6 +92,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     nonces: Mutex<NonceCache>,
     wake: tokio::sync::Notify,
+    /// When the worker will look again on its own (unix ms).
+    next_wake: std::sync::atomic::AtomicI64,
     http: reqwest::Client,
 }
 
@@ -126,6 +128,7 @@ impl AppState {
                 clock: Arc::new(SystemClock),
                 nonces: Mutex::new(NonceCache::default()),
                 wake: tokio::sync::Notify::new(),
+                next_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
                 http,
             }),
         })
@@ -149,8 +152,16 @@ impl AppState {
         self.inner.clock.now_millis()
     }
 
-    pub(crate) fn wake_worker(&self) {
-        self.inner.wake.notify_one();
+    /// Wakes the worker if something falls due at `due_ms` before it would look anyway.
+    pub(crate) fn wake_worker_at(&self, due_ms: i64) {
+        if due_ms
+            < self
+                .inner
+                .next_wake
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Remembers a request nonce; `false` if it was seen within the window.

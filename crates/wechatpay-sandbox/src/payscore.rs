@@ -196,8 +196,8 @@ fn new_row(
 fn insert_or_reenter(s: &AppState, row: &OrderRow) -> Result<ServiceOrder, ApiErr> {
     match s.store().insert_order(row)? {
         Insert::Created => {
-            if row.deduction_due_ms.is_some() {
-                s.wake_worker();
+            if let Some(due) = row.deduction_due_ms {
+                s.wake_worker_at(due);
             }
             Ok(row.order.clone())
         }
@@ -466,8 +466,8 @@ fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
             "系统繁忙，请使用相同参数重试 (the order changed concurrently; retry with the same parameters)",
         ));
     }
-    if row.deduction_due_ms.is_some() {
-        s.wake_worker();
+    if let Some(due) = row.deduction_due_ms {
+        s.wake_worker_at(due);
     }
     Ok(())
 }

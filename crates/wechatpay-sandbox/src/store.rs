@@ -217,22 +217,14 @@ impl Store {
     /// # Errors
     /// SQLite failures.
     pub fn insert_order(&self, row: &OrderRow) -> Result<Insert> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let existing = tx
-            .query_row(
-                &format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"),
-                params![row.sp_mchid, row.sub_mchid, row.out_order_no],
-                order_from_row,
-            )
-            .optional()?;
-        if let Some(e) = existing {
-            let mut v = Self::decode(vec![e])?;
-            return Ok(Insert::Exists(Box::new(v.remove(0))));
-        }
-        tx.execute(
-            &format!("INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-            params![
+        let conn = self.conn();
+        // One statement on the common path: the insert itself says whether the key exists.
+        let inserted = conn
+            .prepare_cached(&format!(
+                "INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 ON CONFLICT (sp_mchid, sub_mchid, out_order_no) DO NOTHING"
+            ))?
+            .execute(params![
                 row.sp_mchid,
                 row.sub_mchid,
                 row.out_order_no,
@@ -245,10 +237,15 @@ impl Store {
                 row.updated_ms,
                 row.version,
                 row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
-            ],
-        )?;
-        tx.commit()?;
-        Ok(Insert::Created)
+            ])?;
+        drop(conn);
+        if inserted == 1 {
+            return Ok(Insert::Created);
+        }
+        let existing = self.get_order(&row.sp_mchid, &row.sub_mchid, &row.out_order_no)?;
+        existing
+            .map(|e| Insert::Exists(Box::new(e)))
+            .ok_or_else(|| StoreError("order vanished during insert".into()))
     }
 
     /// The order with this key.
@@ -258,11 +255,8 @@ impl Store {
     pub fn get_order(&self, sp: &str, sub: &str, out_order_no: &str) -> Result<Option<OrderRow>> {
         let row = self
             .conn()
-            .query_row(
-                &format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"),
-                params![sp, sub, out_order_no],
-                order_from_row,
-            )
+            .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"))?
+            .query_row(params![sp, sub, out_order_no], order_from_row)
             .optional()?;
         Ok(Self::decode(row.into_iter().collect())?.pop())
     }
@@ -276,9 +270,10 @@ impl Store {
     pub fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let changed = tx.execute(
+        let changed = tx.prepare_cached(
             "UPDATE orders SET order_json = ?4, deduction_due_ms = ?5, deduction_error = ?6, modified = ?7, updated_ms = ?8, version = version + 1 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3 AND version = ?9",
-            params![
+        )?
+        .execute(params![
                 row.sp_mchid,
                 row.sub_mchid,
                 row.out_order_no,
@@ -288,8 +283,7 @@ impl Store {
                 i64::from(row.modified),
                 row.updated_ms,
                 row.version
-            ],
-        )?;
+            ])?;
         if changed == 0 {
             return Ok(false);
         }
@@ -309,7 +303,7 @@ impl Store {
     /// SQLite failures.
     pub fn due_deductions(&self, now_ms: i64) -> Result<Vec<OrderRow>> {
         let conn = self.conn();
-        let mut st = conn.prepare(&format!("SELECT {ORDER_COLS} FROM orders WHERE deduction_due_ms IS NOT NULL AND deduction_due_ms <= ?1 LIMIT 200"))?;
+        let mut st = conn.prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE deduction_due_ms IS NOT NULL AND deduction_due_ms <= ?1 LIMIT 200"))?;
         let rows = st
             .query_map(params![now_ms], order_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -326,7 +320,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
-            let mut st = tx.prepare(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 100"))?;
+            let mut st = tx.prepare_cached(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 100"))?;
             st.query_map(params![now_ms], delivery_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
@@ -370,16 +364,14 @@ impl Store {
     /// SQLite failures.
     pub fn next_due_ms(&self) -> Result<Option<i64>> {
         let conn = self.conn();
-        let a: Option<i64> = conn.query_row(
-            "SELECT MIN(deduction_due_ms) FROM orders WHERE deduction_due_ms IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
-        let b: Option<i64> = conn.query_row(
-            "SELECT MIN(next_attempt_ms) FROM deliveries WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
+        let a: Option<i64> = conn
+            .prepare_cached(
+                "SELECT MIN(deduction_due_ms) FROM orders WHERE deduction_due_ms IS NOT NULL",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let b: Option<i64> = conn
+            .prepare_cached("SELECT MIN(next_attempt_ms) FROM deliveries WHERE state = 'pending'")?
+            .query_row([], |r| r.get(0))?;
         Ok(match (a, b) {
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),

@@ -1,6 +1,7 @@
 //! The simulated deduction and the callback deliveries, driven from the store so that
 //! both survive a restart.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use wechatpay_core::notify::{EncryptedResource, Notification};
@@ -18,6 +19,10 @@ pub(crate) async fn run(s: AppState) {
         if let Err(e) = tick(&s) {
             tracing::error!(error = %e, "sandbox worker");
         }
+        // While the next deadline is being computed, every new one wakes the worker (the
+        // permit is kept); afterwards only those earlier than the planned wake-up do.
+        let next_wake = &s.inner.next_wake;
+        next_wake.store(i64::MAX, Ordering::Release);
         let now = s.now_ms();
         let next = s
             .store()
@@ -25,6 +30,7 @@ pub(crate) async fn run(s: AppState) {
             .ok()
             .flatten()
             .map_or(1000, |t| (t - now).clamp(1, 1000));
+        next_wake.store(now + next, Ordering::Release);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(1000))) => {}
             () = s.inner.wake.notified() => {}
@@ -238,7 +244,9 @@ async fn deliver(s: AppState, d: Delivery) {
     if let Err(e) = s.store().record_attempt(&a, state, next) {
         tracing::error!(error = %e, "cannot record callback attempt");
     }
-    s.wake_worker();
+    if let Some(due) = next {
+        s.wake_worker_at(due);
+    }
 }
 
 /// Whether a URL's host is a loopback address.

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, KeyPair, ParsedPublicKey, RsaKeyPair};
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use wechatpay_core::notify::{EncryptedResource, Notification};
@@ -143,12 +143,12 @@ fn verification(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify_response");
     g.bench_function("bare_aws_lc_rsa_verify", |b| {
         let spki = bare.public_key().as_ref().to_vec();
-        let pk = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, spki);
+        let pk = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, spki).unwrap();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(&sig.signature)
             .unwrap();
         let msg = sig.message(body);
-        b.iter(|| pk.verify(black_box(&msg), black_box(&raw)).unwrap());
+        b.iter(|| pk.verify_sig(black_box(&msg), black_box(&raw)).unwrap());
     });
     g.bench_function("sdk_verify", |b| {
         b.iter(|| {
@@ -183,7 +183,7 @@ fn verification(c: &mut Criterion) {
     let mut g = c.benchmark_group("callback");
     g.bench_function("bare_aws_lc_verify_and_aes_gcm_open", |b| {
         let spki = bare.public_key().as_ref().to_vec();
-        let pk = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, spki);
+        let pk = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, spki).unwrap();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(&cb_sig.signature)
             .unwrap();
@@ -195,7 +195,7 @@ fn verification(c: &mut Criterion) {
             UnboundKey::new(&AES_256_GCM, b"Av4mVSbkMpNfhx2oRC7zrW5DHAtOc3eJ").unwrap(),
         );
         b.iter(|| {
-            pk.verify(&msg, &raw).unwrap();
+            pk.verify_sig(&msg, &raw).unwrap();
             let mut buf = ct.clone();
             let n = Nonce::try_assume_unique_for_key(b"umy3zzu5dSxb").unwrap();
             black_box(

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enums::api_enum;
 use crate::ids::{AppId, Fen, MchId, OpenId, OrderId, OutOrderNo, ServiceId, TransactionId};
-use crate::validate::{Check, Rule, parse_payscore_time, payscore_time};
+use crate::validate::{Check, Item, Rule, parse_payscore_time, payscore_time};
 
 /// The one payment name that may repeat within an order (smart retail).
 pub const REPEATABLE_PAYMENT_NAME: &str = "商品信息";
@@ -423,22 +423,25 @@ pub(crate) fn check_bill(
     let mut sum = Some(Fen::ZERO);
     let mut seen = std::collections::HashSet::new();
     for (i, p) in payments.iter().enumerate() {
-        let f = format!("/post_payments/{i}");
-        c.required_max(&format!("{f}/name"), &p.name, 20);
-        c.opt_max(&format!("{f}/description"), p.description.as_deref(), 30);
+        c.required_max(Item("post_payments", i, "name"), &p.name, 20);
+        c.opt_max(
+            Item("post_payments", i, "description"),
+            p.description.as_deref(),
+            30,
+        );
         if p.amount.0 < 0 {
             c.push(
-                format!("{f}/amount"),
+                Item("post_payments", i, "amount"),
                 Rule::NonNegative,
                 "must be >= 0 fen",
                 Some(p.amount.0.into()),
             );
         }
-        check_count(c, &f, p.count);
+        check_count(c, Item("post_payments", i, "count"), p.count);
         if p.name != REPEATABLE_PAYMENT_NAME && !p.name.is_empty() && !seen.insert(p.name.as_str())
         {
             c.push(
-                format!("{f}/name"),
+                Item("post_payments", i, "name"),
                 Rule::UniqueNames,
                 format!("payment name {:?} repeats (only 商品信息 may)", p.name),
                 Some(p.name.clone().into()),
@@ -448,21 +451,20 @@ pub(crate) fn check_bill(
     }
     let mut seen = std::collections::HashSet::new();
     for (i, d) in discounts.iter().enumerate() {
-        let f = format!("/post_discounts/{i}");
-        c.required_max(&format!("{f}/name"), &d.name, 20);
-        c.required_max(&format!("{f}/description"), &d.description, 30);
+        c.required_max(Item("post_discounts", i, "name"), &d.name, 20);
+        c.required_max(Item("post_discounts", i, "description"), &d.description, 30);
         if d.amount.0 < 0 {
             c.push(
-                format!("{f}/amount"),
+                Item("post_discounts", i, "amount"),
                 Rule::NonNegative,
                 "must be >= 0 fen",
                 Some(d.amount.0.into()),
             );
         }
-        check_count(c, &f, d.count);
+        check_count(c, Item("post_discounts", i, "count"), d.count);
         if !d.name.is_empty() && !seen.insert(d.name.as_str()) {
             c.push(
-                format!("{f}/name"),
+                Item("post_discounts", i, "name"),
                 Rule::UniqueNames,
                 format!("discount name {:?} repeats", d.name),
                 Some(d.name.clone().into()),
@@ -490,10 +492,10 @@ pub(crate) fn check_bill(
     }
 }
 
-fn check_count(c: &mut Check, f: &str, count: Option<u32>) {
+fn check_count(c: &mut Check, field: Item<'_>, count: Option<u32>) {
     if let Some(n) = count.filter(|n| !(1..=100).contains(n)) {
         c.push(
-            format!("{f}/count"),
+            field,
             Rule::Count,
             "must be within 1 to 100",
             Some(n.into()),

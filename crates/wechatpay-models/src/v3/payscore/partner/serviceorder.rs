@@ -202,7 +202,7 @@ impl DirectCompleteRequest {
         c.opt_max("/attach", self.attach.as_deref(), 256);
         c.notify_url("/notify_url", &self.notify_url);
         c.required_max("/openid", self.openid.as_str(), 128);
-        c.no_four_byte_chars("", &serde_json::to_value(self).unwrap_or_default());
+        c.no_four_byte_chars_in(self);
         c.finish()
     }
 }
