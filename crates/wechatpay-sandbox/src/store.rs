@@ -102,6 +102,8 @@ pub struct Attempt {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// A second connection for WAL checkpoints, so that their fsync never holds up requests.
+    checkpoint: Option<Mutex<Connection>>,
 }
 
 const SCHEMA: &str = "
@@ -192,9 +194,30 @@ impl Store {
         };
         conn.execute_batch(SCHEMA)?;
         conn.execute("UPDATE deliveries SET state = 'pending', next_attempt_ms = created_ms WHERE state = 'sending'", [])?;
+        let checkpoint = if path == ":memory:" {
+            None
+        } else {
+            // Commits only append to the WAL; the worker checkpoints in the background.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            Some(Mutex::new(Connection::open(path)?))
+        };
         Ok(Self {
             conn: Mutex::new(conn),
+            checkpoint,
         })
+    }
+
+    /// Copies committed pages from the WAL into the database without blocking writers
+    /// (called by the worker about once a second).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn checkpoint(&self) -> Result<()> {
+        if let Some(c) = &self.checkpoint {
+            let c = c.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -15,7 +15,17 @@ use crate::util::{random_digits, random_hex, request_id, rfc3339_beijing};
 
 /// Runs forever: deductions and deliveries as they fall due.
 pub(crate) async fn run(s: AppState) {
+    let mut checkpointed = Instant::now();
     loop {
+        if checkpointed.elapsed() >= Duration::from_secs(1) {
+            checkpointed = Instant::now();
+            let st = s.clone();
+            // Off the async threads: the checkpoint writes and syncs the database file.
+            let done = tokio::task::spawn_blocking(move || st.store().checkpoint()).await;
+            if let Ok(Err(e)) = done {
+                tracing::warn!(error = %e, "WAL checkpoint");
+            }
+        }
         if let Err(e) = tick(&s) {
             tracing::error!(error = %e, "sandbox worker");
         }

@@ -122,6 +122,47 @@ fn signing(c: &mut Criterion) {
             )
         });
     });
+    // Everything the client does for one call except the network: build, validate,
+    // serialise, sign, then verify the signed 204 and decode it.
+    let platform = PrivateKey::generate().unwrap();
+    let mut trust = Verifier::new();
+    trust.add_public_key(
+        "PUB_KEY_ID_0119000001092025010195539798365202",
+        platform.public_key(),
+    );
+    let answer = ResponseSignature::sign(
+        &platform,
+        "PUB_KEY_ID_0119000001092025010195539798365202",
+        NOW,
+        "5HU8IDZKF0JzZQMfqoiW95WlYlnDs5WP",
+        b"",
+    );
+    g.bench_function("sdk_direct_complete_client_cpu", |b| {
+        b.iter(|| {
+            let o = order();
+            o.validate_at(NOW).unwrap();
+            let bytes = serde_json::to_vec(&o).unwrap();
+            let req = SignableRequest::new(
+                "POST",
+                "/v3/payscore/partner/serviceorder/direct-complete",
+                &bytes,
+            );
+            let auth = req
+                .sign(
+                    "1900000109",
+                    "4096EE819812D60B81028D52CCC299E81E260B72",
+                    &key,
+                    NOW,
+                    "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247",
+                )
+                .to_string();
+            trust.verify(black_box(&answer), b"", NOW).unwrap();
+            black_box((
+                auth,
+                serde_json::from_slice::<Option<serde_json::Value>>(b"null").unwrap(),
+            ))
+        });
+    });
     g.finish();
 }
 
