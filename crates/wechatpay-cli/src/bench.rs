@@ -214,7 +214,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
             };
             let mut p = ctx.profile()?;
             p.base_url = Some(url.clone());
-            let client = ctx.client()?.as_async().clone();
+            let client = crate::profile::client_for(&p)?.as_async().clone();
             let ids = Ids {
                 service_id: service_id.into(),
                 appid: appid.into(),

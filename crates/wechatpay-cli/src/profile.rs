@@ -128,47 +128,49 @@ impl Context {
 
     /// A blocking client for the selected profile.
     pub(crate) fn client(&self) -> anyhow::Result<wechatpay::blocking::Client> {
-        let p = self.profile()?;
-        let need = |v: &Option<String>, what: &str| -> anyhow::Result<String> {
-            v.clone().with_context(|| {
-                format!(
-                    "no {what} configured: set it in the profile (wxpay.toml) or the environment"
-                )
-            })
-        };
-        let mut b = wechatpay::Client::builder()
-            .mchid(need(&p.mchid, "mchid")?)
-            .private_key_file(need(&p.private_key, "private_key")?);
-        match (&p.serial, &p.merchant_certificate) {
-            (Some(s), _) => b = b.serial(s),
-            (None, Some(c)) => {
-                b = b.merchant_certificate_pem(
-                    &std::fs::read_to_string(c).with_context(|| format!("cannot read {c}"))?,
-                )
-            }
-            (None, None) => {
-                bail!("no serial configured: set serial or merchant_certificate in the profile")
-            }
-        }
-        if let Some(u) = &p.base_url {
-            b = b.base_url(u);
-        }
-        if let Some(k) = &p.apiv3_key {
-            b = b.apiv3_key(k);
-        }
-        if let (Some(id), Some(path)) = (&p.public_key_id, &p.public_key) {
-            b = b.wechatpay_public_key(
-                id,
-                &std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
-            );
-        }
-        for c in &p.platform_certificates {
-            b = b.platform_certificate_pem(
-                &std::fs::read_to_string(c).with_context(|| format!("cannot read {c}"))?,
-            );
-        }
-        Ok(b.build_blocking()?)
+        client_for(&self.profile()?)
     }
+}
+
+/// A blocking client for `p`.
+pub(crate) fn client_for(p: &Profile) -> anyhow::Result<wechatpay::blocking::Client> {
+    let need = |v: &Option<String>, what: &str| -> anyhow::Result<String> {
+        v.clone().with_context(|| {
+            format!("no {what} configured: set it in the profile (wxpay.toml) or the environment")
+        })
+    };
+    let mut b = wechatpay::Client::builder()
+        .mchid(need(&p.mchid, "mchid")?)
+        .private_key_file(need(&p.private_key, "private_key")?);
+    match (&p.serial, &p.merchant_certificate) {
+        (Some(s), _) => b = b.serial(s),
+        (None, Some(c)) => {
+            b = b.merchant_certificate_pem(
+                &std::fs::read_to_string(c).with_context(|| format!("cannot read {c}"))?,
+            )
+        }
+        (None, None) => {
+            bail!("no serial configured: set serial or merchant_certificate in the profile")
+        }
+    }
+    if let Some(u) = &p.base_url {
+        b = b.base_url(u);
+    }
+    if let Some(k) = &p.apiv3_key {
+        b = b.apiv3_key(k);
+    }
+    if let (Some(id), Some(path)) = (&p.public_key_id, &p.public_key) {
+        b = b.wechatpay_public_key(
+            id,
+            &std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+        );
+    }
+    for c in &p.platform_certificates {
+        b = b.platform_certificate_pem(
+            &std::fs::read_to_string(c).with_context(|| format!("cannot read {c}"))?,
+        );
+    }
+    Ok(b.build_blocking()?)
 }
 
 /// A client builder for a generated sandbox's merchant.
