@@ -612,9 +612,8 @@ pub(crate) async fn modify(
     row.order.post_payments = req.post_payments.clone();
     row.order.post_discounts = req.post_discounts.clone().unwrap_or_default();
     row.modified = true;
-    if complete_order(&mut row.order, req.total_amount) {
-        // keep the pending deduction schedule
-    } else {
+    // A lower positive total keeps the pending deduction; a total of 0 ends the order.
+    if !complete_order(&mut row.order, req.total_amount) {
         row.deduction_due_ms = None;
     }
     save(&s, row)?;

@@ -144,13 +144,8 @@ impl Client {
     /// # Errors
     /// Any [`Error`]: validation, build, transport, API, signature or decode.
     pub async fn send<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Result<R::Response> {
-        let prepared = self.prepare(req);
-        let this = self.clone();
-        async move {
-            let (method, target, body) = prepared?;
-            this.execute_parts(method, target, body).await?.json()
-        }
-        .await
+        let (method, target, body) = self.prepare(req)?;
+        self.execute_parts(method, target, body).await?.json()
     }
 
     pub(crate) fn prepare<R: WechatPayRequest + ?Sized>(
