@@ -167,6 +167,12 @@ fn complete_order(o: &mut ServiceOrder, total: Fen) -> bool {
     }
 }
 
+/// When a deduction for an order completed now falls due (unix ms).
+fn deduction_due(s: &AppState) -> i64 {
+    let delay = i64::try_from(s.world().behaviour.deduction_delay_ms).unwrap_or(i64::MAX);
+    s.now_ms().saturating_add(delay)
+}
+
 fn new_row(
     s: &AppState,
     sp: &str,
@@ -176,14 +182,13 @@ fn new_row(
     deduct: bool,
 ) -> OrderRow {
     let now = s.now_ms();
-    let delay = i64::try_from(s.world().behaviour.deduction_delay_ms).unwrap_or(i64::MAX);
     OrderRow {
         sp_mchid: sp.to_owned(),
         sub_mchid: sub.to_owned(),
         out_order_no: order.out_order_no.as_str().to_owned(),
         order,
         request_json,
-        deduction_due_ms: deduct.then(|| now.saturating_add(delay)),
+        deduction_due_ms: deduct.then(|| deduction_due(s)),
         deduction_error: None,
         modified: false,
         version: 0,
@@ -435,6 +440,29 @@ fn load(
     Ok(row)
 }
 
+/// [`load`], refusing orders in a final state (`DONE`, `REVOKED`, `EXPIRED`).
+fn load_open(
+    s: &AppState,
+    c: &Caller,
+    sub: &str,
+    no: &str,
+    service_id: Option<&str>,
+) -> Result<OrderRow, ApiErr> {
+    let row = load(s, c, sub, no, service_id)?;
+    match terminal_error(&row.order) {
+        Some(e) => Err(e),
+        None => Ok(row),
+    }
+}
+
+/// The first violation, as WeChat reports one.
+fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
+    r.map_err(|e| {
+        e.0.first()
+            .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
+    })
+}
+
 fn is_paying(o: &ServiceOrder) -> bool {
     o.state == Some(OrderState::Doing)
         && o.collection.as_ref().and_then(|c| c.state.as_ref())
@@ -487,16 +515,13 @@ pub(crate) async fn cancel(
             "body",
         ));
     }
-    let mut row = load(
+    let mut row = load_open(
         &s,
         &c,
         req.sub_mchid.as_str(),
         &no,
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
-    if let Some(e) = terminal_error(&row.order) {
-        return Err(e);
-    }
     if is_paying(&row.order) && !s.world().behaviour.cancel_while_paying {
         return Err(ApiErr::param(
             "当前订单状态不满足撤销条件 (cancel is not allowed while the deduction is pending)",
@@ -517,23 +542,14 @@ pub(crate) async fn complete(
     body: Bytes,
 ) -> Answer {
     let req: partner::CompleteRequest = parse_json(&body)?;
-    if let Err(e) = req.validate() {
-        return Err(e
-            .0
-            .first()
-            .map(ApiErr::violation)
-            .unwrap_or_else(|| ApiErr::param("参数错误")));
-    }
-    let mut row = load(
+    checked(req.validate())?;
+    let mut row = load_open(
         &s,
         &c,
         req.sub_mchid.as_str(),
         &no,
         Some(req.service_id.as_str()),
     )?;
-    if let Some(e) = terminal_error(&row.order) {
-        return Err(e);
-    }
     let ok = row.order.state == Some(OrderState::Doing)
         && matches!(
             row.order.state_description,
@@ -556,9 +572,8 @@ pub(crate) async fn complete(
     if req.location.is_some() {
         row.order.location = req.location.clone();
     }
-    let deduct = complete_order(&mut row.order, req.total_amount);
-    let delay = i64::try_from(s.world().behaviour.deduction_delay_ms).unwrap_or(i64::MAX);
-    row.deduction_due_ms = deduct.then(|| s.now_ms().saturating_add(delay));
+    row.deduction_due_ms =
+        complete_order(&mut row.order, req.total_amount).then(|| deduction_due(&s));
     save(&s, row)?;
     no_content()
 }
@@ -570,23 +585,14 @@ pub(crate) async fn modify(
     body: Bytes,
 ) -> Answer {
     let req: partner::ModifyRequest = parse_json(&body)?;
-    if let Err(e) = req.validate() {
-        return Err(e
-            .0
-            .first()
-            .map(ApiErr::violation)
-            .unwrap_or_else(|| ApiErr::param("参数错误")));
-    }
-    let mut row = load(
+    checked(req.validate())?;
+    let mut row = load_open(
         &s,
         &c,
         req.sub_mchid.as_str(),
         &no,
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
-    if let Some(e) = terminal_error(&row.order) {
-        return Err(e);
-    }
     if !is_paying(&row.order) {
         return Err(ApiErr::state(
             "INVALID_ORDER_STATE",
@@ -627,16 +633,13 @@ pub(crate) async fn pay(
     body: Bytes,
 ) -> Answer {
     let req: partner::PayRequest = parse_json(&body)?;
-    let mut row = load(
+    let mut row = load_open(
         &s,
         &c,
         req.sub_mchid.as_str(),
         &no,
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
-    if let Some(e) = terminal_error(&row.order) {
-        return Err(e);
-    }
     if !is_paying(&row.order) {
         return Err(ApiErr::state(
             "INVALID_ORDER_STATE",
@@ -673,16 +676,13 @@ pub(crate) async fn sync(
             "body",
         ));
     }
-    let mut row = load(
+    let mut row = load_open(
         &s,
         &c,
         req.sub_mchid.as_str(),
         &no,
         Some(req.service_id.as_str()),
     )?;
-    if let Some(e) = terminal_error(&row.order) {
-        return Err(e);
-    }
     if !is_paying(&row.order) {
         return Err(ApiErr::state(
             "INVALID_ORDER_STATE",
