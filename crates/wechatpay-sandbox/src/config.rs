@@ -95,7 +95,7 @@ impl Default for Behaviour {
 }
 
 /// The platform key pair WeChat Pay signs with.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformConfig {
     /// The WeChat Pay public key id, `PUB_KEY_ID_…`.
@@ -109,7 +109,7 @@ pub struct PlatformConfig {
 }
 
 /// A service provider (or direct merchant) allowed to call the sandbox.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     /// sp_mchid.
@@ -133,6 +133,48 @@ pub struct ProviderConfig {
     /// Its sub-merchants.
     #[serde(default)]
     pub sub_merchants: Vec<SubMerchantConfig>,
+}
+
+/// A key setting as `Debug` may show it: a path, or that inline PEM is hidden.
+fn shown(v: &str) -> &str {
+    if v.trim_start().starts_with("-----BEGIN") {
+        "** inline PEM **"
+    } else {
+        v
+    }
+}
+
+impl std::fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformConfig")
+            .field("public_key_id", &self.public_key_id)
+            .field("private_key", &shown(&self.private_key))
+            .field("certificate", &self.certificate.as_deref().map(shown))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("mchid", &self.mchid)
+            .field("serial", &self.serial)
+            .field("apiv3_key", &"** redacted **")
+            .field("appids", &self.appids)
+            .field("sub_merchants", &self.sub_merchants)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_shows_no_secret() {
+        let g = crate::generate(crate::now()).unwrap();
+        let shown = format!("{g:?}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(!shown.contains(&g.client.apiv3_key), "{shown}");
+    }
 }
 
 /// A sub-merchant bound to a provider.
