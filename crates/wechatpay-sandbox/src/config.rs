@@ -70,7 +70,7 @@ pub struct Behaviour {
     pub max_post_discounts: usize,
     /// Whether cancel is allowed while the deduction is pending (sources disagree).
     pub cancel_while_paying: bool,
-    /// Deliver callbacks to hosts other than loopback (127.0.0.0/8, localhost, [::1]).
+    /// Deliver callbacks to hosts other than loopback (`127.0.0.0/8`, `localhost`, `[::1]`).
     /// Off by default, so that a local sandbox never calls out of the machine.
     pub remote_callbacks: bool,
 }
