@@ -138,7 +138,7 @@ pub(crate) fn sign(ctx: &Context, a: SignArgs) -> anyhow::Result<ExitCode> {
     let method = a.method.to_ascii_uppercase();
     let req = SignableRequest::new(&method, &a.url, body.as_bytes());
     let message = String::from_utf8_lossy(&req.message(ts, &nonce)).into_owned();
-    let auth = req.sign(&mchid, &serial, &key, ts, &nonce);
+    let auth = req.sign(&mchid, &serial, &key, ts, &nonce)?;
     if ctx.json {
         println!(
             "{}",

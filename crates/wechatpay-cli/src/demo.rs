@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use axum::http::StatusCode;
 use wechatpay::notify::Event;
+use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::serviceorder::{DirectCompleteRequest, QueryRequest};
 use wechatpay_models::v3::payscore::{
     CollectionState, Location, OrderState, PostDiscount, PostPayment, ServiceOrder, TimeRange,

@@ -39,6 +39,12 @@ pub enum KeyError {
     },
 }
 
+/// The crypto library refused to produce a signature. Nothing is sent with a made-up
+/// signature instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("RSA signing failed in the crypto library")]
+pub struct SignError;
+
 /// A response or callback failed verification. Such a message must never be used as data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

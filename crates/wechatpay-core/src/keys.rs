@@ -19,7 +19,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
 use zeroize::Zeroizing;
 
-use crate::error::{DecryptError, KeyError};
+use crate::error::{DecryptError, KeyError, SignError};
 
 fn rejected(what: &'static str, e: impl fmt::Display) -> KeyError {
     KeyError::Rejected {
@@ -105,29 +105,30 @@ impl PrivateKey {
     }
 
     /// The matching public key.
-    #[must_use]
-    pub fn public_key(&self) -> PublicKey {
+    ///
+    /// # Errors
+    /// [`KeyError::Rejected`] if the crypto library cannot encode or re-read the public
+    /// half (not expected for a key it accepted).
+    pub fn public_key(&self) -> Result<PublicKey, KeyError> {
         let spki = self
             .pair
             .public_key()
             .as_der()
-            .map(|d| d.as_ref().to_vec())
-            .unwrap_or_default();
-        // The SPKI of a key aws-lc accepted always parses back.
-        PublicKey::from_spki_der(&spki).unwrap_or_else(|_| PublicKey::empty())
+            .map_err(|e| rejected("public key", e))?;
+        PublicKey::from_spki_der(spki.as_ref())
     }
 
     /// SHA256withRSA (PKCS#1 v1.5) over `message`, base64-encoded: 344 characters for a
     /// 2048-bit key. PKCS#1 v1.5 is deterministic, so equal inputs give equal output.
-    #[must_use]
-    pub fn sign(&self, message: &[u8]) -> String {
+    ///
+    /// # Errors
+    /// [`SignError`] if the crypto library refuses to sign; never a made-up signature.
+    pub fn sign(&self, message: &[u8]) -> Result<String, SignError> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
-        // Signing can fail only for a malformed key, which `from_pem` already rejected;
-        // an all-zero signature would then fail verification on the other side.
-        let _ = self
-            .pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig);
-        B64.encode(sig)
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
+            .map_err(|_| SignError)?;
+        Ok(B64.encode(sig))
     }
 
     /// Decrypts an RSA-OAEP (SHA-1, MGF1-SHA-1) base64 ciphertext, as WeChat Pay encrypts
@@ -161,7 +162,7 @@ pub struct PublicKey {
 }
 
 struct PublicInner {
-    parsed: Option<ParsedPublicKey>,
+    parsed: ParsedPublicKey,
     spki: Vec<u8>,
 }
 
@@ -174,15 +175,6 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
-    fn empty() -> Self {
-        Self {
-            inner: Arc::new(PublicInner {
-                parsed: None,
-                spki: Vec::new(),
-            }),
-        }
-    }
-
     /// Loads a PEM `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo), as WeChat Pay hands out its
     /// public keys (`pub_key.pem`).
     ///
@@ -214,7 +206,7 @@ impl PublicKey {
         PublicEncryptingKey::from_der(der).map_err(|e| rejected("public key", e))?;
         Ok(Self {
             inner: Arc::new(PublicInner {
-                parsed: Some(parsed),
+                parsed,
                 spki: der.to_vec(),
             }),
         })
@@ -233,10 +225,7 @@ impl PublicKey {
         let Ok(sig) = B64.decode(signature_b64) else {
             return false;
         };
-        self.inner
-            .parsed
-            .as_ref()
-            .is_some_and(|k| k.verify_sig(message, &sig).is_ok())
+        self.inner.parsed.verify_sig(message, &sig).is_ok()
     }
 
     /// Encrypts a sensitive field with RSA-OAEP (SHA-1, MGF1-SHA-1, empty label) and
@@ -400,8 +389,8 @@ mod tests {
     fn pkcs1_and_pkcs8_give_the_same_signature() {
         let a = PrivateKey::from_pem(&file("merchant_key.pem")).unwrap();
         let b = PrivateKey::from_pem(&file("merchant_key_pkcs1.pem")).unwrap();
-        assert_eq!(a.sign(b"hello"), b.sign(b"hello"));
-        assert_eq!(a.public_key().to_pem(), file("merchant_pub.pem"));
+        assert_eq!(a.sign(b"hello").unwrap(), b.sign(b"hello").unwrap());
+        assert_eq!(a.public_key().unwrap().to_pem(), file("merchant_pub.pem"));
     }
 
     #[test]
@@ -444,10 +433,14 @@ mod tests {
     #[test]
     fn oaep_round_trip_and_generated_keys() {
         let k = PrivateKey::generate().unwrap();
-        let ct = k.public_key().encrypt_oaep("张三".as_bytes()).unwrap();
+        let ct = k
+            .public_key()
+            .unwrap()
+            .encrypt_oaep("张三".as_bytes())
+            .unwrap();
         assert_eq!(&*k.decrypt_oaep(&ct).unwrap(), "张三".as_bytes());
         let again = PrivateKey::from_pem(&k.to_pkcs8_pem().unwrap()).unwrap();
-        assert_eq!(again.sign(b"x"), k.sign(b"x"));
-        assert!(k.public_key().encrypt_oaep(&[0u8; 215]).is_err());
+        assert_eq!(again.sign(b"x").unwrap(), k.sign(b"x").unwrap());
+        assert!(k.public_key().unwrap().encrypt_oaep(&[0u8; 215]).is_err());
     }
 }

@@ -24,9 +24,9 @@
 //! let key = PrivateKey::from_pem(include_str!("../../../tests/vectors/merchant_key.pem"))?;
 //! let request = SignableRequest::new("GET", "/v3/certificates", b"");
 //! let auth = request.sign("1900000109", "4096EE819812D60B81028D52CCC299E81E260B72", &key,
-//!                         1764146249, "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247");
+//!                         1764146249, "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247")?;
 //! assert!(auth.to_string().starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000109\""));
-//! auth.verify(&request, &key.public_key())?;
+//! auth.verify(&request, &key.public_key()?)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -46,7 +46,7 @@ pub mod verify;
 
 pub use aead::ApiV3Key;
 pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, RandomNonce, SystemClock};
-pub use error::{AuthorizationError, DecryptError, KeyError, VerifyError};
+pub use error::{AuthorizationError, DecryptError, KeyError, SignError, VerifyError};
 pub use keys::{Certificate, PrivateKey, PublicKey};
 pub use sign::{Authorization, SignableRequest};
 pub use verify::{ResponseSignature, Verifier};

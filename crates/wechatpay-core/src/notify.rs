@@ -94,19 +94,55 @@ pub struct VerifiedNotification {
     pub plaintext: String,
 }
 
-/// Why a callback was rejected. Each kind asks for a non-2xx answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a callback was rejected. Each kind asks for a non-2xx answer
+/// ([`status`](NotifyError::status), [`response_body`](NotifyError::response_body)), so
+/// that WeChat Pay calls again.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifyError {
-    /// The signature headers are missing, stale, from an unknown key, or do not verify.
+    /// No APIv3 key is configured to decrypt callbacks with.
+    #[error("no APIv3 key configured: set the APIv3 key to receive callbacks")]
+    NoApiV3Key,
+    /// The signature headers are missing, stale, from an unknown key, or do not verify
+    /// (including `WECHATPAY/SIGNTEST/` probes).
     #[error("callback signature: {0}")]
     Signature(#[from] VerifyError),
     /// The body is not a callback envelope.
-    #[error("callback body is not a notification envelope: {0}")]
-    Envelope(String),
+    #[error("callback body is not a notification envelope")]
+    Envelope(#[source] serde_json::Error),
     /// The resource could not be decrypted.
     #[error("callback resource: {0}")]
     Decrypt(#[from] DecryptError),
+    /// The decrypted resource is not the JSON its event type promises.
+    #[error("callback {event_type} payload is not the expected JSON")]
+    Payload {
+        /// The event type.
+        event_type: String,
+        /// What failed.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl NotifyError {
+    /// The status to answer: 401 for signature failures, 400 for bad bodies, 500 when
+    /// this side cannot decrypt (a configuration problem worth a retry after fixing).
+    #[must_use]
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            NotifyError::Signature(_) => http::StatusCode::UNAUTHORIZED,
+            NotifyError::Envelope(_) | NotifyError::Payload { .. } => http::StatusCode::BAD_REQUEST,
+            NotifyError::NoApiV3Key | NotifyError::Decrypt(_) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The body to answer with: `{"code":"FAIL","message":"…"}`.
+    #[must_use]
+    pub fn response_body(&self) -> String {
+        failure_body(&self.to_string())
+    }
 }
 
 /// Verifies and decrypts a callback from its signature headers and raw body.
@@ -122,8 +158,7 @@ pub fn verify_and_decrypt(
     now: i64,
 ) -> Result<VerifiedNotification, NotifyError> {
     verifier.verify(signature, body, now)?;
-    let envelope: Notification =
-        serde_json::from_slice(body).map_err(|e| NotifyError::Envelope(e.to_string()))?;
+    let envelope: Notification = serde_json::from_slice(body).map_err(NotifyError::Envelope)?;
     let plaintext = envelope.resource.decrypt(key)?;
     let plaintext = String::from_utf8(plaintext.to_vec()).map_err(|_| DecryptError::Utf8)?;
     Ok(VerifiedNotification {

@@ -3,6 +3,7 @@
 //! Same key and algorithm as request signing, over four lines:
 //! `appId\ntimeStamp\nnonceStr\npackage\n`. `signType` is `RSA` and not signed.
 
+use crate::error::SignError;
 use crate::keys::PrivateKey;
 
 /// The message that is signed.
@@ -13,13 +14,15 @@ pub fn message(appid: &str, timestamp: &str, nonce: &str, package: &str) -> Stri
 
 /// The base64 `paySign` for JSAPI / mini-program (`package` = `prepay_id=…`) or APP
 /// (fourth line = the prepay id).
-#[must_use]
+///
+/// # Errors
+/// [`SignError`] when the crypto library refuses to sign.
 pub fn pay_sign(
     key: &PrivateKey,
     appid: &str,
     timestamp: &str,
     nonce: &str,
     package: &str,
-) -> String {
+) -> Result<String, SignError> {
     key.sign(message(appid, timestamp, nonce, package).as_bytes())
 }

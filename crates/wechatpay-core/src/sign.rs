@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::SIGNATURE_TYPE;
-use crate::error::{AuthorizationError, VerifyError};
+use crate::error::{AuthorizationError, SignError, VerifyError};
 use crate::keys::{PrivateKey, PublicKey};
 
 /// The parts of an HTTP request that the signature covers, borrowed from the request that
@@ -49,7 +49,9 @@ impl<'a> SignableRequest<'a> {
 
     /// Signs the request as merchant `mchid` (for a service provider: the sp_mchid) with
     /// the API key whose certificate serial is `serial_no`.
-    #[must_use]
+    ///
+    /// # Errors
+    /// [`SignError`] when the crypto library refuses to sign.
     pub fn sign(
         &self,
         mchid: &str,
@@ -57,14 +59,14 @@ impl<'a> SignableRequest<'a> {
         key: &PrivateKey,
         timestamp: i64,
         nonce: &str,
-    ) -> Authorization {
-        Authorization {
+    ) -> Result<Authorization, SignError> {
+        Ok(Authorization {
             mchid: mchid.to_owned(),
             nonce_str: nonce.to_owned(),
-            signature: key.sign(&self.message(timestamp, nonce)),
+            signature: key.sign(&self.message(timestamp, nonce))?,
             timestamp,
             serial_no: serial_no.to_owned(),
-        }
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::VerifyError;
+use crate::error::{SignError, VerifyError};
 use crate::keys::{Certificate, PrivateKey, PublicKey};
 use crate::{DEFAULT_MAX_SKEW_SECS, SIGNATURE_TYPE, headers};
 
@@ -59,16 +59,24 @@ impl ResponseSignature {
     }
 
     /// Signs `body` as WeChat Pay does (the emulator side).
-    #[must_use]
-    pub fn sign(key: &PrivateKey, serial: &str, timestamp: i64, nonce: &str, body: &[u8]) -> Self {
+    ///
+    /// # Errors
+    /// [`SignError`] when the crypto library refuses to sign.
+    pub fn sign(
+        key: &PrivateKey,
+        serial: &str,
+        timestamp: i64,
+        nonce: &str,
+        body: &[u8],
+    ) -> Result<Self, SignError> {
         let timestamp = timestamp.to_string();
-        let signature = key.sign(&message(&timestamp, nonce, body));
-        Self {
+        let signature = key.sign(&message(&timestamp, nonce, body))?;
+        Ok(Self {
             timestamp,
             nonce: nonce.to_owned(),
             serial: serial.to_owned(),
             signature,
-        }
+        })
     }
 
     /// Writes the four headers plus `Wechatpay-Signature-Type`.

@@ -8,16 +8,20 @@
 //! * Money is integer fen ([`Fen`]); never floats.
 //! * Response models are lenient: unknown fields are ignored and enums keep values they do
 //!   not know in an `Unknown(String)` variant, because WeChat adds states without notice.
-//! * Requests validate the documented rules locally (`validate_at`) and report every
-//!   violation at once, each naming the field and the rule.
+//! * Each request type describes its endpoint ([`Endpoint`]: method, path template, path
+//!   and query parameters, body encoding, answer type) next to its struct, and validates
+//!   the documented rules locally ([`Endpoint::validate_at`]), reporting every violation
+//!   at once, each naming the field and the rule.
 //!
 //! This crate has no crypto and no HTTP: it is shared by the client and the sandbox.
 
+pub mod endpoint;
 mod enums;
 mod error;
 mod ids;
 pub mod validate;
 
+pub use endpoint::{BodyKind, Endpoint, MissingPathParam, encode_segment, fill_template};
 pub use error::{ApiErrorBody, ApiErrorDetail};
 pub use ids::{AppId, Fen, MchId, OpenId, OrderId, OutOrderNo, ServiceId, TransactionId};
 pub use validate::{Rule, ValidationErrors, Violation};
@@ -26,8 +30,11 @@ pub use validate::{Rule, ValidationErrors, Violation};
 pub mod v3 {
     /// `v3/payscore/…`: Pay Score (微信支付分).
     pub mod payscore {
-        mod common;
-        pub use common::*;
+        mod order;
+        mod rules;
+        mod values;
+        pub use order::*;
+        pub use values::*;
         /// `v3/payscore/partner/…`: the service-provider (服务商) APIs.
         pub mod partner {
             pub mod serviceorder;

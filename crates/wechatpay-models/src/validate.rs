@@ -37,6 +37,8 @@ pub enum Rule {
     FourByteUtf8,
     /// `notify_url` is an absolute https URL without a query string.
     NotifyUrl,
+    /// The value is not one of the documented values.
+    OneOf,
 }
 
 impl Rule {
@@ -56,6 +58,7 @@ impl Rule {
             Rule::Charset => "charset",
             Rule::FourByteUtf8 => "utf8",
             Rule::NotifyUrl => "notify_url",
+            Rule::OneOf => "enum",
         }
     }
 }

@@ -21,6 +21,11 @@ pub(crate) struct Caller {
 }
 
 /// Buffers the body, authenticates, runs the handler, signs the answer.
+/// Forces the key an answer is signed with (certificate downloads are signed with the
+/// certificate they carry).
+#[derive(Debug, Clone)]
+pub(crate) struct SignWith(pub(crate) String);
+
 pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, s.world().behaviour.max_body_bytes).await {
@@ -146,9 +151,16 @@ async fn sign(s: &AppState, caller: &Caller, resp: Response) -> Response {
     let nonce = random_hex(16).to_lowercase();
     let serial = parts
         .extensions
-        .get::<crate::payscore::SignWith>()
+        .get::<SignWith>()
         .map_or(caller.response_serial.as_str(), |w| w.0.as_str());
-    let sig = ResponseSignature::sign(&s.world().platform_key, serial, s.now(), &nonce, &bytes);
+    let sig =
+        match ResponseSignature::sign(&s.world().platform_key, serial, s.now(), &nonce, &bytes) {
+            Ok(sig) => sig,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign the answer");
+                return with_request_id(ApiErr::system("系统错误").into_response());
+            }
+        };
     let mut h = HeaderMap::new();
     sig.apply_to(&mut h);
     parts.headers.extend(h);

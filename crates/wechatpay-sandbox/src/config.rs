@@ -288,10 +288,12 @@ fn pem_or_file(value: &str, dir: &Path) -> Result<String, SandboxError> {
 
 impl World {
     pub(crate) fn load(cfg: &Config, dir: &Path) -> Result<Self, SandboxError> {
-        let bad =
-            |what: &str, e: &dyn std::fmt::Display| SandboxError::Config(format!("{what}: {e}"));
+        let bad = |what: &str, source: wechatpay_core::KeyError| SandboxError::Key {
+            what: what.to_owned(),
+            source,
+        };
         let platform_key = PrivateKey::from_pem(&pem_or_file(&cfg.platform.private_key, dir)?)
-            .map_err(|e| bad("platform.private_key", &e))?;
+            .map_err(|e| bad("platform.private_key", e))?;
         if !cfg.platform.public_key_id.starts_with("PUB_KEY_ID_") {
             return Err(SandboxError::Config(
                 "platform.public_key_id must start with PUB_KEY_ID_".into(),
@@ -300,8 +302,11 @@ impl World {
         let platform_cert = match &cfg.platform.certificate {
             Some(c) => {
                 let cert = Certificate::from_pem(&pem_or_file(c, dir)?)
-                    .map_err(|e| bad("platform.certificate", &e))?;
-                if cert.public_key().to_pem() != platform_key.public_key().to_pem() {
+                    .map_err(|e| bad("platform.certificate", e))?;
+                let expected = platform_key
+                    .public_key()
+                    .map_err(|e| bad("platform.private_key", e))?;
+                if cert.public_key().to_pem() != expected.to_pem() {
                     return Err(SandboxError::Config(
                         "platform.certificate is not for platform.private_key".into(),
                     ));
@@ -315,11 +320,11 @@ impl World {
             let what = format!("providers[{}]", p.mchid);
             let key = match (&p.public_key, &p.certificate) {
                 (Some(k), _) => {
-                    PublicKey::from_pem(&pem_or_file(k, dir)?).map_err(|e| bad(&what, &e))?
+                    PublicKey::from_pem(&pem_or_file(k, dir)?).map_err(|e| bad(&what, e))?
                 }
                 (None, Some(c)) => {
                     let cert =
-                        Certificate::from_pem(&pem_or_file(c, dir)?).map_err(|e| bad(&what, &e))?;
+                        Certificate::from_pem(&pem_or_file(c, dir)?).map_err(|e| bad(&what, e))?;
                     if cert.serial() != p.serial {
                         return Err(SandboxError::Config(format!(
                             "{what}: certificate serial {} differs from serial {}",
@@ -338,7 +343,7 @@ impl World {
             let provider = Provider {
                 serial: p.serial.clone(),
                 key,
-                apiv3_key: ApiV3Key::new(&p.apiv3_key).map_err(|e| bad(&what, &e))?,
+                apiv3_key: ApiV3Key::new(&p.apiv3_key).map_err(|e| bad(&what, e))?,
                 appids: p.appids.iter().cloned().collect(),
                 subs: p
                     .sub_merchants

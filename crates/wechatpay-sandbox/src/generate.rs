@@ -132,7 +132,10 @@ pub fn self_signed_certificate(
 /// # Errors
 /// When key generation fails.
 pub fn generate(now: i64) -> Result<Generated, SandboxError> {
-    let kerr = |e: wechatpay_core::KeyError| SandboxError::Config(e.to_string());
+    let kerr = |source| SandboxError::Key {
+        what: "generated keys".into(),
+        source,
+    };
     let mchid = "1900000109".to_owned();
     let platform = PrivateKey::generate().map_err(kerr)?;
     let platform_serial = hex_serial();
@@ -213,7 +216,7 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
         private_key_pem: merchant.to_pkcs8_pem().map_err(kerr)?,
         merchant_certificate_pem: merchant_cert,
         public_key_id,
-        public_key_pem: platform.public_key().to_pem(),
+        public_key_pem: platform.public_key().map_err(kerr)?.to_pem(),
         platform_certificate_pem: platform_cert,
         platform_certificate_serial: platform_serial,
         apiv3_key,
@@ -229,10 +232,11 @@ impl Generated {
     /// overwritten.
     ///
     /// # Errors
-    /// [`SandboxError::Io`] when a file exists already or cannot be written.
+    /// [`SandboxError::Exists`] when a file exists already, [`SandboxError::Io`] when one
+    /// cannot be written.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<String>, SandboxError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| SandboxError::Io(format!("{}: {e}", dir.display())))?;
+            .map_err(|e| SandboxError::io(format!("cannot create {}", dir.display()), e))?;
         let mut cfg = self.config.clone();
         let c = &self.client;
         let files: Vec<(&str, String)> = vec![
@@ -269,17 +273,14 @@ impl Generated {
         all.push(("wxpay.toml", profile));
         for (name, _) in &all {
             if dir.join(name).exists() {
-                return Err(SandboxError::Io(format!(
-                    "{} exists already; choose an empty folder",
-                    dir.join(name).display()
-                )));
+                return Err(SandboxError::Exists(dir.join(name).display().to_string()));
             }
         }
         let mut written = Vec::new();
         for (name, text) in all {
             let p = dir.join(name);
             std::fs::write(&p, text)
-                .map_err(|e| SandboxError::Io(format!("{}: {e}", p.display())))?;
+                .map_err(|e| SandboxError::io(format!("cannot write {}", p.display()), e))?;
             restrict(&p, name);
             written.push(p.display().to_string());
         }

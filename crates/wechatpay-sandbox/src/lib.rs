@@ -40,10 +40,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use wechatpay_core::{Clock, SystemClock};
 
 mod auth;
+mod certificates;
 pub mod config;
 mod error;
 mod generate;
@@ -67,11 +68,38 @@ pub enum SandboxError {
     #[error("sandbox configuration: {0}")]
     Config(String),
     /// A file or socket failed.
-    #[error("sandbox I/O: {0}")]
-    Io(String),
+    #[error("{what}")]
+    Io {
+        /// What was being done, and on which file or address.
+        what: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key or certificate in the configuration is unusable.
+    #[error("sandbox configuration: {what}")]
+    Key {
+        /// Which setting.
+        what: String,
+        /// Why.
+        #[source]
+        source: wechatpay_core::KeyError,
+    },
+    /// A file would be overwritten.
+    #[error("{0} exists already; choose an empty folder")]
+    Exists(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+}
+
+impl SandboxError {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 /// The current unix time (seconds), from the system clock.
@@ -191,58 +219,11 @@ pub fn app(state: AppState) -> Router {
     let auth = axum::middleware::from_fn_with_state(state.clone(), auth::authenticate);
     // The layer goes on each method route, so unknown paths (404) and wrong methods (405)
     // answer with empty bodies before authentication, as the real server does.
-    macro_rules! p {
-        ($h:expr) => {
-            post($h).route_layer(auth.clone())
-        };
-    }
-    let api = Router::new()
-        .route(
-            "/v3/payscore/partner/serviceorder/direct-complete",
-            p!(payscore::partner_direct_complete),
-        )
-        .route(
-            "/payscore/partner/serviceorder/direct-complete",
-            p!(payscore::partner_direct_complete),
-        )
-        .route(
-            "/v3/payscore/serviceorder/direct-complete",
-            p!(payscore::direct_direct_complete),
-        )
-        .route(
-            "/payscore/serviceorder/direct-complete",
-            p!(payscore::direct_direct_complete),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder",
-            post(payscore::create)
-                .get(payscore::query)
-                .route_layer(auth.clone()),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder/{out_order_no}/cancel",
-            p!(payscore::cancel),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder/{out_order_no}/complete",
-            p!(payscore::complete),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder/{out_order_no}/modify",
-            p!(payscore::modify),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder/{out_order_no}/pay",
-            p!(payscore::pay),
-        )
-        .route(
-            "/v3/payscore/partner/serviceorder/{out_order_no}/sync",
-            p!(payscore::sync),
-        )
-        .route(
-            "/v3/certificates",
-            get(payscore::certificates).route_layer(auth),
-        );
+    let authenticated = |r: axum::routing::MethodRouter<AppState>| r.route_layer(auth.clone());
+    let api = payscore::routes(authenticated).route(
+        certificates::PATH,
+        authenticated(get(certificates::certificates)),
+    );
     Router::new()
         .merge(api)
         .merge(web::routes())
@@ -303,10 +284,10 @@ impl Sandbox {
         let state = AppState::new(&config, dir)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
-            .map_err(|e| SandboxError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+            .map_err(|e| SandboxError::io(format!("cannot listen on {}", config.listen), e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| SandboxError::Io(e.to_string()))?;
+            .map_err(|e| SandboxError::io("cannot read the bound address", e))?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let mut stopped2 = stop.subscribe();
         let router = app(state.clone());

@@ -9,19 +9,17 @@ use wechatpay_models::v3::payscore::ServiceOrder;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
-#[error("sandbox store: {0}")]
-pub struct StoreError(String);
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        Self(e.to_string())
-    }
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("sandbox store: SQLite")]
+    Sql(#[from] rusqlite::Error),
+    /// A stored order or callback is not the JSON it should be.
+    #[error("sandbox store: stored JSON")]
+    Json(#[from] serde_json::Error),
+    /// The database contradicts itself (a row vanished inside its own transaction).
+    #[error("sandbox store: {0}")]
+    Inconsistent(&'static str),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -283,7 +281,7 @@ impl Store {
         let existing = self.get_order(&row.sp_mchid, &row.sub_mchid, &row.out_order_no)?;
         existing
             .map(|e| Insert::Exists(Box::new(e)))
-            .ok_or_else(|| StoreError("order vanished during insert".into()))
+            .ok_or_else(|| StoreError::Inconsistent("order vanished during insert"))
     }
 
     /// The order with this key.

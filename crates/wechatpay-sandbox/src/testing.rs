@@ -86,10 +86,10 @@ impl Recorder {
     pub async fn start_with(fail_first: usize, judge: Judge) -> Result<Self, SandboxError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| SandboxError::Io(e.to_string()))?;
+            .map_err(|e| SandboxError::io("cannot listen on 127.0.0.1:0", e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| SandboxError::Io(e.to_string()))?;
+            .map_err(|e| SandboxError::io("cannot read the bound address", e))?;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let notify = Arc::new(tokio::sync::Notify::new());
         let st = RecState {

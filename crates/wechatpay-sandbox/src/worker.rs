@@ -10,8 +10,22 @@ use wechatpay_models::v3::payscore::PaidType;
 
 use crate::AppState;
 use crate::config::Deduction;
-use crate::store::{Attempt, Delivery, OrderRow};
+use crate::store::{Attempt, Delivery, OrderRow, StoreError};
 use crate::util::{random_digits, random_hex, request_id, rfc3339_beijing};
+
+/// Why a deduction could not be carried out; the worker logs it and tries again on its
+/// next tick.
+#[derive(Debug, thiserror::Error)]
+enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("service provider {0} is no longer configured")]
+    ProviderGone(String),
+    #[error("cannot encrypt the callback")]
+    Encrypt(#[source] wechatpay_core::DecryptError),
+    #[error("cannot serialise the callback")]
+    Json(#[from] serde_json::Error),
+}
 
 /// Runs forever: deductions and deliveries as they fall due.
 pub(crate) async fn run(s: AppState) {
@@ -48,7 +62,7 @@ pub(crate) async fn run(s: AppState) {
     }
 }
 
-fn tick(s: &AppState) -> Result<(), crate::store::StoreError> {
+fn tick(s: &AppState) -> Result<(), WorkerError> {
     let now = s.now_ms();
     for row in s.store().due_deductions(now)? {
         deduct(s, row)?;
@@ -60,7 +74,7 @@ fn tick(s: &AppState) -> Result<(), crate::store::StoreError> {
     Ok(())
 }
 
-fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreError> {
+fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), WorkerError> {
     let now = s.now_ms();
     row.deduction_due_ms = None;
     row.updated_ms = now;
@@ -80,10 +94,10 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreErro
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
         row.deduction_error =
             Some("扣款失败 (deduction failed: insufficient balance; call pay to try again)".into());
-        return save(s, &row, None);
+        return Ok(save(s, &row, None)?);
     }
-    let paid_time = crate::payscore::paid_time_now(s);
-    crate::payscore::mark_paid(
+    let paid_time = crate::payscore::state::paid_time_now(s);
+    crate::payscore::state::mark_paid(
         &mut row.order,
         PaidType::Newton,
         paid_time,
@@ -95,16 +109,12 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), crate::store::StoreErro
         Some(url) => Some(user_paid_callback(s, &row, url, now)?),
     };
     tracing::info!(out_order_no = %row.out_order_no, "deducted; order DONE / USER_PAID");
-    save(s, &row, callback.as_ref())
+    Ok(save(s, &row, callback.as_ref())?)
 }
 
 /// Saves the deduction outcome unless a request changed the order meanwhile (then the
 /// order is looked at again on the next tick, as it now is).
-fn save(
-    s: &AppState,
-    row: &OrderRow,
-    callback: Option<&Delivery>,
-) -> Result<(), crate::store::StoreError> {
+fn save(s: &AppState, row: &OrderRow, callback: Option<&Delivery>) -> Result<(), StoreError> {
     if !s.store().update_order(row, callback)? {
         tracing::debug!(out_order_no = %row.out_order_no, "order changed during the deduction; reconsidering");
     }
@@ -116,15 +126,12 @@ fn user_paid_callback(
     row: &OrderRow,
     notify_url: String,
     now: i64,
-) -> Result<Delivery, crate::store::StoreError> {
+) -> Result<Delivery, WorkerError> {
     let w = s.world();
-    let err = |m: &str| {
-        crate::store::StoreError::from(rusqlite::Error::InvalidParameterName(m.to_owned()))
-    };
     let provider = w
         .providers
         .get(&row.sp_mchid)
-        .ok_or_else(|| err("provider gone"))?;
+        .ok_or_else(|| WorkerError::ProviderGone(row.sp_mchid.clone()))?;
     let plaintext = serde_json::to_vec(&row.order)?;
     let resource = EncryptedResource::encrypt(
         &provider.apiv3_key,
@@ -133,7 +140,7 @@ fn user_paid_callback(
         &RandomNonce::alphanumeric(12),
         &plaintext,
     )
-    .map_err(|_| err("encryption failed"))?;
+    .map_err(WorkerError::Encrypt)?;
     let envelope = Notification {
         id: format!("EV-{}", random_digits(20)),
         create_time: rfc3339_beijing(now / 1000),
@@ -163,15 +170,34 @@ async fn deliver(s: AppState, d: Delivery) {
         .providers
         .get(&d.sp_mchid)
         .map_or_else(|| w.public_key_id.clone(), |p| p.callback_serial.clone());
-    let sig = ResponseSignature::sign(
+    let at_ms = s.now_ms();
+    let not_sent = |error: String| {
+        let a = Attempt {
+            delivery_id: d.id,
+            attempt_no: d.attempts + 1,
+            at_ms,
+            status: None,
+            error: Some(error),
+            duration_ms: 0,
+        };
+        if let Err(e) = s.store().record_attempt(&a, "failed", None) {
+            tracing::error!(error = %e, "cannot record callback attempt");
+        }
+    };
+    if !w.behaviour.remote_callbacks && !is_loopback(&d.notify_url) {
+        return not_sent("not sent: notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)".into());
+    }
+    let mut h = http::HeaderMap::new();
+    match ResponseSignature::sign(
         &w.platform_key,
         &serial,
         s.now(),
         &random_hex(16).to_lowercase(),
         d.body.as_bytes(),
-    );
-    let mut h = http::HeaderMap::new();
-    sig.apply_to(&mut h);
+    ) {
+        Ok(sig) => sig.apply_to(&mut h),
+        Err(e) => return not_sent(format!("not sent: the sandbox cannot sign it ({e})")),
+    }
     if let Ok(v) = http::HeaderValue::from_str(&request_id(0)) {
         h.insert(headers::REQUEST_ID, v);
     }
@@ -180,21 +206,6 @@ async fn deliver(s: AppState, d: Delivery) {
         http::HeaderValue::from_static("application/json"),
     );
     let started = Instant::now();
-    let at_ms = s.now_ms();
-    if !w.behaviour.remote_callbacks && !is_loopback(&d.notify_url) {
-        let a = Attempt {
-            delivery_id: d.id,
-            attempt_no: d.attempts + 1,
-            at_ms,
-            status: None,
-            error: Some("not sent: notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)".into()),
-            duration_ms: 0,
-        };
-        if let Err(e) = s.store().record_attempt(&a, "failed", None) {
-            tracing::error!(error = %e, "cannot record callback attempt");
-        }
-        return;
-    }
     let result = s
         .inner
         .http

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use wechatpay_core::notify::{EncryptedResource, Notification};
 use wechatpay_core::{ApiV3Key, PrivateKey, ResponseSignature, SignableRequest, Verifier};
+use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 use wechatpay_models::v3::payscore::{Location, PostDiscount, PostPayment, TimeRange};
 
@@ -96,6 +97,7 @@ fn signing(c: &mut Criterion) {
                     NOW,
                     "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247",
                 )
+                .unwrap()
                 .to_string(),
             )
         });
@@ -118,6 +120,7 @@ fn signing(c: &mut Criterion) {
                     NOW,
                     "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247",
                 )
+                .unwrap()
                 .to_string(),
             )
         });
@@ -128,7 +131,7 @@ fn signing(c: &mut Criterion) {
     let mut trust = Verifier::new();
     trust.add_public_key(
         "PUB_KEY_ID_0119000001092025010195539798365202",
-        platform.public_key(),
+        platform.public_key().unwrap(),
     );
     let answer = ResponseSignature::sign(
         &platform,
@@ -136,7 +139,8 @@ fn signing(c: &mut Criterion) {
         NOW,
         "5HU8IDZKF0JzZQMfqoiW95WlYlnDs5WP",
         b"",
-    );
+    )
+    .unwrap();
     g.bench_function("sdk_direct_complete_client_cpu", |b| {
         b.iter(|| {
             let o = order();
@@ -155,6 +159,7 @@ fn signing(c: &mut Criterion) {
                     NOW,
                     "xuzl4MzrcJkruEgsEHCzRw1ohS8kz247",
                 )
+                .unwrap()
                 .to_string();
             trust.verify(black_box(&answer), b"", NOW).unwrap();
             black_box((
@@ -175,11 +180,12 @@ fn verification(c: &mut Criterion) {
         NOW,
         "5HU8IDZKF0JzZQMfqoiW95WlYlnDs5WP",
         body,
-    );
+    )
+    .unwrap();
     let mut verifier = Verifier::new();
     verifier.add_public_key(
         "PUB_KEY_ID_0119000001092025010195539798365202",
-        key.public_key(),
+        key.public_key().unwrap(),
     );
     let mut g = c.benchmark_group("verify_response");
     g.bench_function("bare_aws_lc_rsa_verify", |b| {
@@ -220,7 +226,8 @@ fn verification(c: &mut Criterion) {
         NOW,
         "v9PqU02OIHL0XLgtvXaHju9luBeZgMkj",
         &cb_body,
-    );
+    )
+    .unwrap();
     let mut g = c.benchmark_group("callback");
     g.bench_function("bare_aws_lc_verify_and_aes_gcm_open", |b| {
         let spki = bare.public_key().as_ref().to_vec();

@@ -25,9 +25,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::chain::{Chain, Transport};
-use crate::error::{BuildError, Result};
-use crate::request::WechatPayRequest;
+use wechatpay_models::Endpoint;
+
+use crate::chain::{Chain, ChainClient};
+use crate::error::{BuildError, Error, Result};
 use crate::response::Response;
 
 /// The blocking client. Cheap to clone.
@@ -85,16 +86,16 @@ impl Client {
     /// Wraps an async client.
     ///
     /// # Errors
-    /// [`BuildError::Invalid`] when the runtime cannot start.
+    /// [`BuildError::Runtime`] when the runtime cannot start.
     pub fn from_async(inner: crate::Client) -> Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("wechatpay-blocking")
             .enable_all()
             .build()
-            .map_err(|e| BuildError::Invalid {
-                field: "runtime".into(),
-                reason: e.to_string(),
+            .map_err(|e| BuildError::Runtime {
+                what: "runtime",
+                source: Box::new(e),
             })?;
         Ok(Self {
             inner,
@@ -112,7 +113,7 @@ impl Client {
     ///
     /// # Errors
     /// As the async version.
-    pub fn send<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Result<R::Response> {
+    pub fn send<E: Endpoint>(&self, req: &E) -> Result<E::Response> {
         self.rt.block_on(self.inner.send(req))
     }
 
@@ -155,11 +156,13 @@ impl Client {
     }
 }
 
-impl Transport for Client {
+impl crate::chain::private::Sealed for Client {}
+
+impl ChainClient for Client {
     type Output<T: Send + 'static> = Result<T>;
 
-    fn send_typed<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Result<R::Response> {
-        let fut = self.inner.send_typed(req);
+    fn send_endpoint<E: Endpoint>(&self, req: &E) -> Result<E::Response> {
+        let fut = self.inner.send_endpoint(req);
         self.rt.block_on(fut)
     }
 
@@ -171,5 +174,9 @@ impl Transport for Client {
     ) -> Result<Response> {
         let fut = self.inner.send_raw(method, target, body);
         self.rt.block_on(fut)
+    }
+
+    fn fail<T: Send + 'static>(&self, error: Error) -> Result<T> {
+        Err(error)
     }
 }

@@ -1,33 +1,33 @@
+//! The untyped path chain, and [`ChainClient`], what both chains run on.
+
 use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
 use http::Method;
 use serde::Serialize;
+use wechatpay_models::{Endpoint, fill_template};
 
-use crate::client::{Client, to_json};
-use crate::error::{BuildError, Result};
-use crate::request::{WechatPayRequest, encode_segment, query_string};
+use crate::client::Client;
+use crate::error::{BuildError, Error, Result};
 use crate::response::Response;
 
 /// A boxed, `Send`, `'static` future, as the async client's chain verbs return.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 
-mod private {
+pub(crate) mod private {
     pub trait Sealed {}
     impl Sealed for crate::Client {}
-    #[cfg(feature = "blocking")]
-    impl Sealed for crate::blocking::Client {}
 }
 
-/// What the chains run on: the async [`Client`] (verbs return futures) or, with the
-/// `blocking` feature, [`blocking::Client`](crate::blocking::Client) (verbs return results).
-/// Sealed.
-pub trait Transport: private::Sealed + Clone + Send + Sync + 'static {
+/// The client a chain runs on: the async [`Client`] (verbs return futures) or, with the
+/// `blocking` feature, [`blocking::Client`](crate::blocking::Client) (verbs return
+/// results). Sealed.
+pub trait ChainClient: private::Sealed + Clone + Send + Sync + 'static {
     /// `BoxFuture<T>` for the async client, `Result<T>` for the blocking one.
     type Output<T: Send + 'static>;
     #[doc(hidden)]
-    fn send_typed<R: WechatPayRequest + ?Sized>(&self, req: &R) -> Self::Output<R::Response>;
+    fn send_endpoint<E: Endpoint>(&self, req: &E) -> Self::Output<E::Response>;
     #[doc(hidden)]
     fn send_raw(
         &self,
@@ -35,18 +35,17 @@ pub trait Transport: private::Sealed + Clone + Send + Sync + 'static {
         target: Result<String>,
         body: Result<Bytes>,
     ) -> Self::Output<Response>;
+    #[doc(hidden)]
+    fn fail<T: Send + 'static>(&self, error: Error) -> Self::Output<T>;
 }
 
-impl Transport for Client {
+impl ChainClient for Client {
     type Output<T: Send + 'static> = BoxFuture<T>;
 
-    fn send_typed<R: WechatPayRequest + ?Sized>(&self, req: &R) -> BoxFuture<R::Response> {
+    fn send_endpoint<E: Endpoint>(&self, req: &E) -> BoxFuture<E::Response> {
         let prepared = self.prepare(req);
         let this = self.clone();
-        Box::pin(async move {
-            let (m, t, b) = prepared?;
-            this.execute_parts(m, t, b).await?.json()
-        })
+        Box::pin(async move { prepared?.send(&this).await })
     }
 
     fn send_raw(
@@ -56,8 +55,26 @@ impl Transport for Client {
         body: Result<Bytes>,
     ) -> BoxFuture<Response> {
         let this = self.clone();
-        Box::pin(async move { this.execute_parts(method, target?, body?).await })
+        Box::pin(async move { this.execute_parts(method, target?, body?, None).await })
     }
+
+    fn fail<T: Send + 'static>(&self, error: Error) -> BoxFuture<T> {
+        Box::pin(std::future::ready(Err(error)))
+    }
+}
+
+impl Client {
+    /// A raw chain for any endpoint: `client.chain("v3/…/{param}/…").param(…).post(&json)`.
+    pub fn chain(&self, path: &str) -> Chain<Client> {
+        Chain::new(self.clone(), path)
+    }
+}
+
+/// Serialises a JSON body once; those exact bytes are signed and sent.
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Bytes> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(|e| BuildError::Serialize(e).into())
 }
 
 /// A path chain for any endpoint, as the PHP and Node SDKs offer:
@@ -93,7 +110,7 @@ pub struct Chain<C> {
     query: Vec<(String, String)>,
 }
 
-impl<C: Transport> Chain<C> {
+impl<C: ChainClient> Chain<C> {
     pub(crate) fn new(client: C, path: &str) -> Self {
         let path = path.trim_matches('/');
         Self {
@@ -116,14 +133,6 @@ impl<C: Transport> Chain<C> {
         self
     }
 
-    pub(crate) fn param_value(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Appends a query parameter.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
@@ -135,25 +144,13 @@ impl<C: Transport> Chain<C> {
     /// # Errors
     /// [`BuildError::UnfilledParam`] for a `{param}` without a value.
     pub fn target(&self) -> Result<String> {
-        let mut out = String::with_capacity(self.path.len());
-        for (i, seg) in self.path.split('/').enumerate() {
-            if i > 0 {
-                out.push('/');
-            }
-            match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => {
-                    let v = self
-                        .param_value(name)
-                        .ok_or_else(|| BuildError::UnfilledParam(name.to_owned()))?;
-                    out.push_str(&encode_segment(v));
-                }
-                None => out.push_str(seg),
-            }
+        fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+            v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
         }
-        out.push_str(&query_string(
-            self.query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ));
-        Ok(out)
+        Ok(
+            fill_template(&self.path, &pairs(&self.params), &pairs(&self.query))
+                .map_err(BuildError::from)?,
+        )
     }
 
     fn verb(&self, method: Method, body: Result<Bytes>) -> C::Output<Response> {

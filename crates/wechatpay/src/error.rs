@@ -239,12 +239,13 @@ impl TransportError {
 
 /// A verified answer that does not decode into the expected type.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot decode the answer at {path}: {message}")]
+#[error("cannot decode the answer at {path}")]
 pub struct DecodeError {
     pub(crate) path: String,
-    pub(crate) message: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Bytes,
+    #[source]
+    pub(crate) source: serde_json::Error,
 }
 
 impl DecodeError {
@@ -259,9 +260,16 @@ impl DecodeError {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// `Request-ID` of the answer.
+    #[must_use]
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
 }
 
-/// The client or a request could not be built.
+/// The client or a request could not be built, or the request could not be signed.
+/// Nothing was sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -269,7 +277,7 @@ pub enum BuildError {
     #[error("client configuration lacks {0}")]
     Missing(&'static str),
     /// A key, certificate or APIv3 key is unusable.
-    #[error("{what}: {source}")]
+    #[error("{what} is unusable")]
     Key {
         /// Which setting.
         what: &'static str,
@@ -277,7 +285,7 @@ pub enum BuildError {
         #[source]
         source: KeyError,
     },
-    /// A setting has a bad value.
+    /// A setting or request parameter has a bad value.
     #[error("{field}: {reason}")]
     Invalid {
         /// The setting or parameter.
@@ -285,10 +293,64 @@ pub enum BuildError {
         /// Why.
         reason: String,
     },
-    /// A `{param}` in a chain path has no value.
+    /// The HTTP client or the blocking client's runtime could not start.
+    #[error("cannot start the {what}")]
+    Runtime {
+        /// `HTTP client` or `runtime`.
+        what: &'static str,
+        /// The library's reason.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `{param}` in a path has no value.
     #[error("path parameter {{{0}}} has no value; call .param({0:?}, value)")]
     UnfilledParam(String),
+    /// A fluent chain and the request it sends name different values for one path
+    /// parameter.
+    #[error("path parameter {name} is {chain:?} in the chain but {request:?} in the request")]
+    ParamMismatch {
+        /// The parameter.
+        name: &'static str,
+        /// The value given to the chain.
+        chain: String,
+        /// The value in the request.
+        request: String,
+    },
     /// The body could not be serialised.
-    #[error("cannot serialise the request body: {0}")]
-    Serialize(String),
+    #[error("cannot serialise the request body")]
+    Serialize(#[source] serde_json::Error),
+    /// The request could not be signed.
+    #[error("cannot sign the request")]
+    Sign(#[source] wechatpay_core::SignError),
+}
+
+impl BuildError {
+    /// The setting or parameter at fault, when there is one: `"mchid"`, `"base_url"`,
+    /// `"private key"`, a path parameter's name …
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            BuildError::Missing(f) => Some(f),
+            BuildError::Key { what, .. } => Some(what),
+            BuildError::Invalid { field, .. } => Some(field),
+            BuildError::UnfilledParam(name) => Some(name),
+            BuildError::ParamMismatch { name, .. } => Some(name),
+            BuildError::Runtime { .. } | BuildError::Serialize(_) | BuildError::Sign(_) => None,
+        }
+    }
+
+    /// The key error, when a key, certificate or APIv3 key was unusable.
+    #[must_use]
+    pub fn key_error(&self) -> Option<&KeyError> {
+        match self {
+            BuildError::Key { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<wechatpay_models::MissingPathParam> for BuildError {
+    fn from(e: wechatpay_models::MissingPathParam) -> Self {
+        BuildError::UnfilledParam(e.0)
+    }
 }

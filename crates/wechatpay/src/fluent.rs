@@ -1,164 +1,297 @@
-//! The fluent chain: one method per URL segment (`direct-complete` → `direct_complete()`),
-//! path parameters as methods taking the value, and typed verbs on the leaves.
+//! The fluent chain: one node per URL segment (`direct-complete` → `direct_complete()`),
+//! path parameters as methods taking the value, and typed verbs on the leaves. Modules
+//! mirror the URL, one per product: [`payscore::partner::serviceorder`] holds the nodes
+//! under `v3/payscore/partner/serviceorder`.
 //!
 //! ```no_run
 //! # use wechatpay_models::v3::payscore::partner::serviceorder::*;
 //! # async fn run(client: wechatpay::Client, req: DirectCompleteRequest) -> wechatpay::Result<()> {
 //! client.v3().payscore().partner().serviceorder().direct_complete().post(&req).await?;
+//! let cancel = CancelRequest::new("RENT1", "1900000109", "user cancelled");
 //! client.v3().payscore().partner().serviceorder().out_order_no("RENT1").cancel()
-//!     .post(&CancelRequest { sub_mchid: "1900000109".into(), service_id: None, reason: "user cancelled".into() })
+//!     .post(&cancel)
 //!     .await?;
 //! # Ok(()) }
 //! ```
 //!
-//! Every node also has `raw()`, the untyped [`Chain`] at that path.
+//! A node that took a path parameter keeps its value, and a verb refuses a request
+//! whose own field says otherwise ([`BuildError::ParamMismatch`](crate::BuildError)).
+//! Every node also has `raw()`, the untyped [`Chain`] at that path, and `PATH`, its
+//! template.
+//!
+//! The nodes are generated from one table (the `fluent!` invocation at the end of this
+//! file) whose verbs name the request types; each verb's path is checked against its
+//! request's [`Endpoint::PATH`] when the crate compiles, so a node cannot drift from
+//! the endpoint it sends. [`operations`] lists every typed verb.
 
-use wechatpay_models::v3::payscore::{
-    ServiceOrder, partner::serviceorder as partner, serviceorder as direct,
-};
+use http::Method;
+use wechatpay_models::Endpoint;
 
-use crate::chain::{Chain, Transport};
-use crate::request::ForOrder;
+use crate::chain::{Chain, ChainClient};
+use crate::client::Client;
 
+/// One typed verb of the fluent chain, as [`operations`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// The request type.
+    pub request: &'static str,
+    /// The verb's method (`post` → `POST`).
+    pub method: Method,
+    /// The path template of the node the verb is on.
+    pub path: &'static str,
+    /// [`Endpoint::METHOD`] of the request type.
+    pub endpoint_method: Method,
+    /// [`Endpoint::PATH`] of the request type.
+    pub endpoint_path: &'static str,
+}
+
+impl Operation {
+    fn new<E: Endpoint>(verb: &str, path: &'static str) -> Self {
+        Self {
+            request: std::any::type_name::<E>(),
+            method: Method::from_bytes(verb.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET),
+            path,
+            endpoint_method: E::METHOD,
+            endpoint_path: E::PATH,
+        }
+    }
+}
+
+/// Every typed verb of the fluent chain, in table order.
+#[must_use]
+pub fn operations() -> Vec<Operation> {
+    let mut out = Vec::new();
+    V3::<Client>::operations(&mut out);
+    out
+}
+
+/// Whether two strings are equal, at compile time.
+#[doc(hidden)]
+pub const fn same_path(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A node: its struct (the chain plus the path parameters taken so far), `PATH`, `raw()`,
+/// its verbs and children.
 macro_rules! node {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $Name:ident [$($p:ident),*] [$($tmpl:expr),*] { $($items:tt)* }) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         #[must_use]
-        #[repr(transparent)]
-        pub struct $name<C>(Chain<C>);
+        pub struct $Name<C> {
+            chain: crate::chain::Chain<C>,
+            $($p: String,)*
+        }
 
-        impl<C: Transport> $name<C> {
+        impl<C: crate::chain::ChainClient> $Name<C> {
+            /// The path template of this node.
+            pub const PATH: &'static str = concat!($($tmpl),*);
+
             /// The untyped chain at this path.
-            pub fn raw(self) -> Chain<C> {
-                self.0
+            pub fn raw(self) -> crate::chain::Chain<C> {
+                self.chain
+            }
+
+            pub(crate) fn operations(out: &mut Vec<crate::fluent::Operation>) {
+                list!(out; $($items)*);
             }
         }
+
+        items!($Name [$($tmpl),*] [$($p),*] $($items)*);
     };
 }
 
-macro_rules! child {
-    ($parent:ident { $($(#[$doc:meta])* $method:ident => $child:ident $segment:literal;)* }) => {
-        impl<C: Transport> $parent<C> {
-            $($(#[$doc])* pub fn $method(self) -> $child<C> {
-                $child(self.0.join($segment))
-            })*
+/// A node's verbs and children, one by one.
+macro_rules! items {
+    ($node:ident [$($tmpl:expr),*] [$($p:ident),*]) => {};
+
+    // A typed verb: sends the request, after checking its path parameters against the
+    // values the chain took.
+    ($node:ident [$($tmpl:expr),*] [$($p:ident),*]
+     $(#[$doc:meta])* $verb:ident => $Req:path; $($rest:tt)*) => {
+        impl<C: crate::chain::ChainClient> $node<C> {
+            $(#[$doc])*
+            pub fn $verb(&self, req: &$Req) -> C::Output<<$Req as wechatpay_models::Endpoint>::Response> {
+                $(
+                    let given: &str = AsRef::<str>::as_ref(&req.$p);
+                    if given != self.$p {
+                        return self.chain.client.fail(crate::error::BuildError::ParamMismatch {
+                            name: stringify!($p),
+                            chain: self.$p.clone(),
+                            request: given.to_owned(),
+                        }.into());
+                    }
+                )*
+                crate::chain::ChainClient::send_endpoint(&self.chain.client, req)
+            }
         }
+        const _: () = assert!(
+            crate::fluent::same_path(<$Req as wechatpay_models::Endpoint>::PATH, concat!($($tmpl),*)),
+            "{}",
+            concat!("fluent path ", $($tmpl,)* " differs from Endpoint::PATH of ", stringify!($Req))
+        );
+        items!($node [$($tmpl),*] [$($p),*] $($rest)*);
+    };
+
+    // A child segment that opens a module.
+    ($node:ident [$($tmpl:expr),*] [$($p:ident),*]
+     $(#[$doc:meta])* $method:ident() mod $m:ident::$Child:ident $seg:literal { $($body:tt)* } $($rest:tt)*) => {
+        $(#[$doc])*
+        pub mod $m {
+            node!($(#[$doc])* $Child [$($p),*] [$($tmpl,)* "/", $seg] { $($body)* });
+
+            impl<C: crate::chain::ChainClient> super::$node<C> {
+                $(#[$doc])*
+                pub fn $method(self) -> $Child<C> {
+                    $Child { chain: self.chain.join($seg), $($p: self.$p,)* }
+                }
+            }
+        }
+        items!($node [$($tmpl),*] [$($p),*] $($rest)*);
+    };
+
+    // A child segment in the same module.
+    ($node:ident [$($tmpl:expr),*] [$($p:ident),*]
+     $(#[$doc:meta])* $method:ident() $Child:ident $seg:literal { $($body:tt)* } $($rest:tt)*) => {
+        node!($(#[$doc])* $Child [$($p),*] [$($tmpl,)* "/", $seg] { $($body)* });
+
+        impl<C: crate::chain::ChainClient> $node<C> {
+            $(#[$doc])*
+            pub fn $method(self) -> $Child<C> {
+                $Child { chain: self.chain.join($seg), $($p: self.$p,)* }
+            }
+        }
+        items!($node [$($tmpl),*] [$($p),*] $($rest)*);
+    };
+
+    // A path parameter: the node keeps its value.
+    ($node:ident [$($tmpl:expr),*] [$($p:ident),*]
+     $(#[$doc:meta])* $param:ident(value) $Child:ident { $($body:tt)* } $($rest:tt)*) => {
+        node!($(#[$doc])* $Child [$($p,)* $param] [$($tmpl,)* "/{", stringify!($param), "}"] { $($body)* });
+
+        impl<C: crate::chain::ChainClient> $node<C> {
+            $(#[$doc])*
+            pub fn $param(self, value: impl Into<String>) -> $Child<C> {
+                let value = value.into();
+                $Child {
+                    chain: self
+                        .chain
+                        .join(concat!("{", stringify!($param), "}"))
+                        .param(stringify!($param), value.clone()),
+                    $($p: self.$p,)*
+                    $param: value,
+                }
+            }
+        }
+        items!($node [$($tmpl),*] [$($p),*] $($rest)*);
     };
 }
 
-node!(/// `v3`
-    V3);
-node!(/// `v3/payscore`
-    Payscore);
-node!(/// `v3/payscore/partner`
-    PayscorePartner);
-node!(/// `v3/payscore/partner/serviceorder`: create (`post`) and query (`get`).
-    PartnerServiceorder);
-node!(/// `v3/payscore/partner/serviceorder/direct-complete` (创单结单合并).
-    PartnerDirectComplete);
-node!(/// `v3/payscore/partner/serviceorder/{out_order_no}`.
-    PartnerOrder);
-node!(/// `…/{out_order_no}/cancel`.
-    PartnerCancel);
-node!(/// `…/{out_order_no}/complete`.
-    PartnerComplete);
-node!(/// `…/{out_order_no}/modify`.
-    PartnerModify);
-node!(/// `…/{out_order_no}/pay`.
-    PartnerPay);
-node!(/// `…/{out_order_no}/sync`.
-    PartnerSync);
-node!(/// `v3/payscore/serviceorder` (direct merchant).
-    Serviceorder);
-node!(/// `v3/payscore/serviceorder/direct-complete` (direct merchant).
-    DirectComplete);
+/// The typed verbs of a node and of its children, for [`operations`].
+macro_rules! list {
+    ($out:ident;) => {};
+    ($out:ident; $(#[$doc:meta])* $verb:ident => $Req:path; $($rest:tt)*) => {
+        $out.push(crate::fluent::Operation::new::<$Req>(stringify!($verb), Self::PATH));
+        list!($out; $($rest)*);
+    };
+    ($out:ident; $(#[$doc:meta])* $method:ident() mod $m:ident::$Child:ident $seg:literal { $($body:tt)* } $($rest:tt)*) => {
+        $m::$Child::<crate::client::Client>::operations($out);
+        list!($out; $($rest)*);
+    };
+    ($out:ident; $(#[$doc:meta])* $method:ident() $Child:ident $seg:literal { $($body:tt)* } $($rest:tt)*) => {
+        $Child::<crate::client::Client>::operations($out);
+        list!($out; $($rest)*);
+    };
+    ($out:ident; $(#[$doc:meta])* $param:ident(value) $Child:ident { $($body:tt)* } $($rest:tt)*) => {
+        $Child::<crate::client::Client>::operations($out);
+        list!($out; $($rest)*);
+    };
+}
 
-impl<C: Transport> V3<C> {
+impl Client {
+    /// The fluent chain's root: `client.v3().payscore().partner()…`.
+    pub fn v3(&self) -> V3<Client> {
+        V3::new(self.clone())
+    }
+}
+
+impl<C: ChainClient> V3<C> {
     pub(crate) fn new(client: C) -> Self {
-        V3(Chain::new(client, "v3"))
+        V3 {
+            chain: Chain::new(client, "v3"),
+        }
     }
 }
 
-child!(V3 { /// `payscore`
-    payscore => Payscore "payscore"; });
-child!(Payscore {
-    /// `partner`
-    partner => PayscorePartner "partner";
-    /// `serviceorder` (direct merchant)
-    serviceorder => Serviceorder "serviceorder";
-});
-child!(PayscorePartner { /// `serviceorder`
-    serviceorder => PartnerServiceorder "serviceorder"; });
-child!(PartnerServiceorder { /// `direct-complete`
-    direct_complete => PartnerDirectComplete "direct-complete"; });
-child!(PartnerOrder {
-    /// `cancel`
-    cancel => PartnerCancel "cancel";
-    /// `complete`
-    complete => PartnerComplete "complete";
-    /// `modify`
-    modify => PartnerModify "modify";
-    /// `pay`
-    pay => PartnerPay "pay";
-    /// `sync`
-    sync => PartnerSync "sync";
-});
-child!(Serviceorder { /// `direct-complete`
-    direct_complete => DirectComplete "direct-complete"; });
-
-impl<C: Transport> PartnerServiceorder<C> {
-    /// `{out_order_no}`: the merchant order number (kept as given, percent-encoded).
-    pub fn out_order_no(self, out_order_no: impl Into<String>) -> PartnerOrder<C> {
-        PartnerOrder(
-            self.0
-                .join("{out_order_no}")
-                .param("out_order_no", out_order_no),
-        )
-    }
-
-    /// Create a service order (`POST`).
-    pub fn post(&self, req: &partner::CreateRequest) -> C::Output<ServiceOrder> {
-        self.0.client.send_typed(req)
-    }
-
-    /// Query a service order (`GET ?service_id&out_order_no&sub_mchid`).
-    pub fn get(&self, req: &partner::QueryRequest) -> C::Output<ServiceOrder> {
-        self.0.client.send_typed(req)
-    }
-}
-
-impl<C: Transport> PartnerDirectComplete<C> {
-    /// Creates and completes the order. `None` for the documented 204; `Some(order)` if
-    /// the server answers 200 with the order.
-    pub fn post(&self, req: &partner::DirectCompleteRequest) -> C::Output<Option<ServiceOrder>> {
-        self.0.client.send_typed(req)
-    }
-}
-
-impl<C: Transport> DirectComplete<C> {
-    /// Creates and completes a direct merchant's order (answers 200 with the order).
-    pub fn post(&self, req: &direct::DirectCompleteRequest) -> C::Output<ServiceOrder> {
-        self.0.client.send_typed(req)
-    }
-}
-
-macro_rules! order_verb {
-    ($($node:ident => $body:ty;)*) => {$(
-        impl<C: Transport> $node<C> {
-            /// Sends the action (answers 204).
-            pub fn post(&self, body: &$body) -> C::Output<()> {
-                let out_order_no = self.0.param_value("out_order_no").unwrap_or_default();
-                self.0.client.send_typed(&ForOrder::new(out_order_no, body))
+// The table: every typed endpoint appears here once, as a verb naming its request type.
+node! {
+    /// `v3`: the root of the fluent chain.
+    V3 [] ["/v3"] {
+        /// `v3/payscore`: Pay Score (微信支付分).
+        payscore() mod payscore::Payscore "payscore" {
+            /// `v3/payscore/partner`: the service-provider (服务商) APIs.
+            partner() mod partner::Partner "partner" {
+                /// `v3/payscore/partner/serviceorder`: service orders.
+                serviceorder() mod serviceorder::Serviceorder "serviceorder" {
+                    /// Creates a service order.
+                    post => wechatpay_models::v3::payscore::partner::serviceorder::CreateRequest;
+                    /// Queries a service order.
+                    get => wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest;
+                    /// `…/direct-complete` (创单结单合并): create and complete in one call.
+                    direct_complete() DirectComplete "direct-complete" {
+                        /// Creates and completes the order: `None` for the documented 204,
+                        /// `Some(order)` if the server answers 200 with the order.
+                        post => wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
+                    }
+                    /// `…/{out_order_no}`: one order, by merchant order number.
+                    out_order_no(value) Order {
+                        /// `…/{out_order_no}/cancel`.
+                        cancel() Cancel "cancel" {
+                            /// Cancels the order (answers 204).
+                            post => wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest;
+                        }
+                        /// `…/{out_order_no}/complete`.
+                        complete() Complete "complete" {
+                            /// Completes the order with its final bill (answers 204).
+                            post => wechatpay_models::v3::payscore::partner::serviceorder::CompleteRequest;
+                        }
+                        /// `…/{out_order_no}/modify`.
+                        modify() Modify "modify" {
+                            /// Lowers the amount being collected (answers 204).
+                            post => wechatpay_models::v3::payscore::partner::serviceorder::ModifyRequest;
+                        }
+                        /// `…/{out_order_no}/pay`.
+                        pay() Pay "pay" {
+                            /// Asks WeChat Pay to collect now (answers 204).
+                            post => wechatpay_models::v3::payscore::partner::serviceorder::PayRequest;
+                        }
+                        /// `…/{out_order_no}/sync`.
+                        sync() Sync "sync" {
+                            /// Reports a payment through the merchant's own channel (answers 204).
+                            post => wechatpay_models::v3::payscore::partner::serviceorder::SyncRequest;
+                        }
+                    }
+                }
+            }
+            /// `v3/payscore/serviceorder`: service orders of a direct merchant (普通商户).
+            serviceorder() mod serviceorder::Serviceorder "serviceorder" {
+                /// `…/direct-complete` (创单结单合并) for a direct merchant.
+                direct_complete() DirectComplete "direct-complete" {
+                    /// Creates and completes the order (answers 200 with the order).
+                    post => wechatpay_models::v3::payscore::serviceorder::DirectCompleteRequest;
+                }
             }
         }
-    )*};
-}
-
-order_verb! {
-    PartnerCancel => partner::CancelRequest;
-    PartnerComplete => partner::CompleteRequest;
-    PartnerModify => partner::ModifyRequest;
-    PartnerPay => partner::PayRequest;
-    PartnerSync => partner::SyncRequest;
+    }
 }

@@ -8,16 +8,15 @@ mod client;
 mod error;
 pub mod fluent;
 pub mod notify;
-pub mod request;
 mod response;
 
-pub use chain::{BoxFuture, Chain, Transport};
+pub use chain::{BoxFuture, Chain, ChainClient};
 pub use client::{BACKUP_BASE_URL, Client, ClientBuilder, DEFAULT_BASE_URL, UNSIGNED_DOWNLOADS};
 pub use error::{
     ApiError, BuildError, DecodeError, Error, Result, SignatureError, TransportError, TransportKind,
 };
-pub use request::{ForOrder, WechatPayRequest, encode_segment};
 pub use response::Response;
+pub use wechatpay_models::{BodyKind, Endpoint, encode_segment};
 
 /// The protocol layer (keys, signing, verification, AEAD).
 pub use wechatpay_core as core;

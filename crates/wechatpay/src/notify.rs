@@ -13,8 +13,7 @@
 //! Callbacks arrive at least once: de-duplicate on `out_order_no` + `event_type`.
 //! `examples/axum_receiver.rs` is a complete receiver.
 
-use http::StatusCode;
-use wechatpay_core::{DecryptError, VerifyError};
+pub use wechatpay_core::notify::NotifyError;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
 /// `PAYSCORE.USER_PAID`: the deduction succeeded.
@@ -51,9 +50,9 @@ impl Notification {
     pub(crate) fn decode(
         n: wechatpay_core::notify::VerifiedNotification,
     ) -> Result<Self, NotifyError> {
-        let payload = |e: serde_json::Error| NotifyError::Payload {
+        let payload = |source| NotifyError::Payload {
             event_type: n.envelope.event_type.clone(),
-            message: e.to_string(),
+            source,
         };
         let event = if n.envelope.event_type == PAYSCORE_USER_PAID {
             Event::PayscoreUserPaid(Box::new(
@@ -79,63 +78,5 @@ impl Notification {
             Event::PayscoreUserPaid(o) => Some(o),
             Event::Other(_) => None,
         }
-    }
-}
-
-/// Why a callback was rejected. Each kind asks for a retry with a non-2xx answer.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotifyError {
-    /// The client has no APIv3 key to decrypt with.
-    #[error("no APIv3 key configured: set ClientBuilder::apiv3_key to receive callbacks")]
-    NoApiV3Key,
-    /// Signature headers missing, stale, from an unknown key, or not verifying (including
-    /// `WECHATPAY/SIGNTEST/` probes).
-    #[error("callback signature: {0}")]
-    Signature(#[from] VerifyError),
-    /// The body is not a notification envelope.
-    #[error("callback envelope: {0}")]
-    Envelope(String),
-    /// The resource does not decrypt with the APIv3 key.
-    #[error("callback resource: {0}")]
-    Decrypt(#[from] DecryptError),
-    /// The decrypted resource is not the expected JSON.
-    #[error("callback {event_type} payload: {message}")]
-    Payload {
-        /// The event type.
-        event_type: String,
-        /// What failed.
-        message: String,
-    },
-}
-
-impl From<wechatpay_core::notify::NotifyError> for NotifyError {
-    fn from(e: wechatpay_core::notify::NotifyError) -> Self {
-        use wechatpay_core::notify::NotifyError as E;
-        match e {
-            E::Signature(s) => Self::Signature(s),
-            E::Decrypt(d) => Self::Decrypt(d),
-            E::Envelope(m) => Self::Envelope(m),
-            other => Self::Envelope(other.to_string()),
-        }
-    }
-}
-
-impl NotifyError {
-    /// The status to answer: 401 for signature failures, 400 for bad bodies, 500 when
-    /// this side cannot decrypt (a configuration problem worth a retry after fixing).
-    #[must_use]
-    pub fn status(&self) -> StatusCode {
-        match self {
-            NotifyError::Signature(_) => StatusCode::UNAUTHORIZED,
-            NotifyError::Envelope(_) | NotifyError::Payload { .. } => StatusCode::BAD_REQUEST,
-            NotifyError::NoApiV3Key | NotifyError::Decrypt(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The body to answer with: `{"code":"FAIL","message":"…"}`.
-    #[must_use]
-    pub fn response_body(&self) -> String {
-        wechatpay_core::notify::failure_body(&self.to_string())
     }
 }

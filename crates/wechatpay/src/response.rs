@@ -65,9 +65,9 @@ impl Response {
         serde_path_to_error::deserialize(de).map_err(|e| {
             Error::Decode(DecodeError {
                 path: e.path().to_string(),
-                message: e.inner().to_string(),
                 request_id: self.request_id().map(str::to_owned),
                 body: self.body.clone(),
+                source: e.into_inner(),
             })
         })
     }

@@ -108,7 +108,10 @@ fn keys_gen_writes_a_key_and_a_matching_certificate() {
     assert_eq!(v["serial"], cert.serial());
     let key =
         wechatpay_core::PrivateKey::from_pem_file(dir.path().join("apiclient_key.pem")).unwrap();
-    assert_eq!(key.public_key().to_pem(), cert.public_key().to_pem());
+    assert_eq!(
+        key.public_key().unwrap().to_pem(),
+        cert.public_key().to_pem()
+    );
     let (code, _, err) = run(wxpay().args(["keys", "gen", "--out"]).arg(dir.path()));
     assert_eq!(code, 1, "never overwrites");
     assert!(err.contains("exists already"), "{err}");

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use wechatpay::ForOrder;
 use wechatpay_models::v3::payscore::partner::serviceorder::{
     CancelRequest, CompleteRequest, CreateRequest, ModifyRequest, PayRequest, QueryRequest,
     SyncRequest,
@@ -80,18 +79,14 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         (Some(OrderState::Doing), Some(StateDescription::UserConfirm))
     );
 
-    let complete = CompleteRequest {
-        sub_mchid: sub(&env),
-        service_id: svc.as_str().into(),
-        post_payments: vec![PostPayment::new("租金", 800)],
-        post_discounts: None,
-        total_amount: 800.into(),
-        time_range: None,
-        location: None,
-        profit_sharing: None,
-        goods_tag: None,
-    };
-    client.send(&ForOrder::new(&no, &complete)).await.unwrap();
+    let complete = CompleteRequest::new(
+        &no,
+        svc.as_str(),
+        sub(&env),
+        vec![PostPayment::new("租金", 800)],
+        800,
+    );
+    client.send(&complete).await.unwrap();
     let o = query(&env, &no).await;
     assert_eq!(o.state_description, Some(StateDescription::MchComplete));
     assert_eq!(
@@ -99,27 +94,19 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         Some(CollectionState::UserPaying)
     );
 
-    let modify = |total: i64| ModifyRequest {
-        sub_mchid: sub(&env),
-        service_id: None,
-        post_payments: vec![PostPayment::new("租金", total)],
-        post_discounts: None,
-        total_amount: total.into(),
-        reason: "优惠".into(),
+    let modify = |total: i64| {
+        ModifyRequest::new(
+            &no,
+            sub(&env),
+            vec![PostPayment::new("租金", total)],
+            total,
+            "优惠",
+        )
     };
-    let e = client
-        .send(&ForOrder::new(&no, &modify(900)))
-        .await
-        .unwrap_err();
+    let e = client.send(&modify(900)).await.unwrap_err();
     assert_eq!(e.code(), Some("PARAM_ERROR"), "only lower: {e}");
-    client
-        .send(&ForOrder::new(&no, &modify(600)))
-        .await
-        .unwrap();
-    let e = client
-        .send(&ForOrder::new(&no, &modify(500)))
-        .await
-        .unwrap_err();
+    client.send(&modify(600)).await.unwrap();
+    let e = client.send(&modify(500)).await.unwrap_err();
     assert_eq!(e.code(), Some("INVALID_ORDER_STATE"), "only once: {e}");
     assert_eq!(
         query(&env, &no)
@@ -131,16 +118,7 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         Some(600)
     );
 
-    client
-        .send(&ForOrder::new(
-            &no,
-            &PayRequest {
-                sub_mchid: sub(&env),
-                service_id: None,
-            },
-        ))
-        .await
-        .unwrap();
+    client.send(&PayRequest::new(&no, sub(&env))).await.unwrap();
     let done = wait_until(&env, &no, |o| o.state == Some(OrderState::Done)).await;
     let col = done.collection.unwrap();
     assert_eq!(
@@ -151,36 +129,18 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         (Some(600), Some(PaidType::Newton))
     );
 
-    let cancel = CancelRequest {
-        sub_mchid: sub(&env),
-        service_id: None,
-        reason: "x".into(),
-    };
+    let cancel = CancelRequest::new(&no, sub(&env), "x");
     assert_eq!(
-        client
-            .send(&ForOrder::new(&no, &cancel))
-            .await
-            .unwrap_err()
-            .code(),
+        client.send(&cancel).await.unwrap_err().code(),
+        Some("ORDER_DONE")
+    );
+    assert_eq!(
+        client.send(&complete).await.unwrap_err().code(),
         Some("ORDER_DONE")
     );
     assert_eq!(
         client
-            .send(&ForOrder::new(&no, &complete))
-            .await
-            .unwrap_err()
-            .code(),
-        Some("ORDER_DONE")
-    );
-    assert_eq!(
-        client
-            .send(&ForOrder::new(
-                &no,
-                &PayRequest {
-                    sub_mchid: sub(&env),
-                    service_id: None
-                }
-            ))
+            .send(&PayRequest::new(&no, sub(&env)))
             .await
             .unwrap_err()
             .code(),
@@ -195,40 +155,24 @@ async fn cancelled_orders_cannot_be_completed_and_unknown_orders_do_not_exist() 
     let no = unique("CX");
     client.send(&create(&env, &no)).await.unwrap();
     client
-        .send(&ForOrder::new(
-            &no,
-            &CancelRequest {
-                sub_mchid: sub(&env),
-                service_id: None,
-                reason: "用户取消".into(),
-            },
-        ))
+        .send(&CancelRequest::new(&no, sub(&env), "用户取消"))
         .await
         .unwrap();
     assert_eq!(query(&env, &no).await.state, Some(OrderState::Revoked));
-    let complete = CompleteRequest {
-        sub_mchid: sub(&env),
-        service_id: env.g.client.ids.service_id.as_str().into(),
-        post_payments: vec![PostPayment::new("租金", 1)],
-        post_discounts: None,
-        total_amount: 1.into(),
-        time_range: None,
-        location: None,
-        profit_sharing: None,
-        goods_tag: None,
+    let complete = |no: &str| {
+        CompleteRequest::new(
+            no,
+            env.g.client.ids.service_id.as_str(),
+            sub(&env),
+            vec![PostPayment::new("租金", 1)],
+            1,
+        )
     };
     assert_eq!(
-        client
-            .send(&ForOrder::new(&no, &complete))
-            .await
-            .unwrap_err()
-            .code(),
+        client.send(&complete(&no)).await.unwrap_err().code(),
         Some("ORDER_CANCELED")
     );
-    let e = client
-        .send(&ForOrder::new("NOSUCH", &complete))
-        .await
-        .unwrap_err();
+    let e = client.send(&complete("NOSUCH")).await.unwrap_err();
     assert_eq!(
         (e.code(), e.as_api().unwrap().status().as_u16()),
         (Some("ORDER_NOT_EXIST"), 404)
@@ -287,13 +231,11 @@ async fn a_failing_user_stays_paying_until_sync_reports_a_merchant_payment() {
         Some(CollectionState::UserPaying)
     );
     client
-        .send(&ForOrder::new(
+        .send(&SyncRequest::order_paid(
             &no,
-            &SyncRequest::order_paid(
-                ids.service_id.as_str(),
-                ids.sub_mchid.as_str(),
-                wechatpay_sandbox_time(wechatpay_sandbox::now()),
-            ),
+            ids.service_id.as_str(),
+            ids.sub_mchid.as_str(),
+            wechatpay_sandbox_time(wechatpay_sandbox::now()),
         ))
         .await
         .unwrap();

@@ -74,7 +74,8 @@ impl Env {
     ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
         let c = &self.g.client;
         let auth = SignableRequest::new(method, path, signed_body)
-            .sign(&c.mchid, serial, key, timestamp, nonce);
+            .sign(&c.mchid, serial, key, timestamp, nonce)
+            .unwrap();
         let r = reqwest::Client::new()
             .request(
                 method.parse().unwrap(),

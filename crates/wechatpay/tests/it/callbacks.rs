@@ -95,12 +95,12 @@ async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
         .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
         .build()
         .unwrap();
-    assert_eq!(
+    assert!(matches!(
         keyless
             .verify_notification(&got[0].headers, &got[0].body)
             .unwrap_err(),
         NotifyError::NoApiV3Key
-    );
+    ));
     let wrong_key = env
         .builder()
         .apiv3_key("0123456789abcdef0123456789abcdef")

@@ -133,20 +133,12 @@ async fn typed_requests_and_the_family_state_machine() {
     };
     node()
         .cancel()
-        .post(&CancelRequest {
-            sub_mchid: ids.sub_mchid.as_str().into(),
-            service_id: None,
-            reason: "用户取消".into(),
-        })
+        .post(&CancelRequest::new(&no, ids.sub_mchid.as_str(), "用户取消"))
         .await
         .unwrap();
     let again = node()
         .cancel()
-        .post(&CancelRequest {
-            sub_mchid: ids.sub_mchid.as_str().into(),
-            service_id: None,
-            reason: "用户取消".into(),
-        })
+        .post(&CancelRequest::new(&no, ids.sub_mchid.as_str(), "用户取消"))
         .await
         .unwrap_err();
     assert_eq!(again.code(), Some("ORDER_CANCELED"), "{again}");

@@ -65,7 +65,7 @@ async fn evil(
         Defect::StaleTimestamp => (e.platform.clone(), e.key_id.clone(), now - 301),
         _ => (e.platform.clone(), e.key_id.clone(), now),
     };
-    let mut sig = ResponseSignature::sign(&key, &serial, ts, "nonce123", &answer);
+    let mut sig = ResponseSignature::sign(&key, &serial, ts, "nonce123", &answer).unwrap();
     if e.defect == Defect::Probe {
         sig.signature = format!("WECHATPAY/SIGNTEST/{}", sig.signature);
     }
@@ -90,7 +90,8 @@ async fn call(defect: Defect) -> Result<serde_json::Value, Error> {
         defect,
         merchant: PrivateKey::from_pem(&c.private_key_pem)
             .unwrap()
-            .public_key(),
+            .public_key()
+            .unwrap(),
         platform,
         key_id: c.public_key_id.clone(),
     };
@@ -169,7 +170,11 @@ async fn signtest_probes_are_rejected() {
 #[tokio::test]
 async fn a_client_trusting_another_key_rejects_the_sandbox() {
     let env = env().await;
-    let other = PrivateKey::generate().unwrap().public_key().to_pem();
+    let other = PrivateKey::generate()
+        .unwrap()
+        .public_key()
+        .unwrap()
+        .to_pem();
     let c = &env.g.client;
     let client = wechatpay::Client::builder()
         .base_url(env.sandbox.base_url())

@@ -2,14 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    Location, PostDiscount, PostPayment, TimeRange, check_bill, check_location, check_time_range,
-};
+use super::rules::{check_bill, check_location, check_time_range};
+use super::{Location, PostDiscount, PostPayment, ServiceOrder, TimeRange};
+use crate::endpoint::Endpoint;
 use crate::ids::{AppId, Fen, OpenId, OutOrderNo, ServiceId};
 use crate::validate::{Check, ValidationErrors};
-
-/// Path of [`DirectCompleteRequest`].
-pub const DIRECT_COMPLETE_PATH: &str = "/v3/payscore/serviceorder/direct-complete";
 
 /// `POST /v3/payscore/serviceorder/direct-complete` for a direct merchant. Answers `200`
 /// with the order ([`ServiceOrder`](super::ServiceOrder)).
@@ -89,20 +86,15 @@ impl DirectCompleteRequest {
         self.post_discounts = Some(v);
         self
     }
+}
 
-    /// [`validate_at`](Self::validate_at) the current system time.
-    ///
-    /// # Errors
-    /// [`ValidationErrors`] listing each violation with its field and rule.
-    pub fn validate(&self) -> Result<(), ValidationErrors> {
-        self.validate_at(time::OffsetDateTime::now_utc().unix_timestamp())
-    }
+impl Endpoint for DirectCompleteRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/serviceorder/direct-complete";
+    type Response = ServiceOrder;
 
     /// The same rules as the partner request, without the sub-merchant fields.
-    ///
-    /// # Errors
-    /// [`ValidationErrors`] listing each violation.
-    pub fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
+    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
         c.required_max("/service_id", self.service_id.as_str(), 32);
         c.required_max("/appid", self.appid.as_str(), 32);
@@ -113,7 +105,7 @@ impl DirectCompleteRequest {
             &self.post_payments,
             self.post_discounts.as_deref().unwrap_or_default(),
             self.total_amount,
-            5,
+            super::partner::serviceorder::MAX_DIRECT_COMPLETE_DISCOUNTS,
         );
         check_time_range(&mut c, &self.time_range, now, true);
         check_location(&mut c, self.location.as_ref());

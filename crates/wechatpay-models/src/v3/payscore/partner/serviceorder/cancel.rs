@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::ids::{MchId, OutOrderNo, ServiceId};
+use crate::validate::{Check, ValidationErrors};
+
+/// `POST /v3/payscore/partner/serviceorder/{out_order_no}/cancel`: cancel an order that is
+/// not finished. Answers `204`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelRequest {
+    /// Merchant order number (path parameter; never in the body).
+    #[serde(skip)]
+    pub out_order_no: OutOrderNo,
+    /// Sub-merchant number.
+    pub sub_mchid: MchId,
+    /// Service id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<ServiceId>,
+    /// Shown to the user, ≤ 50 characters.
+    pub reason: String,
+}
+
+impl CancelRequest {
+    /// Cancels order `out_order_no` of `sub_mchid`, telling the user `reason`.
+    #[must_use]
+    pub fn new(
+        out_order_no: impl Into<OutOrderNo>,
+        sub_mchid: impl Into<MchId>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            out_order_no: out_order_no.into(),
+            sub_mchid: sub_mchid.into(),
+            service_id: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Sets the service id.
+    #[must_use]
+    pub fn service_id(mut self, v: impl Into<ServiceId>) -> Self {
+        self.service_id = Some(v.into());
+        self
+    }
+}
+
+impl Endpoint for CancelRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/cancel";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.opt_max(
+            "/service_id",
+            self.service_id.as_ref().map(ServiceId::as_str),
+            32,
+        );
+        c.required_max("/reason", &self.reason, 50);
+        c.no_four_byte_chars_in(self);
+        c.finish()
+    }
+}

@@ -1,0 +1,134 @@
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::ids::{Fen, MchId, OutOrderNo, ServiceId};
+use crate::v3::payscore::rules::{check_bill, check_location, check_time_range};
+use crate::v3::payscore::{Location, PostDiscount, PostPayment, TimeRange};
+use crate::validate::{Check, ValidationErrors};
+
+/// At most this many discounts in a complete or modify request.
+pub(crate) const MAX_DISCOUNTS: usize = 30;
+
+/// `POST /v3/payscore/partner/serviceorder/{out_order_no}/complete`: complete an order
+/// created earlier, with the final bill; WeChat Pay then deducts. Answers `204`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteRequest {
+    /// Merchant order number (path parameter; never in the body).
+    #[serde(skip)]
+    pub out_order_no: OutOrderNo,
+    /// Sub-merchant number.
+    pub sub_mchid: MchId,
+    /// Service id.
+    pub service_id: ServiceId,
+    /// 1–100 bill lines.
+    pub post_payments: Vec<PostPayment>,
+    /// Up to 30 discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_discounts: Option<Vec<PostDiscount>>,
+    /// Σ payments − Σ discounts.
+    pub total_amount: Fen,
+    /// Actual service period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+    /// Service place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Profit sharing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profit_sharing: Option<bool>,
+    /// Coupon tag, ≤ 32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goods_tag: Option<String>,
+}
+
+impl CompleteRequest {
+    /// Completes order `out_order_no` with its bill lines and total (in fen).
+    #[must_use]
+    pub fn new(
+        out_order_no: impl Into<OutOrderNo>,
+        service_id: impl Into<ServiceId>,
+        sub_mchid: impl Into<MchId>,
+        post_payments: Vec<PostPayment>,
+        total_amount: impl Into<Fen>,
+    ) -> Self {
+        Self {
+            out_order_no: out_order_no.into(),
+            sub_mchid: sub_mchid.into(),
+            service_id: service_id.into(),
+            post_payments,
+            post_discounts: None,
+            total_amount: total_amount.into(),
+            time_range: None,
+            location: None,
+            profit_sharing: None,
+            goods_tag: None,
+        }
+    }
+
+    /// Sets the discounts.
+    #[must_use]
+    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
+        self.post_discounts = Some(v);
+        self
+    }
+
+    /// Sets the actual service period.
+    #[must_use]
+    pub fn time_range(mut self, v: TimeRange) -> Self {
+        self.time_range = Some(v);
+        self
+    }
+
+    /// Sets the location.
+    #[must_use]
+    pub fn location(mut self, v: Location) -> Self {
+        self.location = Some(v);
+        self
+    }
+
+    /// Marks the deduction for profit sharing.
+    #[must_use]
+    pub fn profit_sharing(mut self, v: bool) -> Self {
+        self.profit_sharing = Some(v);
+        self
+    }
+
+    /// Sets the coupon tag.
+    #[must_use]
+    pub fn goods_tag(mut self, v: impl Into<String>) -> Self {
+        self.goods_tag = Some(v.into());
+        self
+    }
+}
+
+impl Endpoint for CompleteRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/complete";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    /// R1, R2, R4–R8 (at most 30 discounts here), lengths, no 4-byte UTF-8.
+    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.required_max("/service_id", self.service_id.as_str(), 32);
+        check_bill(
+            &mut c,
+            &self.post_payments,
+            self.post_discounts.as_deref().unwrap_or_default(),
+            self.total_amount,
+            MAX_DISCOUNTS,
+        );
+        if let Some(t) = &self.time_range {
+            check_time_range(&mut c, t, now, false);
+        }
+        check_location(&mut c, self.location.as_ref());
+        c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
+        c.no_four_byte_chars_in(self);
+        c.finish()
+    }
+}

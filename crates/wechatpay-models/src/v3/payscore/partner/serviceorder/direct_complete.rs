@@ -1,0 +1,274 @@
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::ids::{AppId, Fen, MchId, OpenId, OutOrderNo, ServiceId};
+use crate::v3::payscore::rules::{check_bill, check_location, check_time_range};
+use crate::v3::payscore::{Location, PostDiscount, PostPayment, ServiceOrder, TimeRange};
+use crate::validate::{Check, ValidationErrors};
+
+/// At most this many discounts in a direct-complete order (current docs; older text said 30).
+pub const MAX_DIRECT_COMPLETE_DISCOUNTS: usize = 5;
+
+/// `POST /v3/payscore/partner/serviceorder/direct-complete` (创单结单合并): create and
+/// complete a service order in one call after the service is over; WeChat Pay then
+/// deducts the user's payment without a password.
+///
+/// The answer is `204 No Content` (a `200` with an order is also accepted). Then the order
+/// is `DOING / MCH_COMPLETE / USER_PAYING` until the deduction succeeds and
+/// `PAYSCORE.USER_PAID` arrives at `notify_url`; with a total of 0 it is `DONE` at once.
+///
+/// ```
+/// use wechatpay_models::v3::payscore::{PostPayment, PostDiscount, TimeRange, Location};
+/// use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
+///
+/// let req = DirectCompleteRequest::new(
+///     "00004000000000316792478207798186", // service_id
+///     "wx5eab6a02bba6831a",               // appid (service provider)
+///     "1290797494",                       // sub_mchid
+///     "RENT20251126000001",               // out_order_no
+///     "共享充电宝",                        // service_introduction
+///     vec![PostPayment::new("使用时长", 300).description("3小时").count(3)],
+///     250,                                // total_amount in fen = 300 - 50
+///     TimeRange::new("20251126100000", "20251126130000"),
+///     "https://example.com/payscore/notify",
+///     "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",     // openid under appid
+/// )
+/// .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
+/// .location(Location::new("望京SOHO"))
+/// .attach("order=1");
+/// // 2025-11-26 16:00:00 Beijing time
+/// use wechatpay_models::Endpoint;
+/// req.validate_at(1_764_144_000).expect("a valid order");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectCompleteRequest {
+    /// Pay Score service id, ≤ 32.
+    pub service_id: ServiceId,
+    /// Service provider's appid, ≤ 32.
+    pub appid: AppId,
+    /// Sub-merchant appid, ≤ 32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_appid: Option<AppId>,
+    /// Sub-merchant number, ≤ 32.
+    pub sub_mchid: MchId,
+    /// Merchant order number, 1–32 of `[0-9A-Za-z_-|*]`, unique per sub-merchant.
+    pub out_order_no: OutOrderNo,
+    /// Shown to the user, ≤ 20 characters.
+    pub service_introduction: String,
+    /// 1–100 bill lines.
+    pub post_payments: Vec<PostPayment>,
+    /// At most 5 discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_discounts: Option<Vec<PostDiscount>>,
+    /// Σ payments − Σ discounts, in fen.
+    pub total_amount: Fen,
+    /// Service period (start and end, both in the past).
+    pub time_range: TimeRange,
+    /// Service place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Mark the deduction for profit sharing (分账).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profit_sharing: Option<bool>,
+    /// Coupon tag, ≤ 32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goods_tag: Option<String>,
+    /// Merchant data echoed back, ≤ 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<String>,
+    /// Receives `PAYSCORE.USER_PAID`: https, no query, ≤ 255.
+    pub notify_url: String,
+    /// The user under `appid`, ≤ 128.
+    pub openid: OpenId,
+}
+
+impl DirectCompleteRequest {
+    /// A request with every required field.
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub fn new(
+        service_id: impl Into<ServiceId>,
+        appid: impl Into<AppId>,
+        sub_mchid: impl Into<MchId>,
+        out_order_no: impl Into<OutOrderNo>,
+        service_introduction: impl Into<String>,
+        post_payments: Vec<PostPayment>,
+        total_amount: impl Into<Fen>,
+        time_range: TimeRange,
+        notify_url: impl Into<String>,
+        openid: impl Into<OpenId>,
+    ) -> Self {
+        Self {
+            service_id: service_id.into(),
+            appid: appid.into(),
+            sub_appid: None,
+            sub_mchid: sub_mchid.into(),
+            out_order_no: out_order_no.into(),
+            service_introduction: service_introduction.into(),
+            post_payments,
+            post_discounts: None,
+            total_amount: total_amount.into(),
+            time_range,
+            location: None,
+            profit_sharing: None,
+            goods_tag: None,
+            attach: None,
+            notify_url: notify_url.into(),
+            openid: openid.into(),
+        }
+    }
+
+    /// Sets the sub-merchant appid.
+    #[must_use]
+    pub fn sub_appid(mut self, v: impl Into<AppId>) -> Self {
+        self.sub_appid = Some(v.into());
+        self
+    }
+
+    /// Sets the discounts.
+    #[must_use]
+    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
+        self.post_discounts = Some(v);
+        self
+    }
+
+    /// Sets the location.
+    #[must_use]
+    pub fn location(mut self, v: Location) -> Self {
+        self.location = Some(v);
+        self
+    }
+
+    /// Marks the deduction for profit sharing.
+    #[must_use]
+    pub fn profit_sharing(mut self, v: bool) -> Self {
+        self.profit_sharing = Some(v);
+        self
+    }
+
+    /// Sets the coupon tag.
+    #[must_use]
+    pub fn goods_tag(mut self, v: impl Into<String>) -> Self {
+        self.goods_tag = Some(v.into());
+        self
+    }
+
+    /// Sets the merchant data (URL-encode it first if it holds special characters).
+    #[must_use]
+    pub fn attach(mut self, v: impl Into<String>) -> Self {
+        self.attach = Some(v.into());
+        self
+    }
+}
+
+impl Endpoint for DirectCompleteRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/direct-complete";
+    /// 204 (documented) → `None`; 200 with an order → `Some`.
+    type Response = Option<ServiceOrder>;
+
+    /// Every documented rule that can be checked without the server (R1, R2, R4–R8,
+    /// required fields, lengths, `out_order_no` charset, `notify_url`, no 4-byte UTF-8).
+    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.required_max("/service_id", self.service_id.as_str(), 32);
+        c.required_max("/appid", self.appid.as_str(), 32);
+        c.opt_max("/sub_appid", self.sub_appid.as_ref().map(AppId::as_str), 32);
+        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/service_introduction", &self.service_introduction, 20);
+        check_bill(
+            &mut c,
+            &self.post_payments,
+            self.post_discounts.as_deref().unwrap_or_default(),
+            self.total_amount,
+            MAX_DIRECT_COMPLETE_DISCOUNTS,
+        );
+        check_time_range(&mut c, &self.time_range, now, true);
+        check_location(&mut c, self.location.as_ref());
+        c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
+        c.opt_max("/attach", self.attach.as_deref(), 256);
+        c.notify_url("/notify_url", &self.notify_url);
+        c.required_max("/openid", self.openid.as_str(), 128);
+        c.no_four_byte_chars_in(self);
+        c.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v3::payscore::partner::serviceorder::sample::{NOW, direct_complete as order};
+    use crate::validate::Rule;
+
+    #[test]
+    fn a_valid_order_passes_and_serialises_without_nulls() {
+        order().validate_at(NOW).unwrap();
+        let json = serde_json::to_string(&order()).unwrap();
+        assert!(!json.contains("null"));
+        assert!(json.contains(r#""total_amount":39900"#));
+    }
+
+    #[test]
+    fn every_violation_is_reported_with_field_and_rule() {
+        let mut o = order();
+        o.total_amount = Fen(40000); // R1
+        o.out_order_no = "bad@no".into(); // charset
+        o.service_introduction = "一二三四五六七八九十一二三四五六七八九十一".into(); // 21 chars
+        o.time_range = TimeRange::new("20251126120000", "20251126110000"); // end < start
+        o.post_payments
+            .push(PostPayment::new("就餐费用", 0).count(101)); // R5, R8
+        o.attach = Some("😀".into());
+        let e = o.validate_at(NOW).unwrap_err();
+        for (field, rule) in [
+            ("/total_amount", Rule::TotalAmount),
+            ("/out_order_no", Rule::Charset),
+            ("/service_introduction", Rule::Length),
+            ("/time_range/end_time", Rule::Time),
+            ("/post_payments/1/name", Rule::UniqueNames),
+            ("/post_payments/1/count", Rule::Count),
+            ("/attach", Rule::FourByteUtf8),
+        ] {
+            assert!(
+                e.violations()
+                    .iter()
+                    .any(|v| v.field == field && v.rule == rule),
+                "{field} {rule}: {e}"
+            );
+        }
+        assert_eq!(e.violations().len(), 7, "{e}");
+    }
+
+    #[test]
+    fn times_must_be_in_the_past() {
+        let mut o = order();
+        o.time_range = TimeRange::new("20251126150000", "20251126170000");
+        let e = o.validate_at(NOW).unwrap_err();
+        assert!(
+            e.has_field("/time_range/end_time") && !e.has_field("/time_range/start_time"),
+            "{e}"
+        );
+        o.time_range = TimeRange::new("20251126", "20251126150000");
+        o.validate_at(NOW).unwrap();
+        o.time_range.end_time = None;
+        assert!(o.validate_at(NOW).unwrap_err().has(Rule::Required));
+    }
+
+    #[test]
+    fn zero_total_and_repeatable_names_are_legal() {
+        let mut o = order();
+        o.post_payments = vec![
+            PostPayment::new("商品信息", 0),
+            PostPayment::new("商品信息", 0),
+        ];
+        o.post_discounts = None;
+        o.total_amount = Fen(0);
+        o.validate_at(NOW).unwrap();
+        o.post_discounts = Some(
+            (0..6)
+                .map(|i| PostDiscount::new(format!("d{i}"), "x", 0))
+                .collect(),
+        );
+        assert!(o.validate_at(NOW).unwrap_err().has(Rule::ItemCount));
+    }
+}

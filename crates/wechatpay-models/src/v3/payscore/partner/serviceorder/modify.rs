@@ -1,0 +1,99 @@
+use serde::{Deserialize, Serialize};
+
+use super::complete::MAX_DISCOUNTS;
+use crate::endpoint::Endpoint;
+use crate::ids::{Fen, MchId, OutOrderNo, ServiceId};
+use crate::v3::payscore::rules::check_bill;
+use crate::v3::payscore::{PostDiscount, PostPayment};
+use crate::validate::{Check, ValidationErrors};
+
+/// `POST /v3/payscore/partner/serviceorder/{out_order_no}/modify`: lower the amount of an
+/// order being collected (once). Answers `204`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyRequest {
+    /// Merchant order number (path parameter; never in the body).
+    #[serde(skip)]
+    pub out_order_no: OutOrderNo,
+    /// Sub-merchant number.
+    pub sub_mchid: MchId,
+    /// Service id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<ServiceId>,
+    /// 1–100 bill lines.
+    pub post_payments: Vec<PostPayment>,
+    /// Up to 30 discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_discounts: Option<Vec<PostDiscount>>,
+    /// New total, lower than before.
+    pub total_amount: Fen,
+    /// Why, ≤ 50 characters.
+    pub reason: String,
+}
+
+impl ModifyRequest {
+    /// Lowers order `out_order_no` to `total_amount` fen with new bill lines.
+    #[must_use]
+    pub fn new(
+        out_order_no: impl Into<OutOrderNo>,
+        sub_mchid: impl Into<MchId>,
+        post_payments: Vec<PostPayment>,
+        total_amount: impl Into<Fen>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            out_order_no: out_order_no.into(),
+            sub_mchid: sub_mchid.into(),
+            service_id: None,
+            post_payments,
+            post_discounts: None,
+            total_amount: total_amount.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Sets the service id (WeChat Pay answers `NO_AUTH` without it, per field reports).
+    #[must_use]
+    pub fn service_id(mut self, v: impl Into<ServiceId>) -> Self {
+        self.service_id = Some(v.into());
+        self
+    }
+
+    /// Sets the discounts.
+    #[must_use]
+    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
+        self.post_discounts = Some(v);
+        self
+    }
+}
+
+impl Endpoint for ModifyRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/modify";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    /// R1, R2, R4–R6, R8 and the reason.
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.opt_max(
+            "/service_id",
+            self.service_id.as_ref().map(ServiceId::as_str),
+            32,
+        );
+        c.required_max("/reason", &self.reason, 50);
+        check_bill(
+            &mut c,
+            &self.post_payments,
+            self.post_discounts.as_deref().unwrap_or_default(),
+            self.total_amount,
+            MAX_DISCOUNTS,
+        );
+        c.no_four_byte_chars_in(self);
+        c.finish()
+    }
+}

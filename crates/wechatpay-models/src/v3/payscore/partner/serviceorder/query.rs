@@ -1,0 +1,97 @@
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::{BodyKind, Endpoint};
+use crate::ids::{MchId, OutOrderNo, ServiceId};
+use crate::v3::payscore::ServiceOrder;
+use crate::validate::{Check, Rule, ValidationErrors};
+
+/// `GET /v3/payscore/partner/serviceorder?…`: query an order by `out_order_no` or by
+/// WeChat's `query_id`. Every field is a query parameter. Answers `200` with the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryRequest {
+    /// Sub-merchant number.
+    pub sub_mchid: MchId,
+    /// Merchant order number (or use `query_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_order_no: Option<OutOrderNo>,
+    /// WeChat's query id (or use `out_order_no`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_id: Option<String>,
+    /// Service id (optional per the current page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<ServiceId>,
+}
+
+impl QueryRequest {
+    /// Query by merchant order number.
+    #[must_use]
+    pub fn by_out_order_no(
+        service_id: impl Into<ServiceId>,
+        sub_mchid: impl Into<MchId>,
+        out_order_no: impl Into<OutOrderNo>,
+    ) -> Self {
+        Self {
+            sub_mchid: sub_mchid.into(),
+            out_order_no: Some(out_order_no.into()),
+            query_id: None,
+            service_id: Some(service_id.into()),
+        }
+    }
+
+    /// Query by WeChat's `query_id` (the confirm flow hands it to the merchant).
+    #[must_use]
+    pub fn by_query_id(sub_mchid: impl Into<MchId>, query_id: impl Into<String>) -> Self {
+        Self {
+            sub_mchid: sub_mchid.into(),
+            out_order_no: None,
+            query_id: Some(query_id.into()),
+            service_id: None,
+        }
+    }
+}
+
+impl Endpoint for QueryRequest {
+    const METHOD: http::Method = http::Method::GET;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder";
+    const BODY: BodyKind = BodyKind::Empty;
+    type Response = ServiceOrder;
+
+    fn query(&self) -> Vec<(&'static str, &str)> {
+        let mut v = Vec::new();
+        if let Some(s) = &self.service_id {
+            v.push(("service_id", s.as_str()));
+        }
+        if let Some(o) = &self.out_order_no {
+            v.push(("out_order_no", o.as_str()));
+        }
+        if let Some(q) = &self.query_id {
+            v.push(("query_id", q.as_str()));
+        }
+        v.push(("sub_mchid", self.sub_mchid.as_str()));
+        v
+    }
+
+    /// `sub_mchid`, and exactly one of `out_order_no` and `query_id`.
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.required_max("sub_mchid", self.sub_mchid.as_str(), 32);
+        c.opt_max(
+            "service_id",
+            self.service_id.as_ref().map(ServiceId::as_str),
+            32,
+        );
+        match (&self.out_order_no, &self.query_id) {
+            (Some(no), None) => c.out_order_no("out_order_no", no.as_str()),
+            (None, Some(q)) => {
+                c.required("query_id", q);
+            }
+            _ => c.push(
+                "out_order_no",
+                Rule::Required,
+                "give exactly one of out_order_no and query_id",
+                None,
+            ),
+        }
+        c.finish()
+    }
+}

@@ -1,0 +1,89 @@
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::ids::{MchId, OutOrderNo, ServiceId};
+use crate::validate::{Check, Rule, ValidationErrors, parse_payscore_time};
+
+/// The only `type` of [`SyncRequest`].
+pub(crate) const ORDER_PAID: &str = "Order_Paid";
+
+/// `POST /v3/payscore/partner/serviceorder/{out_order_no}/sync`: report a payment made
+/// through the merchant's own channel. Answers `204`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Merchant order number (path parameter; never in the body).
+    #[serde(skip)]
+    pub out_order_no: OutOrderNo,
+    /// Sub-merchant number.
+    pub sub_mchid: MchId,
+    /// Service id.
+    pub service_id: ServiceId,
+    /// Always `Order_Paid`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it was paid.
+    pub detail: SyncDetail,
+}
+
+/// `detail` of [`SyncRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncDetail {
+    /// `yyyyMMddHHmmss` or `yyyyMMdd`.
+    pub paid_time: String,
+}
+
+impl SyncRequest {
+    /// An `Order_Paid` sync of order `out_order_no`, paid at `paid_time`
+    /// (`yyyyMMddHHmmss` or `yyyyMMdd`).
+    #[must_use]
+    pub fn order_paid(
+        out_order_no: impl Into<OutOrderNo>,
+        service_id: impl Into<ServiceId>,
+        sub_mchid: impl Into<MchId>,
+        paid_time: impl Into<String>,
+    ) -> Self {
+        Self {
+            out_order_no: out_order_no.into(),
+            sub_mchid: sub_mchid.into(),
+            service_id: service_id.into(),
+            kind: ORDER_PAID.into(),
+            detail: SyncDetail {
+                paid_time: paid_time.into(),
+            },
+        }
+    }
+}
+
+impl Endpoint for SyncRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/sync";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.required_max("/service_id", self.service_id.as_str(), 32);
+        if self.kind != ORDER_PAID {
+            c.push(
+                "/type",
+                Rule::OneOf,
+                "must be Order_Paid",
+                Some(self.kind.clone().into()),
+            );
+        }
+        if parse_payscore_time(&self.detail.paid_time).is_none() {
+            c.push(
+                "/detail/paid_time",
+                Rule::Time,
+                "must be yyyyMMddHHmmss or yyyyMMdd",
+                Some(self.detail.paid_time.clone().into()),
+            );
+        }
+        c.finish()
+    }
+}

@@ -1,0 +1,408 @@
+//! The Pay Score service-order family: routes and handlers. The rules are in `rules`, the
+//! state machine in `state`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::{Json, Router};
+use wechatpay_models::Endpoint;
+use wechatpay_models::v3::payscore::partner::serviceorder as partner;
+use wechatpay_models::v3::payscore::{
+    OrderState, PaidType, StateDescription, serviceorder as direct,
+};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiErr, parse_json};
+
+mod rules;
+pub(crate) mod state;
+
+use rules::{check_permissions, check_risk_cap, checked, first_violation};
+use state::{
+    canonical, complete_order, deduction_due, insert_or_reenter, is_paying, load_open, mark_paid,
+    new_row, order_from, save,
+};
+
+type Answer = Result<Response, ApiErr>;
+
+/// The routes of the family, each at its request type's [`Endpoint::PATH`];
+/// `authenticated` wraps a handler in the authentication layer.
+pub(crate) fn routes(
+    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> Router<AppState> {
+    use axum::routing::post;
+    let direct_complete = || authenticated(post(partner_direct_complete));
+    Router::new()
+        .route(partner::DirectCompleteRequest::PATH, direct_complete())
+        // The path without `/v3`, as older documentation and some SDKs spell it.
+        .route(
+            partner::DirectCompleteRequest::PATH.trim_start_matches("/v3"),
+            direct_complete(),
+        )
+        .route(
+            direct::DirectCompleteRequest::PATH,
+            authenticated(post(direct_direct_complete)),
+        )
+        .route(
+            direct::DirectCompleteRequest::PATH.trim_start_matches("/v3"),
+            authenticated(post(direct_direct_complete)),
+        )
+        .route(
+            partner::CreateRequest::PATH,
+            authenticated(post(create).get(query)),
+        )
+        .route(partner::CancelRequest::PATH, authenticated(post(cancel)))
+        .route(
+            partner::CompleteRequest::PATH,
+            authenticated(post(complete)),
+        )
+        .route(partner::ModifyRequest::PATH, authenticated(post(modify)))
+        .route(partner::PayRequest::PATH, authenticated(post(pay)))
+        .route(partner::SyncRequest::PATH, authenticated(post(sync)))
+}
+
+fn no_content() -> Answer {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn partner_direct_complete(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let req: partner::DirectCompleteRequest = parse_json(&body)?;
+    first_violation(
+        &s,
+        req.validate_at(s.now()),
+        req.post_discounts.as_ref().map_or(0, Vec::len),
+    )?;
+    check_permissions(
+        &s,
+        &c.mchid,
+        req.service_id.as_str(),
+        req.appid.as_str(),
+        Some(req.sub_mchid.as_str()),
+        req.sub_appid.as_ref().map(|a| a.as_str()),
+        Some(req.openid.as_str()),
+        true,
+    )?;
+    check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
+    let mut o = order_from(&req, &c.mchid);
+    let deduct = complete_order(&mut o, req.total_amount);
+    let row = new_row(
+        &s,
+        &c.mchid,
+        req.sub_mchid.as_str(),
+        o,
+        canonical(&body),
+        deduct,
+    );
+    let order = insert_or_reenter(&s, &row)?;
+    if s.world().behaviour.partner_direct_complete_status == 200 {
+        return Ok(Json(order).into_response());
+    }
+    no_content()
+}
+
+pub(crate) async fn direct_direct_complete(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let req: direct::DirectCompleteRequest = parse_json(&body)?;
+    first_violation(
+        &s,
+        req.validate_at(s.now()),
+        req.post_discounts.as_ref().map_or(0, Vec::len),
+    )?;
+    check_permissions(
+        &s,
+        &c.mchid,
+        req.service_id.as_str(),
+        req.appid.as_str(),
+        None,
+        None,
+        Some(req.openid.as_str()),
+        true,
+    )?;
+    check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
+    let mut o = order_from(&req, &c.mchid);
+    let deduct = complete_order(&mut o, req.total_amount);
+    let row = new_row(&s, &c.mchid, "", o, canonical(&body), deduct);
+    Ok(Json(insert_or_reenter(&s, &row)?).into_response())
+}
+
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let req: partner::CreateRequest = parse_json(&body)?;
+    checked(req.validate_at(s.now()))?;
+    let confirm = req.need_user_confirm.unwrap_or(true);
+    let openid = if confirm {
+        None
+    } else {
+        Some(req.openid.as_ref().map(|o| o.as_str()).unwrap_or_default())
+    };
+    check_permissions(
+        &s,
+        &c.mchid,
+        req.service_id.as_str(),
+        req.appid.as_str(),
+        Some(req.sub_mchid.as_str()),
+        req.sub_appid.as_ref().map(|a| a.as_str()),
+        openid,
+        false,
+    )?;
+    check_risk_cap(&s, req.service_id.as_str(), req.risk_fund.amount)?;
+    let mut o = order_from(&req, &c.mchid);
+    o.state = Some(if confirm {
+        OrderState::Created
+    } else {
+        OrderState::Doing
+    });
+    o.state_description = (!confirm).then_some(StateDescription::UserConfirm);
+    o.package = confirm.then(|| crate::util::random_hex(24));
+    let row = new_row(
+        &s,
+        &c.mchid,
+        req.sub_mchid.as_str(),
+        o,
+        canonical(&body),
+        false,
+    );
+    Ok(Json(insert_or_reenter(&s, &row)?).into_response())
+}
+
+pub(crate) async fn query(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let missing = |f: &str| ApiErr::param_field(f, None, "is required", "query");
+    let sub = q
+        .get("sub_mchid")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| missing("sub_mchid"))?;
+    let row = match (q.get("out_order_no"), q.get("query_id")) {
+        (Some(no), None) => s.store().get_order(&c.mchid, sub, no)?,
+        (None, Some(_)) => {
+            return Err(ApiErr::param_field(
+                "query_id",
+                None,
+                "the sandbox keeps no query_id; query by out_order_no",
+                "query",
+            ));
+        }
+        _ => {
+            return Err(ApiErr::param_field(
+                "out_order_no",
+                None,
+                "give exactly one of out_order_no and query_id",
+                "query",
+            ));
+        }
+    };
+    let row = row.ok_or_else(ApiErr::not_found)?;
+    if let Some(svc) = q.get("service_id")
+        && row
+            .order
+            .service_id
+            .as_ref()
+            .is_some_and(|x| x.as_str() != svc)
+    {
+        return Err(ApiErr::not_found());
+    }
+    Ok(Json(row.order).into_response())
+}
+
+pub(crate) async fn cancel(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let mut req: partner::CancelRequest = parse_json(&body)?;
+    req.out_order_no = no.into();
+    checked(req.validate_at(s.now()))?;
+    let mut row = load_open(
+        &s,
+        &c,
+        req.sub_mchid.as_str(),
+        req.out_order_no.as_str(),
+        req.service_id.as_ref().map(|x| x.as_str()),
+    )?;
+    if is_paying(&row.order) && !s.world().behaviour.cancel_while_paying {
+        return Err(ApiErr::param(
+            "当前订单状态不满足撤销条件 (cancel is not allowed while the deduction is pending)",
+        )
+        .internal(271_316_592));
+    }
+    row.order.state = Some(OrderState::Revoked);
+    row.order.state_description = None;
+    row.deduction_due_ms = None;
+    save(&s, row)?;
+    no_content()
+}
+
+pub(crate) async fn complete(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let mut req: partner::CompleteRequest = parse_json(&body)?;
+    req.out_order_no = no.into();
+    checked(req.validate_at(s.now()))?;
+    let mut row = load_open(
+        &s,
+        &c,
+        req.sub_mchid.as_str(),
+        req.out_order_no.as_str(),
+        Some(req.service_id.as_str()),
+    )?;
+    let ok = row.order.state == Some(OrderState::Doing)
+        && matches!(
+            row.order.state_description,
+            Some(StateDescription::UserConfirm | StateDescription::MchComplete)
+        );
+    if !ok {
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "当前订单状态不合法 (complete needs state DOING)",
+        )
+        .internal(271_302_262));
+    }
+    check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
+    row.order.post_payments = req.post_payments.clone();
+    row.order.post_discounts = req.post_discounts.clone().unwrap_or_default();
+    if let Some(t) = &req.time_range {
+        row.order.time_range = Some(t.clone());
+    }
+    if req.location.is_some() {
+        row.order.location = req.location.clone();
+    }
+    row.deduction_due_ms =
+        complete_order(&mut row.order, req.total_amount).then(|| deduction_due(&s));
+    save(&s, row)?;
+    no_content()
+}
+
+pub(crate) async fn modify(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let mut req: partner::ModifyRequest = parse_json(&body)?;
+    req.out_order_no = no.into();
+    checked(req.validate_at(s.now()))?;
+    let mut row = load_open(
+        &s,
+        &c,
+        req.sub_mchid.as_str(),
+        req.out_order_no.as_str(),
+        req.service_id.as_ref().map(|x| x.as_str()),
+    )?;
+    if !is_paying(&row.order) {
+        return Err(ApiErr::state(
+            "INVALID_ORDER_STATE",
+            "仅在待收款状态下可修改金额 (modify is only allowed while collecting)",
+        )
+        .internal(271_316_657));
+    }
+    if row.modified {
+        return Err(ApiErr::state(
+            "INVALID_ORDER_STATE",
+            "订单金额只能修改一次 (the amount can be modified once)",
+        ));
+    }
+    let old = row.order.total_amount.unwrap_or_default();
+    if req.total_amount >= old {
+        return Err(ApiErr::param_field(
+            "/total_amount",
+            Some(req.total_amount.0.into()),
+            &format!("may only be lowered (now {})", old.0),
+            "body",
+        ));
+    }
+    row.order.post_payments = req.post_payments.clone();
+    row.order.post_discounts = req.post_discounts.clone().unwrap_or_default();
+    row.modified = true;
+    // A lower positive total keeps the pending deduction; a total of 0 ends the order.
+    if !complete_order(&mut row.order, req.total_amount) {
+        row.deduction_due_ms = None;
+    }
+    save(&s, row)?;
+    no_content()
+}
+
+pub(crate) async fn pay(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let mut req: partner::PayRequest = parse_json(&body)?;
+    req.out_order_no = no.into();
+    checked(req.validate_at(s.now()))?;
+    let mut row = load_open(
+        &s,
+        &c,
+        req.sub_mchid.as_str(),
+        req.out_order_no.as_str(),
+        req.service_id.as_ref().map(|x| x.as_str()),
+    )?;
+    if !is_paying(&row.order) {
+        return Err(ApiErr::state(
+            "INVALID_ORDER_STATE",
+            "仅在待收款状态下可调用 (pay is only allowed while collecting)",
+        )
+        .internal(271_316_657));
+    }
+    row.deduction_due_ms = Some(s.now_ms());
+    row.deduction_error = None;
+    save(&s, row)?;
+    no_content()
+}
+
+pub(crate) async fn sync(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let mut req: partner::SyncRequest = parse_json(&body)?;
+    req.out_order_no = no.into();
+    checked(req.validate_at(s.now()))?;
+    let mut row = load_open(
+        &s,
+        &c,
+        req.sub_mchid.as_str(),
+        req.out_order_no.as_str(),
+        Some(req.service_id.as_str()),
+    )?;
+    if !is_paying(&row.order) {
+        return Err(ApiErr::state(
+            "INVALID_ORDER_STATE",
+            "仅在待收款状态下可同步 (sync is only allowed while collecting)",
+        )
+        .internal(271_316_657));
+    }
+    mark_paid(
+        &mut row.order,
+        PaidType::Mch,
+        req.detail.paid_time.clone(),
+        None,
+    );
+    row.deduction_due_ms = None;
+    save(&s, row)?;
+    no_content()
+}

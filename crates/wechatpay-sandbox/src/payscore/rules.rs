@@ -1,0 +1,118 @@
+//! The rules an order must meet beyond its own fields: the first violation as WeChat
+//! reports it, bindings and permissions (R9–R11), the service's risk cap (R3).
+
+use axum::http::StatusCode;
+use wechatpay_models::{Fen, Rule, ValidationErrors};
+
+use crate::AppState;
+use crate::error::ApiErr;
+
+/// The first violation as WeChat reports it, after applying the configured discount cap.
+pub(super) fn first_violation(
+    s: &AppState,
+    result: Result<(), ValidationErrors>,
+    discounts: usize,
+) -> Result<(), ApiErr> {
+    let max = s.world().behaviour.max_post_discounts;
+    let mut v = match result {
+        Ok(()) => Vec::new(),
+        Err(e) => e.0,
+    };
+    v.retain(|x| !(x.field == "/post_discounts" && x.rule == Rule::ItemCount));
+    if discounts > max {
+        return Err(ApiErr::param_field(
+            "/post_discounts",
+            None,
+            &format!("[R4] must have at most {max} items, got {discounts}"),
+            "body",
+        ));
+    }
+    match v.first() {
+        Some(x) => Err(ApiErr::violation(x)),
+        None => Ok(()),
+    }
+}
+
+/// The first violation, as WeChat reports one.
+pub(super) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
+    r.map_err(|e| {
+        e.0.first()
+            .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
+    })
+}
+
+/// R9–R11: bindings of appid, sub-merchant and sub_appid, service permission, user
+/// authorisation.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_permissions(
+    s: &AppState,
+    mchid: &str,
+    service_id: &str,
+    appid: &str,
+    sub_mchid: Option<&str>,
+    sub_appid: Option<&str>,
+    openid: Option<&str>,
+    direct_complete: bool,
+) -> Result<(), ApiErr> {
+    let w = s.world();
+    let p = w
+        .providers
+        .get(mchid)
+        .ok_or_else(|| ApiErr::no_auth("商户暂无权限使用此服务"))?;
+    if !p.appids.contains(appid) {
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "APPID_MCHID_NOT_MATCH",
+            format!("appid和mch_id不匹配 (appid {appid} is not bound to mchid {mchid})"),
+        )
+        .internal(271_302_149));
+    }
+    if let Some(sub) = sub_mchid {
+        let apps = p.subs.get(sub).ok_or_else(|| ApiErr::no_auth(format!("请检查sub_mchid是否授权mchid微信支付分产品权限 (sub_mchid {sub} is not bound to {mchid})")))?;
+        if let Some(sa) = sub_appid
+            && !apps.contains(sa)
+        {
+            return Err(ApiErr::no_auth(format!(
+                "商户暂无权限使用此服务 (sub_appid {sa} is not bound to sub_mchid {sub})"
+            )));
+        }
+    }
+    let svc = w.services.get(service_id).ok_or_else(|| {
+        ApiErr::no_auth(format!(
+            "商户暂无权限使用此服务 (service_id {service_id} does not exist)"
+        ))
+    })?;
+    if !svc.providers.iter().any(|m| m == mchid) {
+        return Err(ApiErr::no_auth(format!(
+            "商户暂无权限使用此服务 (mchid {mchid} may not use service_id {service_id})"
+        )));
+    }
+    if direct_complete && (!svc.direct_complete || svc.need_confirm) {
+        return Err(ApiErr::no_auth(format!(
+            "商户暂无权限使用此服务 (direct-complete is not opened for service_id {service_id})"
+        )));
+    }
+    if let Some(o) = openid
+        && !w.users.contains_key(&(service_id.to_owned(), o.to_owned()))
+    {
+        return Err(ApiErr::no_auth(format!(
+            "用户未授权该服务 (openid {o} has not authorised service_id {service_id})"
+        ))
+        .internal(271_316_592));
+    }
+    Ok(())
+}
+
+pub(super) fn check_risk_cap(s: &AppState, service_id: &str, total: Fen) -> Result<(), ApiErr> {
+    let cap = s
+        .world()
+        .services
+        .get(service_id)
+        .map_or(i64::MAX, |x| x.risk_cap);
+    if total.0 > cap {
+        return Err(ApiErr::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", format!("总金额超过此服务的服务风险金额 (total_amount {} exceeds the service risk cap {cap})", total.0))
+            .internal(271_316_656)
+            .detail(serde_json::json!({"field": "/total_amount", "value": total.0, "issue": format!("[R3] must be <= {cap}"), "location": "body"})));
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! The order state machine: new orders and re-entry (R12), loading open orders,
+//! completion, collection and payment.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use wechatpay_models::Fen;
+use wechatpay_models::v3::payscore::{
+    Collection, CollectionDetail, CollectionState, OrderState, PaidType, ServiceOrder,
+    StateDescription,
+};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiErr;
+use crate::store::{Insert, OrderRow};
+use crate::util::{payscore_time, random_digits};
+
+pub(super) fn canonical(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// Sets the completion state: collecting when the total is positive, done when it is 0.
+/// Returns whether a deduction must follow.
+pub(super) fn complete_order(o: &mut ServiceOrder, total: Fen) -> bool {
+    o.total_amount = Some(total);
+    if total.0 > 0 {
+        o.state = Some(OrderState::Doing);
+        o.state_description = Some(StateDescription::MchComplete);
+        o.need_collection = Some(true);
+        o.collection = Some(Collection {
+            state: Some(CollectionState::UserPaying),
+            total_amount: Some(total),
+            paying_amount: Some(total),
+            paid_amount: Some(Fen::ZERO),
+            details: Vec::new(),
+            promotion_detail: Vec::new(),
+        });
+        true
+    } else {
+        o.state = Some(OrderState::Done);
+        o.state_description = None;
+        o.need_collection = Some(false);
+        o.collection = None;
+        false
+    }
+}
+
+/// When a deduction for an order completed now falls due (unix ms).
+pub(super) fn deduction_due(s: &AppState) -> i64 {
+    let delay = i64::try_from(s.world().behaviour.deduction_delay_ms).unwrap_or(i64::MAX);
+    s.now_ms().saturating_add(delay)
+}
+
+pub(super) fn new_row(
+    s: &AppState,
+    sp: &str,
+    sub: &str,
+    order: ServiceOrder,
+    request_json: String,
+    deduct: bool,
+) -> OrderRow {
+    let now = s.now_ms();
+    OrderRow {
+        sp_mchid: sp.to_owned(),
+        sub_mchid: sub.to_owned(),
+        out_order_no: order.out_order_no.as_str().to_owned(),
+        order,
+        request_json,
+        deduction_due_ms: deduct.then(|| deduction_due(s)),
+        deduction_error: None,
+        modified: false,
+        version: 0,
+        created_ms: now,
+        updated_ms: now,
+    }
+}
+
+/// Stores a new order, or applies R12 re-entry rules to an existing one.
+pub(super) fn insert_or_reenter(s: &AppState, row: &OrderRow) -> Result<ServiceOrder, ApiErr> {
+    match s.store().insert_order(row)? {
+        Insert::Created => {
+            if let Some(due) = row.deduction_due_ms {
+                s.wake_worker_at(due);
+            }
+            Ok(row.order.clone())
+        }
+        Insert::Exists(old) if old.request_json == row.request_json => Ok(old.order),
+        Insert::Exists(_) => Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "订单重入参数校验失败 (out_order_no was used with different parameters)",
+        )
+        .internal(271_316_598)),
+    }
+}
+
+/// The order a create or direct-complete request makes: the request's own fields (they
+/// share the order's names; fields outside the request type cannot slip in), plus WeChat's.
+pub(super) fn order_from<R: serde::Serialize>(req: &R, mchid: &str) -> ServiceOrder {
+    let mut o: ServiceOrder = serde_json::to_value(req)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
+    o.mchid = Some(mchid.into());
+    o.order_id = Some(order_id());
+    o
+}
+
+fn order_id() -> wechatpay_models::OrderId {
+    format!("1000{}", random_digits(28)).into()
+}
+
+fn load(
+    s: &AppState,
+    c: &Caller,
+    sub: &str,
+    no: &str,
+    service_id: Option<&str>,
+) -> Result<OrderRow, ApiErr> {
+    let row = s
+        .store()
+        .get_order(&c.mchid, sub, no)?
+        .ok_or_else(ApiErr::not_found)?;
+    if let Some(svc) = service_id
+        && row
+            .order
+            .service_id
+            .as_ref()
+            .is_some_and(|x| x.as_str() != svc)
+    {
+        return Err(ApiErr::no_auth(format!(
+            "商户暂无权限使用此服务 (order {no} belongs to another service_id)"
+        )));
+    }
+    Ok(row)
+}
+
+/// [`load`], refusing orders in a final state (`DONE`, `REVOKED`, `EXPIRED`).
+pub(super) fn load_open(
+    s: &AppState,
+    c: &Caller,
+    sub: &str,
+    no: &str,
+    service_id: Option<&str>,
+) -> Result<OrderRow, ApiErr> {
+    let row = load(s, c, sub, no, service_id)?;
+    match terminal_error(&row.order) {
+        Some(e) => Err(e),
+        None => Ok(row),
+    }
+}
+
+pub(super) fn is_paying(o: &ServiceOrder) -> bool {
+    o.state == Some(OrderState::Doing)
+        && o.collection.as_ref().and_then(|c| c.state.as_ref())
+            == Some(&CollectionState::UserPaying)
+}
+
+fn terminal_error(o: &ServiceOrder) -> Option<ApiErr> {
+    match o.state.as_ref()? {
+        OrderState::Done => Some(ApiErr::state(
+            "ORDER_DONE",
+            "订单已完成 (the order is done)",
+        )),
+        OrderState::Revoked => Some(
+            ApiErr::state("ORDER_CANCELED", "单据已取消 (the order was cancelled)")
+                .internal(271_302_333),
+        ),
+        OrderState::Expired => Some(ApiErr::state(
+            "INVALID_ORDER_STATE",
+            "单据状态错误 (the order expired)",
+        )),
+        _ => None,
+    }
+}
+
+pub(super) fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
+    row.updated_ms = s.now_ms();
+    if !s.store().update_order(&row, None)? {
+        return Err(ApiErr::system(
+            "系统繁忙，请使用相同参数重试 (the order changed concurrently; retry with the same parameters)",
+        ));
+    }
+    if let Some(due) = row.deduction_due_ms {
+        s.wake_worker_at(due);
+    }
+    Ok(())
+}
+
+/// Moves a collecting order to `DONE / USER_PAID` with one more payment detail.
+pub(crate) fn mark_paid(
+    o: &mut ServiceOrder,
+    paid_type: PaidType,
+    paid_time: String,
+    transaction_id: Option<String>,
+) {
+    o.state = Some(OrderState::Done);
+    o.state_description = None;
+    let total = o.total_amount.unwrap_or_default();
+    let c = o.collection.get_or_insert_with(Collection::default);
+    let paying = c.paying_amount.unwrap_or(total);
+    let seq = u32::try_from(c.details.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    c.details.push(CollectionDetail {
+        seq,
+        amount: paying,
+        paid_type: Some(paid_type),
+        paid_time: Some(paid_time),
+        transaction_id: transaction_id.map(Into::into),
+        ..CollectionDetail::default()
+    });
+    c.state = Some(CollectionState::UserPaid);
+    c.total_amount = Some(total);
+    c.paid_amount = Some(
+        c.paid_amount
+            .unwrap_or_default()
+            .checked_add(paying)
+            .unwrap_or(total),
+    );
+    c.paying_amount = Some(Fen::ZERO);
+}
+
+pub(crate) fn paid_time_now(s: &AppState) -> String {
+    payscore_time(s.now())
+}
