@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         raw.verified_by()
     );
 
-    // 3. Typed: any model implementing WechatPayRequest.
+    // 3. Typed: any request type describing its endpoint (`wechatpay::Endpoint`).
     client.send(&order("ASYNC3")).await?;
     let q = client
         .send(&QueryRequest::by_out_order_no(

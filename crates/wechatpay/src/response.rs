@@ -77,3 +77,30 @@ pub(crate) fn request_id(h: &HeaderMap) -> Option<&str> {
     h.get(wechatpay_core::headers::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_name_the_path_and_keep_their_source() {
+        let r = Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(br#"{"total_amount":"1.00"}"#),
+            verified_by: Some("PUB_KEY_ID_1".into()),
+        };
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Order {
+            total_amount: i64,
+        }
+        let err = r.json::<Order>().unwrap_err();
+        let Error::Decode(d) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(d.path(), "total_amount");
+        assert!(std::error::Error::source(d).is_some());
+        assert!(r.json::<Option<Order>>().is_err());
+    }
+}

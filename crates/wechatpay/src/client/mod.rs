@@ -146,7 +146,7 @@ impl Client {
     /// unless disabled with [`ClientBuilder::validate_requests`].
     ///
     /// # Errors
-    /// Any [`Error`]: validation, build, transport, API, signature or decode.
+    /// Any [`Error`](crate::Error): validation, build, transport, API, signature or decode.
     pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Response> {
         self.prepare(req)?.send(self).await
     }
@@ -169,7 +169,7 @@ impl Client {
     /// absolute URL on the base URL's host). The answer is verified but not decoded.
     ///
     /// # Errors
-    /// [`Error::Build`] when the URL is on another host (requests are only signed for the
+    /// [`Error::Build`](crate::Error::Build) when the URL is on another host (requests are only signed for the
     /// configured host), otherwise as [`send`](Self::send).
     pub async fn execute(&self, request: http::Request<Bytes>) -> Result<Response> {
         let (parts, body) = request.into_parts();

@@ -77,7 +77,7 @@ impl Client {
     /// a WeChat Pay public key (WeChat answers 404 `RESOURCE_NOT_EXISTS` to them).
     ///
     /// # Errors
-    /// [`Error::Build`] without an APIv3 key; transport and API errors; [`Error::Signature`]
+    /// [`Error::Build`](crate::Error::Build) without an APIv3 key; transport and API errors; [`Error::Signature`](crate::Error::Signature)
     /// when the download does not verify or decrypt.
     pub async fn refresh_certificates(&self) -> Result<Vec<String>> {
         let key = self.inner.apiv3_key.clone().ok_or(BuildError::Missing(

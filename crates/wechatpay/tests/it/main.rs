@@ -7,5 +7,6 @@
 mod blocking;
 mod callbacks;
 mod calls;
+mod endpoints;
 mod support;
 mod verification;

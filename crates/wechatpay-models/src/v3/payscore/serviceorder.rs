@@ -9,7 +9,7 @@ use crate::ids::{AppId, Fen, OpenId, OutOrderNo, ServiceId};
 use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/serviceorder/direct-complete` for a direct merchant. Answers `200`
-/// with the order ([`ServiceOrder`](super::ServiceOrder)).
+/// with the order ([`ServiceOrder`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectCompleteRequest {
     /// Service id.

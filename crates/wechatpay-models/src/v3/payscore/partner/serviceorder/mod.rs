@@ -54,3 +54,125 @@ pub(crate) mod sample {
         )])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sample::NOW;
+    use super::*;
+    use crate::endpoint::Endpoint;
+    use crate::v3::payscore::{PostPayment, RiskFund, TimeRange};
+    use crate::validate::Rule;
+
+    fn create() -> CreateRequest {
+        CreateRequest {
+            service_id: "500001".into(),
+            appid: "wxd678efh567hg6787".into(),
+            sub_mchid: "1900000109".into(),
+            sub_appid: None,
+            out_order_no: "RENT1".into(),
+            service_introduction: "共享充电宝".into(),
+            post_payments: None,
+            post_discounts: None,
+            risk_fund: RiskFund {
+                name: "DEPOSIT".into(),
+                amount: 9900.into(),
+                description: None,
+            },
+            time_range: TimeRange {
+                start_time: "OnAccept".into(),
+                start_time_remark: None,
+                end_time: None,
+                end_time_remark: None,
+            },
+            location: None,
+            attach: None,
+            notify_url: "https://example.com/notify".into(),
+            openid: None,
+            sub_openid: None,
+            need_user_confirm: None,
+        }
+    }
+
+    #[test]
+    fn create_checks_risk_fund_times_and_the_no_confirm_user() {
+        create().validate_at(NOW).unwrap();
+        let mut c = create();
+        c.risk_fund.name = "DEPOSITS".into();
+        c.time_range.start_time = "now".into();
+        c.need_user_confirm = Some(false);
+        let e = c.validate_at(NOW).unwrap_err();
+        for (field, rule) in [
+            ("/risk_fund/name", Rule::OneOf),
+            ("/time_range/start_time", Rule::Time),
+            ("/openid", Rule::Required),
+        ] {
+            assert!(
+                e.violations()
+                    .iter()
+                    .any(|v| v.field == field && v.rule == rule),
+                "{field}: {e}"
+            );
+        }
+        c = create();
+        c.need_user_confirm = Some(false);
+        c.openid = Some("o1".into());
+        c.time_range = TimeRange::new("20251126100000", "20251126120000");
+        c.validate_at(NOW).unwrap();
+        c.sub_openid = Some("o2".into());
+        assert!(c.validate_at(NOW).unwrap_err().has_field("/openid"));
+    }
+
+    #[test]
+    fn order_actions_check_their_path_parameter_and_body() {
+        let e = CancelRequest::new("bad@no", "1900000109", "")
+            .validate_at(NOW)
+            .unwrap_err();
+        assert!(
+            e.has_field("/out_order_no") && e.has_field("/reason"),
+            "{e}"
+        );
+        let mut s = SyncRequest::order_paid("RENT1", "500001", "1900000109", "20251126");
+        s.validate_at(NOW).unwrap();
+        s.kind = "Order_paid".into();
+        s.detail.paid_time = "2025-11-26".into();
+        let e = s.validate_at(NOW).unwrap_err();
+        assert!(
+            e.has(Rule::OneOf) && e.has_field("/detail/paid_time"),
+            "{e}"
+        );
+        assert!(PayRequest::new("", "1900000109").validate_at(NOW).is_err());
+        let line = || vec![PostPayment::new("租金", 100)];
+        CompleteRequest::new("RENT1", "500001", "1900000109", line(), 100)
+            .validate_at(NOW)
+            .unwrap();
+        assert!(
+            CompleteRequest::new("RENT1", "500001", "1900000109", line(), 99)
+                .validate_at(NOW)
+                .unwrap_err()
+                .has(Rule::TotalAmount)
+        );
+        assert!(
+            ModifyRequest::new("RENT1", "1900000109", line(), 101, "优惠")
+                .validate_at(NOW)
+                .unwrap_err()
+                .has(Rule::TotalAmount)
+        );
+    }
+
+    #[test]
+    fn query_takes_exactly_one_key_and_sends_no_body() {
+        let q = QueryRequest::by_out_order_no("500001", "1900000109", "RENT 1");
+        assert_eq!(
+            q.target().unwrap(),
+            "/v3/payscore/partner/serviceorder?service_id=500001&out_order_no=RENT%201&sub_mchid=1900000109"
+        );
+        assert!(q.body().unwrap().is_empty());
+        assert!(q.validate_at(NOW).unwrap_err().has(Rule::Charset));
+        QueryRequest::by_query_id("1900000109", "15646546545165651651")
+            .validate_at(NOW)
+            .unwrap();
+        let mut both = QueryRequest::by_query_id("1900000109", "1");
+        both.out_order_no = Some("RENT1".into());
+        assert!(both.validate_at(NOW).unwrap_err().has(Rule::Required));
+    }
+}
