@@ -56,8 +56,8 @@ pub struct EncryptedPem {
 #[non_exhaustive]
 pub enum CertificatesError {
     /// The body is not a certificate list.
-    #[error("certificate list is not valid JSON: {0}")]
-    Json(String),
+    #[error("certificate list is not valid JSON")]
+    Json(#[source] serde_json::Error),
     /// An entry could not be decrypted with the APIv3 key.
     #[error("certificate {serial}: {source}")]
     Decrypt {
@@ -94,8 +94,7 @@ pub enum CertificatesError {
 /// # Errors
 /// See [`CertificatesError`].
 pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, CertificatesError> {
-    let list: CertificateList =
-        serde_json::from_slice(body).map_err(|e| CertificatesError::Json(e.to_string()))?;
+    let list: CertificateList = serde_json::from_slice(body).map_err(CertificatesError::Json)?;
     list.data
         .iter()
         .map(|e| {

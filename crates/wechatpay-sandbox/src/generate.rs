@@ -104,9 +104,10 @@ pub fn self_signed_certificate(
     now: i64,
 ) -> Result<String, SandboxError> {
     let err = |e: rcgen::Error| SandboxError::Config(format!("certificate generation: {e}"));
-    let pem = key
-        .to_pkcs8_pem()
-        .map_err(|e| SandboxError::Config(e.to_string()))?;
+    let pem = key.to_pkcs8_pem().map_err(|source| SandboxError::Key {
+        what: "certificate key".into(),
+        source,
+    })?;
     let kp = KeyPair::from_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     let bytes: Vec<u8> = (0..serial_hex.len() / 2)
@@ -119,7 +120,7 @@ pub fn self_signed_certificate(
     dn.push(DnType::CommonName, common_name);
     params.distinguished_name = dn;
     let start = time::OffsetDateTime::from_unix_timestamp(now - 86_400)
-        .map_err(|e| SandboxError::Config(e.to_string()))?;
+        .map_err(|e| SandboxError::Config(format!("certificate start time {now}: {e}")))?;
     params.not_before = start;
     params.not_after = start + time::Duration::days(5 * 365);
     Ok(params.self_signed(&kp).map_err(err)?.pem())
