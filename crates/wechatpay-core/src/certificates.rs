@@ -18,6 +18,10 @@ use crate::verify::{ResponseSignature, Verifier};
 /// The request path.
 pub const PATH: &str = "/v3/certificates";
 
+/// At most this many certificates in one download. WeChat Pay lists one or two (two while
+/// it rotates); more is not a certificate list to trust.
+pub const MAX_CERTIFICATES: usize = 16;
+
 /// The response body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CertificateList {
@@ -55,6 +59,9 @@ pub struct EncryptedPem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertificatesError {
+    /// The list holds more certificates than any real download.
+    #[error("the download lists {0} certificates (at most {MAX_CERTIFICATES} are accepted)")]
+    TooMany(usize),
     /// The body is not a certificate list.
     #[error("certificate list is not valid JSON")]
     Json(#[source] serde_json::Error),
@@ -95,6 +102,9 @@ pub enum CertificatesError {
 /// See [`CertificatesError`].
 pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, CertificatesError> {
     let list: CertificateList = serde_json::from_slice(body).map_err(CertificatesError::Json)?;
+    if list.data.len() > MAX_CERTIFICATES {
+        return Err(CertificatesError::TooMany(list.data.len()));
+    }
     list.data
         .iter()
         .map(|e| {
@@ -129,6 +139,9 @@ pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, Certific
 }
 
 /// Decrypts a download and verifies its signature with the certificates it contains.
+/// Returns the certificates that have not expired at `now` (one published ahead of its
+/// start, for a rotation, is kept); an expired one is never returned. The certificate that
+/// signed the download is valid, or the signature check fails.
 ///
 /// # Errors
 /// See [`CertificatesError`].
@@ -145,7 +158,7 @@ pub fn decrypt_and_verify(
         v.add_certificate(c.clone());
     }
     v.verify(signature, body, now)?;
-    Ok(certs)
+    Ok(certs.into_iter().filter(|c| c.not_after() >= now).collect())
 }
 
 /// Builds the response body for `certs` (the emulator side). `nonce` makes one

@@ -9,10 +9,13 @@
 #[non_exhaustive]
 pub enum KeyError {
     /// The text is not PEM, or holds no block of the expected kind.
-    #[error("no {expected} PEM block found")]
+    #[error("expected a {expected} PEM block, {}", pem_found(found))]
     Pem {
         /// What was looked for, e.g. `PRIVATE KEY`.
         expected: &'static str,
+        /// The labels of the PEM blocks that were found instead (`CERTIFICATE`,
+        /// `ENCRYPTED PRIVATE KEY` …); empty when the text holds no PEM at all.
+        found: Vec<String>,
     },
     /// The PEM block was found but its content is not an acceptable RSA key.
     #[error("{what} rejected: {reason}")]
@@ -29,7 +32,7 @@ pub enum KeyError {
     #[error("the APIv3 key must be exactly 32 bytes, got {0}")]
     ApiV3KeyLength(usize),
     /// Reading a key file failed.
-    #[error("cannot read {path}")]
+    #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: String,
@@ -37,6 +40,27 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Words for the PEM blocks found instead of the expected one, with a hint for the usual
+/// mix-ups.
+fn pem_found(found: &[String]) -> String {
+    let hint = |label: &str| match label {
+        "ENCRYPTED PRIVATE KEY" => {
+            " (the key is password-protected: decrypt it first, e.g. `openssl pkcs8 -in key.pem -out apiclient_key.pem`)"
+        }
+        "CERTIFICATE" => {
+            " (a certificate such as apiclient_cert.pem, not a key; the private key is apiclient_key.pem)"
+        }
+        "PUBLIC KEY" => " (a public key, e.g. WeChat Pay's pub_key.pem)",
+        "PRIVATE KEY" | "RSA PRIVATE KEY" => " (a private key)",
+        _ => "",
+    };
+    match found {
+        [] => "but the text holds no PEM block (is it the file's content, in PEM?)".to_owned(),
+        [one] => format!("found {one}{}", hint(one)),
+        many => format!("found {}", many.join(", ")),
+    }
 }
 
 /// The crypto library refused to produce a signature. Nothing is sent with a made-up
@@ -49,9 +73,18 @@ pub struct SignError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// A required `Wechatpay-*` header is absent (or not valid text).
-    #[error("missing response header {0}")]
+    /// A required `Wechatpay-*` header is absent or empty.
+    #[error("missing header {0}")]
     MissingHeader(&'static str),
+    /// A `Wechatpay-*` header is present but unusable (not ASCII, or too long to be one).
+    /// The value itself is never repeated.
+    #[error("malformed header {name}: {reason}")]
+    MalformedHeader {
+        /// The header.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `Wechatpay-Signature-Type` names an algorithm this SDK does not support.
     #[error("unsupported Wechatpay-Signature-Type {0:?}")]
     UnsupportedSignatureType(String),

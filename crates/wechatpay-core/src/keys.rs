@@ -28,6 +28,10 @@ fn rejected(what: &'static str, e: impl fmt::Display) -> KeyError {
     }
 }
 
+/// `rsaEncryption`, 1.2.840.113549.1.1.1.
+const RSA_ENCRYPTION: x509_cert::der::asn1::ObjectIdentifier =
+    x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 /// An RSA private key: the merchant API key (`apiclient_key.pem`) that signs requests, or
 /// the platform key an emulator signs responses with.
 ///
@@ -52,9 +56,8 @@ impl PrivateKey {
     /// [`KeyError::Pem`] when no private-key block is found, [`KeyError::Rejected`] when it
     /// is not an acceptable RSA key.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
-            expected: "PRIVATE KEY or RSA PRIVATE KEY",
-        })?;
+        let der = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| pem_error("PRIVATE KEY (or RSA PRIVATE KEY)", pem))?;
         let pair = match &der {
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
@@ -181,10 +184,8 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Pem`] or [`KeyError::Rejected`].
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let der =
-            SubjectPublicKeyInfoDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
-                expected: "PUBLIC KEY",
-            })?;
+        let der = SubjectPublicKeyInfoDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| pem_error("PUBLIC KEY", pem))?;
         Self::from_spki_der(der.as_ref())
     }
 
@@ -201,9 +202,18 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Rejected`] when it is not an RSA key of 2048 bits or more.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        PublicEncryptingKey::from_der(der).map_err(|e| {
+            if e.to_string() == "TooSmall" {
+                rejected(
+                    "public key",
+                    "the RSA key is shorter than 2048 bits (too weak)",
+                )
+            } else {
+                rejected("public key", e)
+            }
+        })?;
         let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
             .map_err(|e| rejected("public key", e))?;
-        PublicEncryptingKey::from_der(der).map_err(|e| rejected("public key", e))?;
         Ok(Self {
             inner: Arc::new(PublicInner {
                 parsed,
@@ -282,9 +292,8 @@ impl Certificate {
     /// inside is not RSA-2048+.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         use x509_cert::der::{Decode, Encode};
-        let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| KeyError::Pem {
-            expected: "CERTIFICATE",
-        })?;
+        let der = CertificateDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| pem_error("CERTIFICATE", pem))?;
         let cert = x509_cert::Certificate::from_der(der.as_ref())
             .map_err(|e| KeyError::Certificate(e.to_string()))?;
         let tbs = &cert.tbs_certificate;
@@ -298,6 +307,13 @@ impl Certificate {
         let secs = |t: x509_cert::time::Time| {
             i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
         };
+        let algorithm = &tbs.subject_public_key_info.algorithm.oid;
+        if *algorithm != RSA_ENCRYPTION {
+            return Err(rejected(
+                "certificate key",
+                format!("not an RSA key (algorithm {algorithm}); WeChat Pay keys are RSA"),
+            ));
+        }
         let spki = tbs
             .subject_public_key_info
             .to_der()
@@ -356,6 +372,16 @@ impl Certificate {
     }
 }
 
+/// `KeyError::Pem` for text without an `expected` block, naming the blocks it has.
+fn pem_error(expected: &'static str, text: &str) -> KeyError {
+    let found = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
+        .map(|l| l.chars().take(40).collect())
+        .collect();
+    KeyError::Pem { expected, found }
+}
+
 fn read(path: &std::path::Path) -> Result<String, KeyError> {
     std::fs::read_to_string(path).map_err(|source| KeyError::Io {
         path: path.display().to_string(),
@@ -404,11 +430,42 @@ mod tests {
             PrivateKey::from_pem(broken),
             Err(KeyError::Rejected { .. })
         ));
-        assert!(matches!(
-            PublicKey::from_pem(&file("merchant_key.pem")),
-            Err(KeyError::Pem { .. })
-        ));
+        let e = PublicKey::from_pem(&file("merchant_key.pem")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "expected a PUBLIC KEY PEM block, found PRIVATE KEY (a private key)"
+        );
+        let e = PrivateKey::from_pem(&file("merchant_cert.pem")).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "expected a PRIVATE KEY (or RSA PRIVATE KEY) PEM block, found CERTIFICATE (a certificate"
+            ),
+            "{e}"
+        );
+        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let e = PrivateKey::from_pem(encrypted).unwrap_err();
+        assert!(e.to_string().contains("password-protected"), "{e}");
+        let e = PrivateKey::from_pem("nonsense").unwrap_err();
+        assert!(e.to_string().contains("holds no PEM block"), "{e}");
+        let e = PrivateKey::from_pem_file("/nonexistent/apiclient_key.pem").unwrap_err();
+        assert!(
+            e.to_string().starts_with("cannot read /nonexistent/apiclient_key.pem: ")
+                && e.to_string().contains("No such file"),
+            "{e}"
+        );
         assert!(Certificate::from_pem(&file("platform_pub.pem")).is_err());
+    }
+
+    #[test]
+    fn weak_and_non_rsa_certificates_say_why() {
+        let data = |n: &str| {
+            std::fs::read_to_string(format!("{}/tests/data/{n}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+        };
+        let e = Certificate::from_pem(&data("rsa1024_cert.pem")).unwrap_err();
+        assert!(e.to_string().contains("shorter than 2048 bits"), "{e}");
+        let e = Certificate::from_pem(&data("ec_cert.pem")).unwrap_err();
+        assert!(e.to_string().contains("not an RSA key"), "{e}");
     }
 
     #[test]

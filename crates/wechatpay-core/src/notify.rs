@@ -105,7 +105,7 @@ pub enum NotifyError {
     NoApiV3Key,
     /// The signature headers are missing, stale, from an unknown key, or do not verify
     /// (including `WECHATPAY/SIGNTEST/` probes).
-    #[error("callback signature: {0}")]
+    #[error("callback signature: {0}{hint}", hint = raw_body_hint(.0))]
     Signature(#[from] VerifyError),
     /// The body is not a callback envelope.
     #[error("callback body is not a notification envelope")]
@@ -122,6 +122,16 @@ pub enum NotifyError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// For a signature that does not verify, the usual cause after a wrong key.
+fn raw_body_hint(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::BadSignature { probe: false, .. } => {
+            " (pass the raw body bytes exactly as received: parsing and re-serialising the JSON changes them; otherwise the key is wrong)"
+        }
+        _ => "",
+    }
 }
 
 impl NotifyError {

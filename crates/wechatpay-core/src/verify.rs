@@ -28,27 +28,42 @@ impl ResponseSignature {
     /// `WECHATPAY2-SHA256-RSA2048`.
     ///
     /// # Errors
-    /// [`VerifyError::MissingHeader`] naming the first absent header, or
-    /// [`VerifyError::UnsupportedSignatureType`].
+    /// [`VerifyError::MissingHeader`] naming the first absent header,
+    /// [`VerifyError::MalformedHeader`] for one that cannot be a signature header (not
+    /// ASCII, or longer than any real value: 20 bytes for the timestamp, 128 for the nonce
+    /// and serial, 1024 for the signature), or [`VerifyError::UnsupportedSignatureType`].
     pub fn from_headers(h: &http::HeaderMap) -> Result<Self, VerifyError> {
-        let get = |name: &'static str| {
-            h.get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or(VerifyError::MissingHeader(name))
+        let get = |name: &'static str, max: usize| {
+            let v = h.get(name).ok_or(VerifyError::MissingHeader(name))?;
+            let malformed = |reason: String| VerifyError::MalformedHeader { name, reason };
+            if v.len() > max {
+                return Err(malformed(format!(
+                    "{} bytes, at most {max} expected",
+                    v.len()
+                )));
+            }
+            let v = v
+                .to_str()
+                .map_err(|_| malformed("not printable ASCII".into()))?
+                .trim();
+            if v.is_empty() {
+                return Err(VerifyError::MissingHeader(name));
+            }
+            Ok(v.to_owned())
         };
         if let Some(t) = h.get(headers::SIGNATURE_TYPE) {
             let t = t.to_str().unwrap_or_default().trim();
             if t != SIGNATURE_TYPE {
-                return Err(VerifyError::UnsupportedSignatureType(t.to_owned()));
+                return Err(VerifyError::UnsupportedSignatureType(
+                    t.chars().take(64).collect(),
+                ));
             }
         }
         Ok(Self {
-            timestamp: get(headers::TIMESTAMP)?,
-            nonce: get(headers::NONCE)?,
-            serial: get(headers::SERIAL)?,
-            signature: get(headers::SIGNATURE)?,
+            timestamp: get(headers::TIMESTAMP, 20)?,
+            nonce: get(headers::NONCE, 128)?,
+            serial: get(headers::SERIAL, 128)?,
+            signature: get(headers::SIGNATURE, 1024)?,
         })
     }
 

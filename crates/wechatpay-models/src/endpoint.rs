@@ -80,6 +80,15 @@ pub trait Endpoint: Serialize {
     /// Whether a 2xx answer carries WeChat Pay's signature (true for every JSON API;
     /// false for file downloads, whose integrity comes from a hash in a signed answer).
     const SIGNED_ANSWER: bool = true;
+    /// The body field that WeChat Pay keeps unique per merchant and de-duplicates on
+    /// (`out_order_no` for create and direct-complete, `out_refund_no` for refunds): a
+    /// resend of the identical body cannot create a second order or refund, and gets the
+    /// first one's success (原参重入). `None` (the default) for every other endpoint.
+    ///
+    /// The client resends such a request when an attempt's outcome is unknown (a timeout
+    /// after sending, a connection lost mid-answer); see `ClientBuilder::resend_deduplicated`
+    /// in the `wechatpay` crate.
+    const DEDUPLICATED_BY: Option<&'static str> = None;
     /// What a verified answer decodes into. An empty answer (204) decodes as JSON `null`:
     /// `()` or `Option<T>` for endpoints that answer 204.
     type Response: DeserializeOwned + Send + 'static;

@@ -69,8 +69,7 @@ pub struct ServiceOrder {
     /// Sub-merchant number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<MchId>,
-    /// Merchant order number.
-    #[serde(default)]
+    /// Merchant order number (always present: an answer without it is not an order).
     pub out_order_no: OutOrderNo,
     /// Service id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

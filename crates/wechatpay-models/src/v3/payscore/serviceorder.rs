@@ -91,6 +91,7 @@ impl DirectCompleteRequest {
 impl Endpoint for DirectCompleteRequest {
     const METHOD: http::Method = http::Method::POST;
     const PATH: &'static str = "/v3/payscore/serviceorder/direct-complete";
+    const DEDUPLICATED_BY: Option<&'static str> = Some("out_order_no");
     type Response = ServiceOrder;
 
     /// The same rules as the partner request, without the sub-merchant fields.

@@ -59,6 +59,7 @@ pub struct CreateRequest {
 impl Endpoint for CreateRequest {
     const METHOD: http::Method = http::Method::POST;
     const PATH: &'static str = "/v3/payscore/partner/serviceorder";
+    const DEDUPLICATED_BY: Option<&'static str> = Some("out_order_no");
     type Response = ServiceOrder;
 
     /// Lengths, `out_order_no` charset, `risk_fund.name`, time formats (`OnAccept` allowed),

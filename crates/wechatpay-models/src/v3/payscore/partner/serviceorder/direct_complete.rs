@@ -164,6 +164,7 @@ impl DirectCompleteRequest {
 impl Endpoint for DirectCompleteRequest {
     const METHOD: http::Method = http::Method::POST;
     const PATH: &'static str = "/v3/payscore/partner/serviceorder/direct-complete";
+    const DEDUPLICATED_BY: Option<&'static str> = Some("out_order_no");
     /// 204 (documented) → `None`; 200 with an order → `Some`.
     type Response = Option<ServiceOrder>;
 
