@@ -122,15 +122,14 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
 
     let t = Instant::now();
     let client = crate::profile::sandbox_client(c, sandbox.base_url()).build()?;
-    let receiver_client = client.clone();
+    let callbacks = client.callback_verifier()?;
+    let receiver = callbacks.clone();
     let recorder = Recorder::start_with(
         0,
-        Arc::new(
-            move |h, b| match receiver_client.verify_notification(h, b) {
-                Ok(_) => StatusCode::NO_CONTENT,
-                Err(e) => e.status(),
-            },
-        ),
+        Arc::new(move |h, b| match receiver.verify(h, b) {
+            Ok(_) => StatusCode::NO_CONTENT,
+            Err(e) => e.status(),
+        }),
     )
     .await?;
     steps.step(
@@ -211,7 +210,7 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
     let Some(first) = got.first() else {
         bail!("no callback within {} s", timeout.as_secs())
     };
-    let n = client.verify_notification(&first.headers, &first.body)?;
+    let n = callbacks.verify(&first.headers, &first.body)?;
     let Event::PayscoreUserPaid(paid) = &n.event else {
         bail!("unexpected event {}", n.event_type)
     };

@@ -442,14 +442,16 @@ mod tests {
             ),
             "{e}"
         );
-        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
         let e = PrivateKey::from_pem(encrypted).unwrap_err();
         assert!(e.to_string().contains("password-protected"), "{e}");
         let e = PrivateKey::from_pem("nonsense").unwrap_err();
         assert!(e.to_string().contains("holds no PEM block"), "{e}");
         let e = PrivateKey::from_pem_file("/nonexistent/apiclient_key.pem").unwrap_err();
         assert!(
-            e.to_string().starts_with("cannot read /nonexistent/apiclient_key.pem: ")
+            e.to_string()
+                .starts_with("cannot read /nonexistent/apiclient_key.pem: ")
                 && e.to_string().contains("No such file"),
             "{e}"
         );

@@ -13,19 +13,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use tokio::sync::mpsc;
 use wechatpay::Client;
-use wechatpay::notify::Event;
+use wechatpay::notify::{CallbackVerifier, Event};
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 use wechatpay_models::v3::payscore::{PostPayment, TimeRange};
 
 #[derive(Clone)]
 struct App {
-    client: Client,
+    callbacks: CallbackVerifier,
     paid: mpsc::Sender<String>,
 }
 
 /// The handler: raw headers and raw body in, status (and failure body) out.
 async fn notify(State(app): State<App>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
-    match app.client.verify_notification(&headers, &body) {
+    match app.callbacks.verify(&headers, &body) {
         Ok(n) => {
             if let Event::PayscoreUserPaid(order) = &n.event {
                 // Record the payment idempotently (callbacks arrive at least once), then ack.
@@ -65,7 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/payscore/notify", post(notify))
         .with_state(App {
-            client: client.clone(),
+            // Built at start-up: a missing APIv3 key fails here, not at the first callback.
+            callbacks: client.callback_verifier()?,
             paid,
         });
     tokio::spawn(async move { axum::serve(listener, app).await });

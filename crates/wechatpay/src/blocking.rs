@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::Method;
 
 use wechatpay_models::Endpoint;
 
@@ -133,16 +133,12 @@ impl Client {
         self.rt.block_on(self.inner.refresh_certificates())
     }
 
-    /// See [`crate::Client::verify_notification`].
+    /// See [`crate::Client::callback_verifier`].
     ///
     /// # Errors
     /// As the async version.
-    pub fn verify_notification(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<crate::notify::Notification, crate::notify::NotifyError> {
-        self.inner.verify_notification(headers, body)
+    pub fn callback_verifier(&self) -> Result<crate::notify::CallbackVerifier, BuildError> {
+        self.inner.callback_verifier()
     }
 
     /// See [`crate::Client::chain`].

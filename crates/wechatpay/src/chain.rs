@@ -55,7 +55,10 @@ impl ChainClient for Client {
         body: Result<Bytes>,
     ) -> BoxFuture<Response> {
         let this = self.clone();
-        Box::pin(async move { this.execute_parts(method, target?, body?, None).await })
+        Box::pin(async move {
+            this.execute_parts(crate::client::Outgoing::raw(method, target?, body?))
+                .await
+        })
     }
 
     fn fail<T: Send + 'static>(&self, error: Error) -> BoxFuture<T> {

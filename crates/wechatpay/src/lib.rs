@@ -5,15 +5,21 @@
 pub mod blocking;
 mod chain;
 mod client;
+pub mod config;
 mod error;
 pub mod fluent;
 pub mod notify;
 mod response;
 
 pub use chain::{BoxFuture, Chain, ChainClient};
-pub use client::{BACKUP_BASE_URL, Client, ClientBuilder, DEFAULT_BASE_URL, UNSIGNED_DOWNLOADS};
+pub use client::{
+    BACKUP_BASE_URL, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, POOL_IDLE_TIMEOUT,
+    UNSIGNED_DOWNLOADS,
+};
 pub use error::{
-    ApiError, BuildError, DecodeError, Error, Result, SignatureError, TransportError, TransportKind,
+    ApiError, BuildError, CertificatesError, DecodeError, Error, Result, SignatureError,
+    TransportError, TransportKind,
 };
 pub use response::Response;
 pub use wechatpay_models::{BodyKind, Endpoint, encode_segment};

@@ -11,6 +11,7 @@ pub struct Response {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) verified_by: Option<String>,
+    pub(crate) attempts: u32,
 }
 
 impl Response {
@@ -38,6 +39,12 @@ impl Response {
         self.verified_by.as_deref()
     }
 
+    /// How many attempts the call took (1 when the first one was answered).
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// The raw body (empty for 204).
     #[must_use]
     pub fn bytes(&self) -> &Bytes {
@@ -50,13 +57,14 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// Decodes the body as JSON. An empty body decodes as `null`, so `Option<T>` and `()`
-    /// accept a 204.
+    /// Decodes the body as JSON. A 204 decodes as `null`, so `Option<T>` and `()` accept
+    /// it; any other answer must carry its JSON (an empty 200 is a decode error, not an
+    /// absent order).
     ///
     /// # Errors
     /// [`Error::Decode`] naming the JSON path that failed.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+        let body: &[u8] = if self.status == StatusCode::NO_CONTENT {
             b"null"
         } else {
             &self.body
@@ -89,6 +97,7 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from_static(br#"{"total_amount":"1.00"}"#),
             verified_by: Some("PUB_KEY_ID_1".into()),
+            attempts: 1,
         };
         #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]

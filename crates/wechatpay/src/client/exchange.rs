@@ -1,106 +1,187 @@
-//! One call over HTTP: signing each attempt, retries with backoff, failover to the backup
-//! host.
+//! One call over HTTP: signing each attempt, reading the answer within its size limit,
+//! retries with jittered backoff and `Retry-After` inside one deadline, failover to the
+//! backup host, and resends of de-duplicated requests.
+//!
+//! Whether an attempt may be repeated depends on what is known of the first one:
+//!
+//! | attempt failed | sent? | repeated when |
+//! | --- | --- | --- |
+//! | connect error or connect timeout | no | always (and on the backup host) |
+//! | timeout after sending, connection lost mid-answer | maybe | the method is idempotent, or WeChat Pay de-duplicates the body ([`Endpoint::DEDUPLICATED_BY`](wechatpay_models::Endpoint::DEDUPLICATED_BY)) |
+//! | 429 / 5xx answer | yes | as above, after `Retry-After` when it fits the deadline |
+//! | answer larger than the limit, any other answer | yes | never |
 
-use bytes::Bytes;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tokio::time::Instant;
 use wechatpay_core::{SignError, SignableRequest};
 
-use super::Client;
+use super::{Client, Outgoing};
 use crate::error::{BuildError, Result, TransportError, TransportKind};
 
-/// Why one attempt failed.
-enum AttemptError {
-    /// Signing failed; nothing was sent.
-    Sign(SignError),
-    /// The HTTP exchange failed.
-    Http(reqwest::Error),
+/// The answer to a call, read within the limits.
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) attempts: u32,
+    /// Whether a de-duplicated request was sent again after an unknown outcome.
+    pub(super) resent: bool,
 }
 
-impl From<reqwest::Error> for AttemptError {
-    fn from(e: reqwest::Error) -> Self {
-        AttemptError::Http(e)
-    }
+/// Why one attempt failed.
+enum Failure {
+    /// Signing failed; nothing was sent.
+    Sign(SignError),
+    /// The attempt failed in this way.
+    Transport(TransportKind, Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// The answer is larger than the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the answer ({status}) exceeds {limit} bytes{}", declared.map(|n| format!(" (Content-Length {n})")).unwrap_or_default())]
+struct TooLarge {
+    status: StatusCode,
+    limit: usize,
+    declared: Option<u64>,
+}
+
+/// The call's deadline passed before another attempt could start.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's deadline of {0:?} has passed")]
+struct DeadlinePassed(Duration);
 
 impl Client {
     pub(super) async fn send_with_retries(
         &self,
-        method: &Method,
-        target: &str,
-        body: &Bytes,
-    ) -> Result<(StatusCode, HeaderMap, Bytes)> {
-        let inner = &self.inner;
+        req: &Outgoing,
+        deadline: Instant,
+    ) -> Result<Answer> {
+        let limits = &self.inner.limits;
         let idempotent = matches!(
-            *method,
+            req.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
+        let resendable =
+            idempotent || (limits.resend_deduplicated && req.deduplicated_by.is_some());
         let mut host = 0;
         let mut attempt = 0u32;
+        let mut maybe_processed = false;
+        let mut resent = false;
         loop {
             attempt += 1;
-            let base = &inner.base_urls[host];
-            let result = self.send_once(base, method, target, body).await;
-            let retry = attempt <= inner.max_retries;
-            match result {
-                Ok((status, headers, bytes)) => {
+            let base = &self.inner.base_urls[host];
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = if remaining.is_zero() {
+                Err(Failure::Transport(
+                    TransportKind::Timeout,
+                    Box::new(DeadlinePassed(limits.deadline)),
+                ))
+            } else {
+                let timeout = limits.attempt_timeout.min(remaining);
+                self.send_once(base, req, timeout).await
+            };
+            let retries_left = attempt <= limits.max_retries && !remaining.is_zero();
+            let wait = match outcome {
+                Ok((status, headers, body)) => {
+                    let answer = Answer {
+                        status,
+                        headers,
+                        body,
+                        attempts: attempt,
+                        resent,
+                    };
                     let retryable =
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                    if retry && idempotent && retryable {
-                        tracing::debug!(status = status.as_u16(), attempt, "retrying");
-                    } else {
-                        return Ok((status, headers, bytes));
+                    if !(retryable && resendable && retries_left) {
+                        return Ok(answer);
                     }
+                    let wait = self
+                        .retry_after(&answer.headers)
+                        .unwrap_or_else(|| backoff(limits.retry_backoff, attempt));
+                    if Instant::now() + wait >= deadline {
+                        return Ok(answer);
+                    }
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        attempt,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "retrying after a retryable answer"
+                    );
+                    if !idempotent {
+                        resent = true;
+                    }
+                    wait
                 }
-                Err(AttemptError::Sign(e)) => return Err(BuildError::Sign(e).into()),
-                Err(AttemptError::Http(e)) => {
-                    let kind = if e.is_timeout() {
-                        TransportKind::Timeout
-                    } else if e.is_connect() {
-                        TransportKind::Connect
-                    } else {
-                        TransportKind::Other
-                    };
-                    // A connection that was never made carried nothing: always safe to retry,
-                    // and on the backup host when failover is on.
-                    let safe = kind == TransportKind::Connect || idempotent;
-                    if !(retry && safe) {
-                        let host = base.split("://").nth(1).unwrap_or(base).to_owned();
+                Err(Failure::Sign(e)) => return Err(BuildError::Sign(e).into()),
+                Err(Failure::Transport(kind, source)) => {
+                    let not_sent = kind == TransportKind::Connect;
+                    maybe_processed |= !not_sent;
+                    let wait = backoff(limits.retry_backoff, attempt);
+                    let again = retries_left
+                        && (not_sent || (resendable && kind != TransportKind::TooLarge))
+                        && Instant::now() + wait < deadline;
+                    if !again {
                         return Err(TransportError {
                             kind,
-                            host,
+                            host: base.split("://").nth(1).unwrap_or(base).to_owned(),
                             attempts: attempt,
-                            source: Box::new(e),
+                            maybe_processed,
+                            source,
                         }
                         .into());
                     }
-                    if kind == TransportKind::Connect && host + 1 < inner.base_urls.len() {
+                    if not_sent && host + 1 < self.inner.base_urls.len() {
                         host += 1;
-                        tracing::warn!(backup = %inner.base_urls[host], "primary host unreachable; failing over");
+                        tracing::warn!(backup = %self.inner.base_urls[host], "primary host unreachable; failing over");
                     }
-                    tracing::debug!(error = %e, attempt, "retrying after transport error");
+                    if !not_sent && !idempotent {
+                        resent = true;
+                        tracing::warn!(
+                            attempt,
+                            key = req.deduplicated_by.unwrap_or("-"),
+                            "outcome unknown; resending the identical body (WeChat Pay de-duplicates it)"
+                        );
+                    }
+                    tracing::debug!(error = %source, attempt, "retrying after a transport error");
+                    wait
                 }
-            }
-            let backoff = inner
-                .retry_backoff
-                .saturating_mul(1 << (attempt - 1).min(6));
-            tokio::time::sleep(backoff).await;
+            };
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// `Retry-After`, in seconds or as an HTTP date, as a wait from now.
+    fn retry_after(&self, h: &HeaderMap) -> Option<Duration> {
+        let v = h.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        let at = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822)
+            .ok()?
+            .unix_timestamp();
+        Some(Duration::from_secs(
+            u64::try_from(at - self.now()).unwrap_or(0),
+        ))
     }
 
     async fn send_once(
         &self,
         base: &str,
-        method: &Method,
-        target: &str,
-        body: &Bytes,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), AttemptError> {
+        req: &Outgoing,
+        timeout: Duration,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
         let inner = &self.inner;
-        let url = format!("{base}{target}");
+        let url = format!("{base}{}", req.target);
         let mut built = inner
             .http
-            .request(method.clone(), &url)
-            .body(body.clone())
-            .build()?;
+            .request(req.method.clone(), &url)
+            .body(req.body.clone())
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Failure::Transport(TransportKind::Other, Box::new(e)))?;
         // Sign exactly the request-target the HTTP library will send.
         let u = built.url();
         let signed_target = match u.query() {
@@ -108,7 +189,7 @@ impl Client {
             None => u.path().to_owned(),
         };
         let nonce = inner.nonce.nonce();
-        let auth = SignableRequest::new(method.as_str(), &signed_target, body)
+        let auth = SignableRequest::new(req.method.as_str(), &signed_target, &req.body)
             .sign(
                 &inner.mchid,
                 &inner.serial,
@@ -116,12 +197,12 @@ impl Client {
                 inner.clock.now(),
                 &nonce,
             )
-            .map_err(AttemptError::Sign)?;
+            .map_err(Failure::Sign)?;
         let h = built.headers_mut();
         auth.apply_to(h);
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         h.insert(header::USER_AGENT, inner.user_agent.clone());
-        if !body.is_empty() {
+        if !req.body.is_empty() {
             h.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -137,10 +218,102 @@ impl Client {
         if let Some(v) = serial.and_then(|s| HeaderValue::from_str(&s).ok()) {
             h.insert(wechatpay_core::headers::SERIAL, v);
         }
-        let resp = inner.http.execute(built).await?;
+        let transport = |e: reqwest::Error| Failure::Transport(classify(&e), Box::new(e));
+        let mut resp = inner.http.execute(built).await.map_err(transport)?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        Ok((status, headers, bytes))
+        let limit = inner.limits.max_response_bytes;
+        let too_large = |declared| {
+            Failure::Transport(
+                TransportKind::TooLarge,
+                Box::new(TooLarge {
+                    status,
+                    limit,
+                    declared,
+                }),
+            )
+        };
+        let declared = resp.content_length();
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large(declared));
+        }
+        let headers = std::mem::take(resp.headers_mut());
+        let mut body = BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large(declared));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, body.freeze()))
+    }
+}
+
+/// What a failed exchange means for the request.
+fn classify(e: &reqwest::Error) -> TransportKind {
+    if e.is_connect() {
+        // Includes a connect timeout: no connection, nothing sent.
+        return TransportKind::Connect;
+    }
+    if e.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return TransportKind::Closed;
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return TransportKind::Closed;
+        }
+        source = s.source();
+    }
+    if e.is_body() || e.is_decode() {
+        TransportKind::Closed
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// The wait before retry `attempt + 1`: `first × 2^(attempt − 1)`, at most 64 × `first`,
+/// jittered to between half and all of it so that clients do not retry in step.
+fn backoff(first: Duration, attempt: u32) -> Duration {
+    let full = first.saturating_mul(1 << (attempt.saturating_sub(1)).min(6));
+    let jitter = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        h.finish() % 1000
+    };
+    let half = full / 2;
+    half + half.mul_f64(f64_from_permille(jitter))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn f64_from_permille(n: u64) -> f64 {
+    n as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let first = Duration::from_millis(100);
+        for attempt in 1..10 {
+            let full = first * (1 << (attempt - 1).min(6));
+            let b = backoff(first, attempt);
+            assert!(b >= full / 2 && b <= full, "{attempt}: {b:?}");
+        }
     }
 }

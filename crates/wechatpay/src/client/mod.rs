@@ -6,27 +6,38 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use tracing::Instrument as _;
-use wechatpay_core::{ApiV3Key, Clock, NonceSource, PrivateKey, ResponseSignature, Verifier};
+use wechatpay_core::{ApiV3Key, Clock, NonceSource, PrivateKey, Verifier};
 use wechatpay_models::Endpoint;
 
-use crate::error::{ApiError, BuildError, Result, SignatureError};
-use crate::response::{Response, request_id};
+use crate::error::{ApiError, BuildError, Result};
+use crate::response::Response;
 
 mod builder;
 mod exchange;
 mod trust;
 
-pub use builder::ClientBuilder;
+pub use builder::{
+    ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
+    POOL_IDLE_TIMEOUT,
+};
+
+/// Default largest answer body read from a JSON API: 8 MiB (`8 * 1024 * 1024`). JSON
+/// answers are a few KiB; file downloads stream instead.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The production host (就近接入点).
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 /// The backup host (异地接入点) used by [`ClientBuilder::failover`].
 pub const BACKUP_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
 
-/// Paths of the documented unsigned downloads: their 2xx answers are file streams that
-/// WeChat Pay does not sign (integrity comes from a hash in a signed answer).
+/// Path prefixes of the documented unsigned downloads, for raw calls: their 2xx answers
+/// are file streams that WeChat Pay does not sign (integrity comes from a hash in a signed
+/// answer). Typed requests say so in [`Endpoint::SIGNED_ANSWER`] instead. The list:
+/// `/v3/billdownload/file`, `/v3/merchant-service/images/`,
+/// `/v3/new-tax-control-fapiao/download`, `/v3/transferdownload/elecvoucherfile`,
+/// `/v3/transferdownload/signfile`, `/v3/statements`, `/v3/global/statements`.
 pub const UNSIGNED_DOWNLOADS: &[&str] = &[
     "/v3/billdownload/file",
     "/v3/merchant-service/images/",
@@ -68,12 +79,30 @@ pub(crate) struct Inner {
     wechatpay_serial: Option<String>,
     pub(crate) clock: Arc<dyn Clock>,
     nonce: Arc<dyn NonceSource>,
-    max_retries: u32,
-    retry_backoff: Duration,
+    limits: Limits,
     validate: bool,
     refresh: Option<Duration>,
     started: i64,
     last_refresh: Mutex<Option<i64>>,
+    /// Held while certificates download for an unknown serial: one at a time.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+/// Time and size limits of a call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Retries after the first attempt.
+    max_retries: u32,
+    /// First backoff, doubled per retry (with jitter).
+    retry_backoff: Duration,
+    /// Timeout of one attempt (connect, send, whole answer).
+    attempt_timeout: Duration,
+    /// The whole call: every attempt, backoff and certificate download.
+    deadline: Duration,
+    /// Largest answer body read.
+    max_response_bytes: usize,
+    /// Resend a de-duplicated request after an attempt with an unknown outcome.
+    resend_deduplicated: bool,
 }
 
 impl fmt::Debug for Client {
@@ -147,6 +176,8 @@ impl Client {
     ///
     /// # Errors
     /// Any [`Error`](crate::Error): validation, build, transport, API, signature or decode.
+    /// [`Error::maybe_processed`](crate::Error::maybe_processed) tells whether the
+    /// request may have been processed although the call failed.
     pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Response> {
         self.prepare(req)?.send(self).await
     }
@@ -157,10 +188,13 @@ impl Client {
             req.validate_at(self.now())?;
         }
         Ok(Prepared {
-            method: E::METHOD,
-            target: req.target().map_err(BuildError::from)?,
-            body: Bytes::from(req.body().map_err(BuildError::Serialize)?),
-            signed: E::SIGNED_ANSWER,
+            outgoing: Outgoing {
+                method: E::METHOD,
+                target: req.target().map_err(BuildError::from)?,
+                body: Bytes::from(req.body().map_err(BuildError::Serialize)?),
+                signed: Some(E::SIGNED_ANSWER),
+                deduplicated_by: E::DEDUPLICATED_BY,
+            },
             answer: std::marker::PhantomData,
         })
     }
@@ -169,8 +203,8 @@ impl Client {
     /// absolute URL on the base URL's host). The answer is verified but not decoded.
     ///
     /// # Errors
-    /// [`Error::Build`](crate::Error::Build) when the URL is on another host (requests are only signed for the
-    /// configured host), otherwise as [`send`](Self::send).
+    /// [`Error::Build`](crate::Error::Build) when the URL is on another host (requests are
+    /// only signed for the configured host), otherwise as [`send`](Self::send).
     pub async fn execute(&self, request: http::Request<Bytes>) -> Result<Response> {
         let (parts, body) = request.into_parts();
         let uri = &parts.uri;
@@ -193,102 +227,131 @@ impl Client {
         let target = uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-        self.execute_parts(parts.method, target, body, None).await
+        self.execute_parts(Outgoing::raw(parts.method, target, body))
+            .await
     }
 
-    /// Sends and verifies. `signed` says whether a 2xx answer must be signed; `None` looks
-    /// the path up in [`UNSIGNED_DOWNLOADS`] (raw calls).
-    pub(crate) async fn execute_parts(
-        &self,
-        method: Method,
-        target: String,
-        body: Bytes,
-        signed: Option<bool>,
-    ) -> Result<Response> {
-        let span = tracing::debug_span!("wechatpay", %method, path = %target.split('?').next().unwrap_or_default(), request_id = tracing::field::Empty);
+    /// Sends, verifies, and logs one DEBUG event for the call.
+    pub(crate) async fn execute_parts(&self, req: Outgoing) -> Result<Response> {
+        let path = req.target.split('?').next().unwrap_or_default().to_owned();
+        let span = tracing::debug_span!("wechatpay", method = %req.method, path = %path);
         let this = self.clone();
         async move {
-            this.maybe_refresh_periodically().await;
-            let (status, headers, body) = this.send_with_retries(&method, &target, &body).await?;
-            let rid = request_id(&headers).map(str::to_owned);
-            if let Some(id) = &rid {
-                tracing::Span::current().record("request_id", id.as_str());
+            let started = tokio::time::Instant::now();
+            let deadline = started + this.inner.limits.deadline;
+            this.maybe_refresh_periodically(deadline).await;
+            let result = this.exchange(&req, deadline).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match &result {
+                Ok(r) => tracing::debug!(
+                    method = %req.method,
+                    path = %path,
+                    status = r.status.as_u16(),
+                    latency_ms,
+                    attempts = r.attempts,
+                    request_id = r.request_id().unwrap_or("-"),
+                    "WeChat Pay call"
+                ),
+                Err(e) => tracing::debug!(
+                    method = %req.method,
+                    path = %path,
+                    status = e.as_api().map_or(0, |a| a.status().as_u16()),
+                    latency_ms,
+                    attempts = match e {
+                        crate::Error::Transport(t) => t.attempts(),
+                        _ => 0,
+                    },
+                    request_id = e.request_id().unwrap_or("-"),
+                    error = %e,
+                    "WeChat Pay call failed"
+                ),
             }
-            if !status.is_success() {
-                tracing::debug!(status = status.as_u16(), "api error");
-                return Err(ApiError::from_parts(status, rid, body).into());
-            }
-            let path = target.split('?').next().unwrap_or_default();
-            let signed =
-                signed.unwrap_or_else(|| !UNSIGNED_DOWNLOADS.iter().any(|p| path.starts_with(p)));
-            if !signed {
-                return Ok(Response {
-                    status,
-                    headers,
-                    body,
-                    verified_by: None,
-                });
-            }
-            let serial = this
-                .verify(&headers, &body)
-                .await
-                .map_err(|kind| SignatureError {
-                    kind,
-                    request_id: rid,
-                })?;
-            Ok(Response {
-                status,
-                headers,
-                body,
-                verified_by: Some(serial),
-            })
+            result
         }
         .instrument(span)
         .await
     }
 
-    /// Verifies and decrypts a callback from its headers and raw body, and decodes it
-    /// (`PAYSCORE.USER_PAID` into a [`ServiceOrder`](wechatpay_models::v3::payscore::ServiceOrder)).
-    /// See [`crate::notify`] for the answer to give.
+    async fn exchange(&self, req: &Outgoing, deadline: tokio::time::Instant) -> Result<Response> {
+        let answer = self.send_with_retries(req, deadline).await?;
+        if !answer.status.is_success() {
+            let e = ApiError::new(
+                &req.method,
+                &req.target,
+                answer.status,
+                &answer.headers,
+                answer.body,
+            );
+            return Err(if answer.resent { e.resent() } else { e }.into());
+        }
+        let signed = req.signed.unwrap_or_else(|| {
+            let path = req.target.split('?').next().unwrap_or_default();
+            !UNSIGNED_DOWNLOADS.iter().any(|p| path.starts_with(p))
+        });
+        let verified_by = if signed {
+            Some(self.verify(&answer.headers, &answer.body, deadline).await?)
+        } else {
+            None
+        };
+        Ok(Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            verified_by,
+            attempts: answer.attempts,
+        })
+    }
+
+    /// A verifier for callbacks: it decrypts with the APIv3 key and trusts what the client
+    /// trusts. Build it at start-up, so that a missing APIv3 key fails then, not at the
+    /// first callback.
     ///
     /// # Errors
-    /// A [`NotifyError`](crate::notify::NotifyError) of its own kind for each failure.
-    pub fn verify_notification(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<crate::notify::Notification, crate::notify::NotifyError> {
-        let key = self
-            .inner
-            .apiv3_key
-            .as_ref()
-            .ok_or(crate::notify::NotifyError::NoApiV3Key)?;
-        let sig = ResponseSignature::from_headers(headers)?;
-        let v = self
-            .inner
-            .verifier
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = wechatpay_core::notify::verify_and_decrypt(&sig, body, &v, key, self.now())?;
-        crate::notify::Notification::decode(n)
+    /// [`BuildError::Missing`] without an APIv3 key.
+    pub fn callback_verifier(&self) -> Result<crate::notify::CallbackVerifier, BuildError> {
+        let key = self.inner.apiv3_key.clone().ok_or(BuildError::Missing(
+            "apiv3_key (callbacks are encrypted with it)",
+        ))?;
+        Ok(crate::notify::CallbackVerifier::new(self.clone(), key))
+    }
+}
+
+/// A request ready to go: method, exact target and body, and what the endpoint says about
+/// its answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) target: String,
+    pub(crate) body: Bytes,
+    /// Whether a 2xx answer is signed; `None` for raw calls (looked up in
+    /// [`UNSIGNED_DOWNLOADS`]).
+    pub(crate) signed: Option<bool>,
+    /// [`Endpoint::DEDUPLICATED_BY`].
+    pub(crate) deduplicated_by: Option<&'static str>,
+}
+
+impl Outgoing {
+    /// A raw call: nothing is known about the endpoint.
+    pub(crate) fn raw(method: Method, target: String, body: Bytes) -> Self {
+        Self {
+            method,
+            target,
+            body,
+            signed: None,
+            deduplicated_by: None,
+        }
     }
 }
 
 /// A validated, encoded typed request, ready to send (owned, so a `'static` future can
 /// take it).
 pub(crate) struct Prepared<T> {
-    method: Method,
-    target: String,
-    body: Bytes,
-    signed: bool,
+    outgoing: Outgoing,
     answer: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: serde::de::DeserializeOwned> Prepared<T> {
     pub(crate) async fn send(self, client: &Client) -> Result<T> {
-        client
-            .execute_parts(self.method, self.target, self.body, Some(self.signed))
-            .await?
-            .json()
+        client.execute_parts(self.outgoing).await?.json()
     }
 }

@@ -17,11 +17,12 @@ use crate::support::{env, unique};
 async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
     let env = env().await;
     let client = env.client();
-    let verifier = client.clone();
+    let verifier = client.callback_verifier().unwrap();
+    let check = verifier.clone();
     // The receiver answers 204 only when the SDK accepts the callback.
     let rec = Recorder::start_with(
         0,
-        Arc::new(move |h, b| match verifier.verify_notification(h, b) {
+        Arc::new(move |h, b| match check.verify(h, b) {
             Ok(_) => StatusCode::NO_CONTENT,
             Err(e) => e.status(),
         }),
@@ -34,9 +35,7 @@ async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
     let got = rec.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "one delivery, acknowledged at once");
     assert_eq!(got[0].status, StatusCode::NO_CONTENT);
-    let n = client
-        .verify_notification(&got[0].headers, &got[0].body)
-        .unwrap();
+    let n = verifier.verify(&got[0].headers, &got[0].body).unwrap();
     assert_eq!(n.event_type, "PAYSCORE.USER_PAID");
     assert_eq!(n.summary, "支付成功");
     let Event::PayscoreUserPaid(order) = &n.event else {
@@ -66,18 +65,34 @@ async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
     let mut tampered = got[0].body.to_vec();
     let i = tampered.iter().position(|&b| b == b'E').unwrap();
     tampered[i] = b'F';
-    assert!(matches!(
-        client.verify_notification(&got[0].headers, &tampered),
-        Err(NotifyError::Signature(_))
-    ));
+    let e = verifier.verify(&got[0].headers, &tampered).unwrap_err();
+    assert!(matches!(e, NotifyError::Signature(_)), "{e}");
+    assert!(
+        e.to_string().contains("raw body bytes exactly as received"),
+        "{e}"
+    );
+    let mut renamed = got[0].headers.clone();
+    renamed.remove("Wechatpay-Nonce");
+    let e = verifier.verify(&renamed, &got[0].body).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "callback signature: missing header Wechatpay-Nonce"
+    );
+    let mut garbled = got[0].headers.clone();
+    garbled.insert("Wechatpay-Nonce", "随机".parse().unwrap());
+    let e = verifier.verify(&garbled, &got[0].body).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "callback signature: malformed header Wechatpay-Nonce: not printable ASCII"
+    );
     let late = env
         .builder()
         .clock(wechatpay_core::FixedClock(wechatpay_sandbox::now() + 3600))
         .build()
+        .unwrap()
+        .callback_verifier()
         .unwrap();
-    let e = late
-        .verify_notification(&got[0].headers, &got[0].body)
-        .unwrap_err();
+    let e = late.verify(&got[0].headers, &got[0].body).unwrap_err();
     assert!(
         matches!(
             e,
@@ -95,19 +110,17 @@ async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
         .wechatpay_public_key(&c.public_key_id, &c.public_key_pem)
         .build()
         .unwrap();
-    assert!(matches!(
-        keyless
-            .verify_notification(&got[0].headers, &got[0].body)
-            .unwrap_err(),
-        NotifyError::NoApiV3Key
-    ));
+    let e = keyless.callback_verifier().unwrap_err();
+    assert!(e.to_string().contains("apiv3_key"), "{e}");
     let wrong_key = env
         .builder()
         .apiv3_key("0123456789abcdef0123456789abcdef")
         .build()
+        .unwrap()
+        .callback_verifier()
         .unwrap();
     assert!(matches!(
-        wrong_key.verify_notification(&got[0].headers, &got[0].body),
+        wrong_key.verify(&got[0].headers, &got[0].body),
         Err(NotifyError::Decrypt(_))
     ));
 }
