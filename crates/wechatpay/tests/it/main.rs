@@ -8,5 +8,6 @@ mod blocking;
 mod callbacks;
 mod calls;
 mod endpoints;
+mod misbehaving;
 mod support;
 mod verification;
