@@ -88,9 +88,14 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
     let now = s.now();
     let skew = now - auth.timestamp;
     if skew.unsigned_abs() > w.behaviour.max_skew_secs {
+        let (by, side) = if skew < 0 {
+            (-skew, "ahead of")
+        } else {
+            (skew, "behind")
+        };
         return Err(ApiErr::sign(format!(
-            "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟 (timestamp {} is {skew}s from server time {now})",
-            auth.timestamp
+            "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟 (timestamp {} is {by} s {side} the server's clock, {now}; allowed: {} s)",
+            auth.timestamp, w.behaviour.max_skew_secs
         )));
     }
     let provider = w.providers.get(&auth.mchid).ok_or_else(|| {

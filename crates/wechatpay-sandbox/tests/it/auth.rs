@@ -134,12 +134,14 @@ async fn stale_timestamp_is_checked_first() {
     let env = env().await;
     let body = serde_json::to_vec(&env.order(&unique("T"))).unwrap();
     let other = PrivateKey::generate().unwrap();
-    for ts in [
-        wechatpay_sandbox::now() - 310,
-        wechatpay_sandbox::now() + 310,
+    for (ts, side) in [
+        (wechatpay_sandbox::now() - 310, "behind"),
+        (wechatpay_sandbox::now() + 310, "ahead of"),
     ] {
         let (b, _) = sign_error(&env, &other, &env.g.client.serial, ts, "n", &body, &body).await;
-        assert!(b["message"].as_str().unwrap().contains("5分钟"), "{b}");
+        let m = b["message"].as_str().unwrap();
+        assert!(m.contains("5分钟"), "{b}");
+        assert!(m.contains(&format!(" s {side} the server's clock")), "{m}");
     }
 }
 

@@ -43,6 +43,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     failover: bool,
     proxy: Option<String>,
+    roots: Vec<String>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     deadline: Option<Duration>,
@@ -209,6 +210,13 @@ impl ClientBuilder {
     /// this proxy wins over them. `NO_PROXY` applies to both.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(url.into());
+        self
+    }
+
+    /// Also trusts this root certificate (PEM) for TLS: the CA of a TLS-inspecting
+    /// corporate proxy, or of a test server. The system's roots stay trusted.
+    pub fn root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.roots.push(pem.into());
         self
     }
 
@@ -427,6 +435,12 @@ impl ClientBuilder {
                 })?
                 .no_proxy(reqwest::NoProxy::from_env());
             http = http.proxy(proxy);
+        }
+        for pem in &self.roots {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| {
+                invalid("root certificate", format!("not a PEM certificate: {e}"))
+            })?;
+            http = http.add_root_certificate(cert);
         }
         let http = http.build().map_err(|e| BuildError::Runtime {
             what: "HTTP client",

@@ -8,6 +8,8 @@ mod blocking;
 mod callbacks;
 mod calls;
 mod endpoints;
+mod first_day;
 mod misbehaving;
+mod proxy;
 mod support;
 mod verification;
