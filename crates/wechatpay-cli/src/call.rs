@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Map, Value, json};
 
+use crate::clean;
 use crate::profile::Context;
 
 /// Arguments of `wxpay call`.
@@ -84,13 +85,17 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "HTTP {} · Request-ID {} · signature verified ({})",
                     r.status(),
-                    r.request_id().unwrap_or("-"),
-                    r.verified_by().unwrap_or("unsigned download")
+                    clean(r.request_id().unwrap_or("-"), 100),
+                    clean(r.verified_by().unwrap_or("unsigned download"), 100)
                 );
                 match parsed {
                     Some(v) => println!("{}", serde_json::to_string_pretty(&v)?),
                     None if r.bytes().is_empty() => {}
-                    None => println!("{}", r.text()),
+                    // A file the user asked for: as it is into a pipe, made safe on a terminal.
+                    None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+                        println!("{}", clean(&r.text(), usize::MAX));
+                    }
+                    None => std::io::Write::write_all(&mut std::io::stdout(), r.bytes())?,
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -105,10 +110,16 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "HTTP {} · Request-ID {}",
                     e.status(),
-                    e.request_id().unwrap_or("-")
+                    clean(e.request_id().unwrap_or("-"), 100)
                 );
-                eprintln!("code:    {}", e.code().unwrap_or("(no JSON body)"));
-                eprintln!("message: {}", e.message().unwrap_or_default());
+                eprintln!(
+                    "code:    {}",
+                    clean(e.code().unwrap_or("(no JSON body)"), 100)
+                );
+                eprintln!("message: {}", clean(e.message().unwrap_or_default(), 500));
+                if let Some(l) = e.location() {
+                    eprintln!("location: {} (redirects are never followed)", clean(l, 300));
+                }
                 if let Some(d) = e.detail() {
                     eprintln!("detail:  {}", serde_json::to_string(d)?);
                 }

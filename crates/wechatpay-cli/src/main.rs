@@ -72,6 +72,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(match &cli.command {
+        Command::Sandbox(sandbox::Command::Serve { .. }) => "info,wechatpay_sandbox=info",
+        _ => "warn",
+    });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -81,7 +85,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clean(&format!("{e:#}"), 4000));
             ExitCode::FAILURE
         }
     }
@@ -118,8 +122,11 @@ pub(crate) fn text_or_file(v: &str) -> anyhow::Result<String> {
     }
 }
 
-pub(crate) fn init_logging(default: &str) {
+/// Logs to standard error, filtered by `WXPAY_LOG`, else `RUST_LOG`, else `default`
+/// (e.g. `WXPAY_LOG=wechatpay=debug` shows one line per call).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WXPAY_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -128,6 +135,9 @@ pub(crate) fn init_logging(default: &str) {
         .with_target(false)
         .try_init();
 }
+
+/// Text that came from a server, made safe for a terminal.
+pub(crate) use wechatpay::printable as clean;
 
 #[cfg(test)]
 mod tests {

@@ -60,7 +60,6 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             sandbox_config,
             addr,
         } => {
-            crate::init_logging("info,wechatpay_sandbox=info");
             let (mut cfg, dir): (Config, PathBuf) = Config::from_file(&sandbox_config)?;
             if let Some(a) = addr {
                 cfg.listen = a;

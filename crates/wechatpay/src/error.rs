@@ -122,9 +122,12 @@ impl Error {
     }
 }
 
-/// Server-supplied text made safe to print: control characters escaped, at most `max`
-/// characters.
-pub(crate) fn printable(s: &str, max: usize) -> String {
+/// Server-supplied text made safe to print on a terminal or in a log: control characters
+/// are escaped (no clear-screen, forged lines or window titles) and the text is cut after
+/// `max` characters (marked `…`). Errors apply it to what the server sent; use it when you
+/// print [`ApiError::message`] or a header yourself.
+#[must_use]
+pub fn printable(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max));
     for (i, c) in s.chars().enumerate() {
         if i == max {

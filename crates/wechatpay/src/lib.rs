@@ -19,7 +19,7 @@ pub use client::{
 };
 pub use error::{
     ApiError, BuildError, CertificatesError, DecodeError, Error, Result, SignatureError,
-    TransportError, TransportKind,
+    TransportError, TransportKind, printable,
 };
 pub use response::Response;
 pub use wechatpay_models::{BodyKind, Endpoint, encode_segment};

@@ -437,9 +437,8 @@ impl ClientBuilder {
             http = http.proxy(proxy);
         }
         for pem in &self.roots {
-            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| {
-                invalid("root certificate", format!("not a PEM certificate: {e}"))
-            })?;
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| invalid("root certificate", format!("not a PEM certificate: {e}")))?;
             http = http.add_root_certificate(cert);
         }
         let http = http.build().map_err(|e| BuildError::Runtime {

@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use wechatpay_core::{ApiV3Key, Clock, NonceSource, PrivateKey, Verifier};
 use wechatpay_models::Endpoint;
 
-use crate::error::{ApiError, BuildError, Result};
+use crate::error::{ApiError, BuildError, Result, printable};
 use crate::response::Response;
 
 mod builder;
@@ -249,7 +249,7 @@ impl Client {
                     status = r.status.as_u16(),
                     latency_ms,
                     attempts = r.attempts,
-                    request_id = r.request_id().unwrap_or("-"),
+                    request_id = %printable(r.request_id().unwrap_or("-"), 100),
                     "WeChat Pay call"
                 ),
                 Err(e) => tracing::debug!(
@@ -261,7 +261,7 @@ impl Client {
                         crate::Error::Transport(t) => t.attempts(),
                         _ => 0,
                     },
-                    request_id = e.request_id().unwrap_or("-"),
+                    request_id = %printable(e.request_id().unwrap_or("-"), 100),
                     error = %e,
                     "WeChat Pay call failed"
                 ),

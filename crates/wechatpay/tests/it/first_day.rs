@@ -21,7 +21,10 @@ async fn bad_settings_are_refused_at_build_with_what_was_found() {
 
     for serial in ["", "abc", "4096EE819812D60B81028D52CCC299E81E260B7Z"] {
         let e = build_error(env.builder().serial(serial));
-        assert!(e.starts_with("serial: must be the 40 hex digits"), "{serial:?}: {e}");
+        assert!(
+            e.starts_with("serial: must be the 40 hex digits"),
+            "{serial:?}: {e}"
+        );
     }
 
     // A merchant certificate that contradicts the serial, or belongs to another key.
@@ -60,7 +63,10 @@ async fn bad_settings_are_refused_at_build_with_what_was_found() {
     // Key files: the kind found, and the OS reason.
     let e = build_error(env.builder().private_key_pem(&c.merchant_certificate_pem));
     assert!(e.contains("found CERTIFICATE"), "{e}");
-    let e = build_error(env.builder().private_key_file("/nonexistent/apiclient_key.pem"));
+    let e = build_error(
+        env.builder()
+            .private_key_file("/nonexistent/apiclient_key.pem"),
+    );
     assert!(e.contains("No such file or directory"), "{e}");
     let e = build_error(
         env.builder()
@@ -80,7 +86,11 @@ async fn a_profile_from_wxpay_toml_builds_a_working_client() {
     env.g.write_to(&dir).unwrap();
     let mut profile = Profile::load(&dir.join("wxpay.toml"), Some("sandbox")).unwrap();
     assert!(
-        profile.private_key.as_deref().unwrap().starts_with(dir.to_str().unwrap()),
+        profile
+            .private_key
+            .as_deref()
+            .unwrap()
+            .starts_with(dir.to_str().unwrap()),
         "paths are relative to the file"
     );
     assert!(!format!("{profile:?}").contains(&env.g.client.apiv3_key));
