@@ -16,13 +16,14 @@ use super::{
 };
 use crate::error::{BuildError, Error, Result};
 
-/// Default timeout of one attempt: connect, send, and read the whole answer.
+/// Default timeout of one attempt, 10 s: connect, send, and read the whole answer.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default deadline of a whole call: every attempt, backoff and certificate download.
+/// Default deadline of a whole call, 30 s: every attempt, backoff and certificate
+/// download. No call takes longer.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
-/// Default connect timeout.
+/// Default connect timeout, 5 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long an idle connection is kept: less than WeChat Pay's own ~8 s, so that a call
+/// How long an idle connection is kept, 7 s: less than WeChat Pay's own ~8 s, so that a call
 /// after a pause never goes out on a connection the server has already closed.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
 

@@ -27,9 +27,10 @@ pub use builder::{
 /// answers are a few KiB; file downloads stream instead.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
-/// The production host (就近接入点).
+/// The production host (就近接入点), `https://api.mch.weixin.qq.com`.
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
-/// The backup host (异地接入点) used by [`ClientBuilder::failover`].
+/// The backup host (异地接入点) used by [`ClientBuilder::failover`],
+/// `https://api2.mch.weixin.qq.com`.
 pub const BACKUP_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
 
 /// Path prefixes of the documented unsigned downloads, for raw calls: their 2xx answers
