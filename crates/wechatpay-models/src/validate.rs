@@ -238,7 +238,7 @@ impl Check {
             None => self.push(
                 field,
                 Rule::NotifyUrl,
-                "must be an absolute https:// URL",
+                "must be an absolute https:// URL (http:// is accepted only for a loopback receiver, 127.0.0.1, localhost or [::1], which only the local sandbox can reach)",
                 Some(url.into()),
             ),
             Some(r) if r.is_empty() || r.starts_with('/') => {

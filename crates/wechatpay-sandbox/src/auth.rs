@@ -31,11 +31,9 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
     let bytes = match to_bytes(body, s.world().behaviour.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            let e = ApiErr::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PARAM_ERROR",
+            let e = ApiErr::new(StatusCode::PAYLOAD_TOO_LARGE, "PARAM_ERROR", "请求体过大").why(
                 format!(
-                    "请求体过大 (request body over {} bytes)",
+                    "the request body is over {} bytes (behaviour.max_body_bytes)",
                     s.world().behaviour.max_body_bytes
                 ),
             );
@@ -70,20 +68,31 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
         return Err(ApiErr::new(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
-            "Http头缺少Accept或User-Agent (Accept and User-Agent headers are required)",
-        ));
+            "Http头缺少Accept或User-Agent",
+        )
+        .why("the Accept and User-Agent headers are required"));
     }
-    let raw = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-        ApiErr::sign("Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》 (Authorization header missing)")
-    })?;
+    let raw = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiErr::sign("Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》")
+                .why("the Authorization header is missing")
+        })?;
     if !raw.trim_start().starts_with(SIGNATURE_TYPE) {
-        return Err(ApiErr::sign(
-            "Http头Authorization认证类型不正确 (scheme must be WECHATPAY2-SHA256-RSA2048)",
-        ));
+        return Err(ApiErr::sign("Http头Authorization认证类型不正确")
+            .why("the scheme must be WECHATPAY2-SHA256-RSA2048"));
     }
     let auth: Authorization = raw
         .parse()
-        .map_err(|e| ApiErr::sign(format!("Authorization不合法 ({e})")))?;
+        .map_err(|e: wechatpay_core::AuthorizationError| {
+            ApiErr::sign("Authorization不合法").why(e.to_string())
+        })?;
+    if auth.nonce_str.is_empty() || auth.nonce_str.chars().any(char::is_control) {
+        // Protocol spec §2.4: any non-empty token without control characters.
+        return Err(ApiErr::sign("Authorization不合法")
+            .why("nonce_str must be a non-empty token without control characters"));
+    }
     let w = s.world();
     let now = s.now();
     let skew = now - auth.timestamp;
@@ -93,17 +102,26 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
         } else {
             (skew, "behind")
         };
-        return Err(ApiErr::sign(format!(
-            "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟 (timestamp {} is {by} s {side} the server's clock, {now}; allowed: {} s)",
-            auth.timestamp, w.behaviour.max_skew_secs
-        )));
+        return Err(
+            ApiErr::sign("Http头Authorization中的timestamp与发起请求的时间不得超过5分钟").why(
+                format!(
+                    "timestamp {} is {by} s {side} the server's clock ({now}); allowed: {} s",
+                    auth.timestamp, w.behaviour.max_skew_secs
+                ),
+            ),
+        );
     }
     let provider = w.providers.get(&auth.mchid).ok_or_else(|| {
-        ApiErr::sign(format!("商户号不存在 (unknown mchid {})", auth.mchid)).internal(271_302_144)
+        ApiErr::sign("商户号不存在")
+            .why(format!(
+                "mchid {} is not a provider of this sandbox",
+                auth.mchid
+            ))
+            .internal(271_302_144)
     })?;
     if provider.serial != auth.serial_no {
-        return Err(ApiErr::sign(format!(
-            "商户证书序列号有误。(serial_no {} is not the API certificate of mchid {})",
+        return Err(ApiErr::sign("商户证书序列号有误。").why(format!(
+            "serial_no {} is not the API certificate of mchid {}",
             auth.serial_no, auth.mchid
         )));
     }
@@ -122,7 +140,7 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
                 .take(8)
                 .collect::<String>()
             + "\n";
-        return Err(ApiErr::sign("错误的签名，验签失败 (signature does not verify: compare your string-to-sign with detail.sign_information)").detail(json!({
+        return Err(ApiErr::sign("错误的签名，验签失败").detail(json!({
             "field": "signature",
             "issue": "sign not match",
             "location": "authorization",
@@ -135,9 +153,12 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
             }
         })));
     }
-    if !s.remember_nonce(&auth.mchid, &auth.nonce_str, auth.timestamp) {
-        return Err(ApiErr::sign(
-            "重复的请求 (nonce_str was already used within the timestamp window: replay refused)",
+    // No server-side replay check is documented (protocol spec §2.4): off by default.
+    if w.behaviour.reject_replayed_nonce
+        && !s.remember_nonce(&auth.mchid, &auth.nonce_str, auth.timestamp)
+    {
+        return Err(ApiErr::sign("重复的请求").why(
+            "nonce_str was already used within the timestamp window (behaviour.reject_replayed_nonce, a sandbox-only check)",
         ));
     }
     let requested = h.get(headers::SERIAL).and_then(|v| v.to_str().ok());

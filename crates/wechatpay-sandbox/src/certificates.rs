@@ -21,8 +21,9 @@ pub(crate) async fn certificates(
         return Err(ApiErr::new(
             StatusCode::NOT_FOUND,
             "RESOURCE_NOT_EXISTS",
-            "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。 (no platform certificate: use the WeChat Pay public key)",
-        ));
+            "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。",
+        )
+        .why("this sandbox has no platform certificate: verify with the WeChat Pay public key"));
     };
     let key = &w
         .providers

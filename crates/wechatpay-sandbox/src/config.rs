@@ -73,6 +73,13 @@ pub struct Behaviour {
     /// Deliver callbacks to hosts other than loopback (`127.0.0.0/8`, `localhost`, `[::1]`).
     /// Off by default, so that a local sandbox never calls out of the machine.
     pub remote_callbacks: bool,
+    /// Refuse a request whose `nonce_str` was seen within the timestamp window. Off by
+    /// default: WeChat Pay documents no such check (protocol spec §2.4), and a resend of
+    /// the same signed request (to the backup host, say) is accepted there.
+    pub reject_replayed_nonce: bool,
+    /// Close keep-alive connections idle this long, in seconds (0: never), as WeChat Pay
+    /// does after about 8 s (the field report behind wechatpay-java PR #187).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Behaviour {
@@ -90,6 +97,8 @@ impl Default for Behaviour {
             max_post_discounts: 5,
             cancel_while_paying: true,
             remote_callbacks: false,
+            reject_replayed_nonce: false,
+            idle_timeout_secs: 8,
         }
     }
 }

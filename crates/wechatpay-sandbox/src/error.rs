@@ -6,8 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wechatpay_models::Violation;
 
-/// An error answer: status, `code`, `message`, optional `detail`, and the internal error
-/// number that ends the `Request-ID`.
+/// An error answer: status, `code`, `message` in WeChat Pay's own words, optional
+/// `detail` (where the sandbox puts its diagnosis, as WeChat puts field problems there),
+/// and the internal error number that ends the `Request-ID`.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiErr {
     pub(crate) status: StatusCode,
@@ -17,19 +18,35 @@ pub(crate) struct ApiErr {
     pub(crate) internal: u32,
 }
 
+/// The `Request-ID` suffix of an error whose internal number no source lists: never 0,
+/// which marks success.
+pub(crate) const UNLISTED_ERROR_ID: u32 = 1;
+
 /// Carried in the response extensions so the signing layer can finish the Request-ID.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct InternalCode(pub(crate) u32);
 
 impl ApiErr {
+    /// An answer with WeChat's `message`. Its `Request-ID` ends in
+    /// [`UNLISTED_ERROR_ID`] until [`internal`](Self::internal) gives the number the
+    /// sources list for it.
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
             detail: None,
-            internal: 0,
+            internal: UNLISTED_ERROR_ID,
         }
+    }
+
+    /// The sandbox's diagnosis, in `detail.issue` (WeChat's `message` stays as it is).
+    pub(crate) fn why(mut self, issue: impl Into<String>) -> Self {
+        let d = self.detail.get_or_insert_with(|| json!({}));
+        if d.get("issue").is_none() {
+            d["issue"] = Value::String(issue.into());
+        }
+        self
     }
 
     pub(crate) fn internal(mut self, n: u32) -> Self {
@@ -56,15 +73,20 @@ impl ApiErr {
         if let Some(v) = value {
             d["value"] = v;
         }
-        Self::param(format!("参数错误 (invalid parameter {field}: {issue})")).detail(d)
+        Self::param("参数错误").detail(d)
     }
 
     pub(crate) fn violation(v: &Violation) -> Self {
         let message = match v.rule {
-            wechatpay_models::Rule::TotalAmount => format!("最终总金额计算非法 ({})", v.issue),
-            _ => format!("{} {}", v.field.trim_start_matches('/'), v.issue),
+            wechatpay_models::Rule::TotalAmount => "最终总金额计算非法",
+            _ => "参数错误",
         };
-        let mut d = json!({ "field": v.field, "issue": format!("[{}] {}", v.rule, v.issue), "location": "body" });
+        let location = if v.field.starts_with('/') {
+            "body"
+        } else {
+            "query"
+        };
+        let mut d = json!({ "field": v.field, "issue": format!("[{}] {}", v.rule, v.issue), "location": location });
         if let Some(val) = &v.value {
             d["value"] = val.clone();
         }
@@ -76,12 +98,9 @@ impl ApiErr {
     }
 
     pub(crate) fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "ORDER_NOT_EXIST",
-            "订单不存在 (order not found; check sub_mchid and out_order_no)",
-        )
-        .internal(271_317_510)
+        Self::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
+            .why("no such order for this sp_mchid and sub_mchid: check sub_mchid and out_order_no")
+            .internal(271_317_510)
     }
 
     pub(crate) fn state(code: &'static str, message: impl Into<String>) -> Self {
@@ -112,13 +131,21 @@ impl IntoResponse for ApiErr {
 impl From<crate::store::StoreError> for ApiErr {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
-        ApiErr::system("系统错误 (storage failure; retry with the same parameters)")
+        ApiErr::system("系统错误").why("storage failure; retry with the same parameters")
     }
 }
 
 /// Parses a JSON body into `T`, answering `PARAM_ERROR` with the JSON pointer of the
-/// first problem, as WeChat does for malformed JSON, wrong types and missing fields.
+/// first problem, as WeChat does for malformed JSON, `null` values, wrong types and missing
+/// fields.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiErr> {
+    parse_body(body).map(|(t, _)| t)
+}
+
+/// [`parse_json`], also returning the body as JSON for checks the type cannot make.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<(T, Value), ApiErr> {
     if body.is_empty() {
         return Err(ApiErr::param_field(
             "/",
@@ -127,8 +154,18 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
             "body",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiErr::param_field("/", None, &format!("malformed JSON: {e}"), "body"))?;
+    // Protocol spec §8.1: the current rules do not allow null; omit the field instead.
+    if let Some(pointer) = first_null("", &value) {
+        return Err(ApiErr::param_field(
+            &pointer,
+            Some(Value::Null),
+            "must not be null: omit an optional field instead",
+            "body",
+        ));
+    }
+    let t = serde_path_to_error::deserialize(&value).map_err(|e| {
         let inner = e.inner().to_string();
         let mut pointer = to_pointer(&e.path().to_string());
         if let Some(f) = inner
@@ -137,13 +174,47 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
         {
             pointer = format!("{}/{f}", pointer.trim_end_matches('/'));
         }
-        let issue = if e.inner().is_syntax() || e.inner().is_eof() {
-            format!("malformed JSON: {inner}")
+        ApiErr::param_field(&pointer, None, &inner, "body")
+    })?;
+    Ok((t, value))
+}
+
+/// The JSON pointer of the first `null` in `v`.
+fn first_null(pointer: &str, v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some(if pointer.is_empty() {
+            "/".into()
         } else {
-            inner
+            pointer.into()
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| first_null(&format!("{pointer}/{i}"), x)),
+        Value::Object(o) => o
+            .iter()
+            .find_map(|(k, x)| first_null(&format!("{pointer}/{k}"), x)),
+        _ => None,
+    }
+}
+
+/// Every line of `post_payments` and `post_discounts` must state its `amount` (S8: an
+/// amount is required with a name); a line without one is not taken as 0.
+pub(crate) fn require_amounts(body: &Value) -> Result<(), ApiErr> {
+    for list in ["post_payments", "post_discounts"] {
+        let Some(items) = body.get(list).and_then(Value::as_array) else {
+            continue;
         };
-        ApiErr::param_field(&pointer, None, &issue, "body")
-    })
+        if let Some(i) = items.iter().position(|x| x.get("amount").is_none()) {
+            return Err(ApiErr::param_field(
+                &format!("/{list}/{i}/amount"),
+                None,
+                "is required: every line states its amount in fen (0 included)",
+                "body",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `post_payments[0].amount` → `/post_payments/0/amount`.

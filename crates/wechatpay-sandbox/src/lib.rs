@@ -228,11 +228,58 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(web::routes())
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(wechat_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             timeout,
         ))
         .with_state(state)
+}
+
+/// The headers WeChat Pay's answers carry (protocol spec §3.1): JSON is
+/// `application/json; charset=utf-8`, and a 204 says `Content-Length: 0`.
+async fn wechat_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let mut resp = next.run(req).await;
+    let status = resp.status();
+    let h = resp.headers_mut();
+    if status == StatusCode::NO_CONTENT {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        // hyper drops the header of an empty body; a body of known length 0 keeps it.
+        *resp.body_mut() = axum::body::Body::new(KnownEmpty);
+    } else if h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    resp
+}
+
+/// An empty body that says "0 bytes" instead of "no body", so that the HTTP layer
+/// writes the `Content-Length: 0` of a 204 as WeChat Pay does.
+struct KnownEmpty;
+
+impl http_body::Body for KnownEmpty {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(0)
+    }
 }
 
 /// Logs one line per request: method, path, status, WeChat error code, time.
@@ -265,6 +312,57 @@ struct NonceCache {
     pruned_at: i64,
 }
 
+/// Serves HTTP/1.1 until `stop`, closing keep-alive connections idle for `idle` (the
+/// wait for the next request's headers), as WeChat Pay closes them after about 8 s.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    idle: Option<Duration>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                app.clone(),
+                |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+            ));
+        let mut stop = stop.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(idle);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
 /// A running sandbox.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -288,20 +386,14 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|e| SandboxError::io("cannot read the bound address", e))?;
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut stopped2 = stop.subscribe();
         let router = app(state.clone());
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "sandbox server stopped");
-            }
-        });
+        let idle = match state.world().behaviour.idle_timeout_secs {
+            0 => None,
+            s => Some(Duration::from_secs(s)),
+        };
+        let server = tokio::spawn(serve(listener, router, idle, stopped));
         let w = state.clone();
         let worker = tokio::spawn(async move {
             tokio::select! {

@@ -33,6 +33,9 @@ pub struct OrderRow {
     pub sub_mchid: String,
     /// Merchant order number.
     pub out_order_no: String,
+    /// WeChat's `query_id`: the front end gets it when the user returns from the confirm
+    /// page, and query accepts it instead of `out_order_no`.
+    pub query_id: String,
     /// The order as query answers it.
     pub order: ServiceOrder,
     /// Canonical JSON of the creating request (for re-entry checks).
@@ -104,6 +107,11 @@ pub struct Store {
     checkpoint: Option<Mutex<Connection>>,
 }
 
+/// The error of an attempt started but never finished: the sandbox stopped during it (it
+/// may have reached the receiver).
+pub const UNFINISHED_ATTEMPT: &str =
+    "no outcome recorded: the sandbox stopped during this attempt (the receiver may have got it)";
+
 /// WAL size that triggers a RESTART checkpoint (and the size the WAL file is cut to).
 const WAL_RESTART_BYTES: i64 = 128 * 1024 * 1024;
 
@@ -116,7 +124,7 @@ CREATE TABLE IF NOT EXISTS orders (
   order_id TEXT NOT NULL, order_json TEXT NOT NULL, request_json TEXT NOT NULL,
   deduction_due_ms INTEGER, deduction_error TEXT, modified INTEGER NOT NULL DEFAULT 0,
   version INTEGER NOT NULL DEFAULT 0,
-  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, query_id TEXT,
   PRIMARY KEY (sp_mchid, sub_mchid, out_order_no)
 );
 CREATE INDEX IF NOT EXISTS orders_due ON orders(deduction_due_ms) WHERE deduction_due_ms IS NOT NULL;
@@ -140,6 +148,7 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
             sp_mchid: r.get(0)?,
             sub_mchid: r.get(1)?,
             out_order_no: r.get(2)?,
+            query_id: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
             order: ServiceOrder::default(),
             request_json: r.get(4)?,
             deduction_due_ms: r.get(5)?,
@@ -153,7 +162,7 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
     ))
 }
 
-const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version";
+const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version, query_id";
 const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
 
 fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -194,6 +203,16 @@ impl Store {
             Connection::open(path)?
         };
         conn.execute_batch(SCHEMA)?;
+        // Databases made before query ids existed get the column (their orders have none).
+        let has_query_id = conn
+            .prepare("SELECT 1 FROM pragma_table_info('orders') WHERE name = 'query_id'")?
+            .exists([])?;
+        if !has_query_id {
+            conn.execute_batch("ALTER TABLE orders ADD COLUMN query_id TEXT")?;
+        }
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS orders_query_id ON orders(sp_mchid, sub_mchid, query_id) WHERE query_id IS NOT NULL",
+        )?;
         conn.execute("UPDATE deliveries SET state = 'pending', next_attempt_ms = created_ms WHERE state = 'sending'", [])?;
         let checkpoint = if path == ":memory:" {
             None
@@ -257,7 +276,7 @@ impl Store {
         // One statement on the common path: the insert itself says whether the key exists.
         let inserted = conn
             .prepare_cached(&format!(
-                "INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                "INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
                  ON CONFLICT (sp_mchid, sub_mchid, out_order_no) DO NOTHING"
             ))?
             .execute(params![
@@ -272,6 +291,7 @@ impl Store {
                 row.created_ms,
                 row.updated_ms,
                 row.version,
+                row.query_id,
                 row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
             ])?;
         drop(conn);
@@ -293,6 +313,24 @@ impl Store {
             .conn()
             .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"))?
             .query_row(params![sp, sub, out_order_no], order_from_row)
+            .optional()?;
+        Ok(Self::decode(row.into_iter().collect())?.pop())
+    }
+
+    /// The order with this `query_id`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn get_order_by_query_id(
+        &self,
+        sp: &str,
+        sub: &str,
+        query_id: &str,
+    ) -> Result<Option<OrderRow>> {
+        let row = self
+            .conn()
+            .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND query_id = ?3"))?
+            .query_row(params![sp, sub, query_id], order_from_row)
             .optional()?;
         Ok(Self::decode(row.into_iter().collect())?.pop())
     }
@@ -370,12 +408,36 @@ impl Store {
         Ok(rows)
     }
 
-    /// Records an attempt and the delivery's new state.
+    /// Records an attempt before it is made, committed, so that an attempt that reaches
+    /// the receiver is on record even if the sandbox dies during it. Returns its row id;
+    /// [`finish_attempt`](Self::finish_attempt) completes it.
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn record_attempt(
+    pub fn start_attempt(&self, delivery_id: i64, attempt_no: i64, at_ms: i64) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, attempt_no, at_ms, status, error, duration_ms) VALUES (?1, ?2, ?3, NULL, ?4, 0)",
+            params![delivery_id, attempt_no, at_ms, UNFINISHED_ATTEMPT],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE deliveries SET attempts = ?2 WHERE id = ?1",
+            params![delivery_id, attempt_no],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Completes attempt `attempt_id` of `a.delivery_id` with its outcome, and sets the
+    /// delivery's new state.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn finish_attempt(
         &self,
+        attempt_id: i64,
         a: &Attempt,
         state: &str,
         next_attempt_ms: Option<i64>,
@@ -383,12 +445,12 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO attempts (delivery_id, attempt_no, at_ms, status, error, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![a.delivery_id, a.attempt_no, a.at_ms, a.status, a.error, a.duration_ms],
+            "UPDATE attempts SET status = ?2, error = ?3, duration_ms = ?4 WHERE id = ?1",
+            params![attempt_id, a.status, a.error, a.duration_ms],
         )?;
         tx.execute(
-            "UPDATE deliveries SET attempts = ?2, state = ?3, next_attempt_ms = ?4 WHERE id = ?1",
-            params![a.delivery_id, a.attempt_no, state, next_attempt_ms],
+            "UPDATE deliveries SET state = ?2, next_attempt_ms = ?3 WHERE id = ?1",
+            params![a.delivery_id, state, next_attempt_ms],
         )?;
         tx.commit()?;
         Ok(())

@@ -92,8 +92,10 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), WorkerError> {
         .unwrap_or_default();
     if s.world().users.get(&(service, openid)) == Some(&Deduction::Fail) {
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
-        row.deduction_error =
-            Some("扣款失败 (deduction failed: insufficient balance; call pay to try again)".into());
+        row.deduction_error = Some(
+            "扣款失败: the user's balance is insufficient (configured); call pay to try again"
+                .into(),
+        );
         return Ok(save(s, &row, None)?);
     }
     let paid_time = crate::payscore::state::paid_time_now(s);
@@ -171,19 +173,30 @@ async fn deliver(s: AppState, d: Delivery) {
         .get(&d.sp_mchid)
         .map_or_else(|| w.public_key_id.clone(), |p| p.callback_serial.clone());
     let at_ms = s.now_ms();
-    let not_sent = |error: String| {
+    let attempt_no = d.attempts + 1;
+    // On record before it is made: an attempt that reaches the receiver is never lost from
+    // the record, even if the sandbox dies during it.
+    let attempt_id = match s.store().start_attempt(d.id, attempt_no, at_ms) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record callback attempt; not sending it");
+            return;
+        }
+    };
+    let finish = |status, error, duration_ms, state, next| {
         let a = Attempt {
             delivery_id: d.id,
-            attempt_no: d.attempts + 1,
+            attempt_no,
             at_ms,
-            status: None,
-            error: Some(error),
-            duration_ms: 0,
+            status,
+            error,
+            duration_ms,
         };
-        if let Err(e) = s.store().record_attempt(&a, "failed", None) {
+        if let Err(e) = s.store().finish_attempt(attempt_id, &a, state, next) {
             tracing::error!(error = %e, "cannot record callback attempt");
         }
     };
+    let not_sent = |error: String| finish(None, Some(error), 0, "failed", None);
     if !w.behaviour.remote_callbacks && !is_loopback(&d.notify_url) {
         return not_sent("not sent: notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)".into());
     }
@@ -239,7 +252,6 @@ async fn deliver(s: AppState, d: Delivery) {
             }),
         ),
     };
-    let attempt_no = d.attempts + 1;
     let schedule = &w.behaviour.callback_schedule_secs;
     let (state, next) = if error.is_none() {
         ("delivered", None)
@@ -254,17 +266,7 @@ async fn deliver(s: AppState, d: Delivery) {
         ("failed", None)
     };
     tracing::info!(event = %d.event_id, attempt_no, ?status, state, "callback attempt");
-    let a = Attempt {
-        delivery_id: d.id,
-        attempt_no,
-        at_ms,
-        status,
-        error,
-        duration_ms,
-    };
-    if let Err(e) = s.store().record_attempt(&a, state, next) {
-        tracing::error!(error = %e, "cannot record callback attempt");
-    }
+    finish(status, error, duration_ms, state, next);
     if let Some(due) = next {
         s.wake_worker_at(due);
     }

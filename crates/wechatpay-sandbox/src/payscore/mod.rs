@@ -17,15 +17,15 @@ use wechatpay_models::v3::payscore::{
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiErr, parse_json};
+use crate::error::{ApiErr, parse_body, parse_json, require_amounts};
 
 mod rules;
 pub(crate) mod state;
 
 use rules::{check_permissions, check_risk_cap, checked, first_violation};
 use state::{
-    canonical, complete_order, deduction_due, insert_or_reenter, is_paying, load_open, mark_paid,
-    new_row, order_from, save,
+    complete_order, deduction_due, insert_or_reenter, is_paying, load, load_open, mark_paid,
+    new_row, order_from, revoke, save,
 };
 
 type Answer = Result<Response, ApiErr>;
@@ -75,7 +75,8 @@ pub(crate) async fn partner_direct_complete(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> Answer {
-    let req: partner::DirectCompleteRequest = parse_json(&body)?;
+    let (req, json): (partner::DirectCompleteRequest, _) = parse_body(&body)?;
+    require_amounts(&json)?;
     first_violation(
         &s,
         req.validate_at(s.now()),
@@ -99,7 +100,7 @@ pub(crate) async fn partner_direct_complete(
         &c.mchid,
         req.sub_mchid.as_str(),
         o,
-        canonical(&body),
+        json.to_string(),
         deduct,
     );
     let order = insert_or_reenter(&s, &row)?;
@@ -114,7 +115,8 @@ pub(crate) async fn direct_direct_complete(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> Answer {
-    let req: direct::DirectCompleteRequest = parse_json(&body)?;
+    let (req, json): (direct::DirectCompleteRequest, _) = parse_body(&body)?;
+    require_amounts(&json)?;
     first_violation(
         &s,
         req.validate_at(s.now()),
@@ -133,7 +135,7 @@ pub(crate) async fn direct_direct_complete(
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
     let mut o = order_from(&req, &c.mchid);
     let deduct = complete_order(&mut o, req.total_amount);
-    let row = new_row(&s, &c.mchid, "", o, canonical(&body), deduct);
+    let row = new_row(&s, &c.mchid, "", o, json.to_string(), deduct);
     Ok(Json(insert_or_reenter(&s, &row)?).into_response())
 }
 
@@ -142,7 +144,7 @@ pub(crate) async fn create(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> Answer {
-    let req: partner::CreateRequest = parse_json(&body)?;
+    let (req, json): (partner::CreateRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
     let confirm = req.need_user_confirm.unwrap_or(true);
     let openid = if confirm {
@@ -174,7 +176,7 @@ pub(crate) async fn create(
         &c.mchid,
         req.sub_mchid.as_str(),
         o,
-        canonical(&body),
+        json.to_string(),
         false,
     );
     Ok(Json(insert_or_reenter(&s, &row)?).into_response())
@@ -183,39 +185,25 @@ pub(crate) async fn create(
 pub(crate) async fn query(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(mut q): Query<HashMap<String, String>>,
 ) -> Answer {
-    let missing = |f: &str| ApiErr::param_field(f, None, "is required", "query");
-    let sub = q
-        .get("sub_mchid")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| missing("sub_mchid"))?;
-    let row = match (q.get("out_order_no"), q.get("query_id")) {
-        (Some(no), None) => s.store().get_order(&c.mchid, sub, no)?,
-        (None, Some(_)) => {
-            return Err(ApiErr::param_field(
-                "query_id",
-                None,
-                "the sandbox keeps no query_id; query by out_order_no",
-                "query",
-            ));
-        }
-        _ => {
-            return Err(ApiErr::param_field(
-                "out_order_no",
-                None,
-                "give exactly one of out_order_no and query_id",
-                "query",
-            ));
-        }
+    let req = partner::QueryRequest {
+        sub_mchid: q.remove("sub_mchid").unwrap_or_default().into(),
+        out_order_no: q.remove("out_order_no").map(Into::into),
+        query_id: q.remove("query_id"),
+        service_id: q.remove("service_id").map(Into::into),
+    };
+    checked(req.validate_at(s.now()))?;
+    let sub = req.sub_mchid.as_str();
+    // Spec §6.1: exactly one of out_order_no and query_id (validated above).
+    let row = match (&req.out_order_no, &req.query_id) {
+        (Some(no), _) => s.store().get_order(&c.mchid, sub, no.as_str())?,
+        (None, Some(id)) => s.store().get_order_by_query_id(&c.mchid, sub, id)?,
+        (None, None) => None,
     };
     let row = row.ok_or_else(ApiErr::not_found)?;
-    if let Some(svc) = q.get("service_id")
-        && row
-            .order
-            .service_id
-            .as_ref()
-            .is_some_and(|x| x.as_str() != svc)
+    if let Some(svc) = &req.service_id
+        && row.order.service_id.as_ref().is_some_and(|x| x != svc)
     {
         return Err(ApiErr::not_found());
     }
@@ -239,13 +227,12 @@ pub(crate) async fn cancel(
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
     if is_paying(&row.order) && !s.world().behaviour.cancel_while_paying {
-        return Err(ApiErr::param(
-            "当前订单状态不满足撤销条件 (cancel is not allowed while the deduction is pending)",
-        )
-        .internal(271_316_592));
+        // S12 and a field report (spec §8 G7): refused while collecting.
+        return Err(ApiErr::param("当前订单状态不满足撤销条件")
+            .why("cancel is refused while the deduction is pending (behaviour.cancel_while_paying = false)")
+            .internal(271_316_592));
     }
-    row.order.state = Some(OrderState::Revoked);
-    row.order.state_description = None;
+    revoke(&mut row.order);
     row.deduction_due_ms = None;
     save(&s, row)?;
     no_content()
@@ -257,28 +244,43 @@ pub(crate) async fn complete(
     Path(no): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut req: partner::CompleteRequest = parse_json(&body)?;
+    let (mut req, json): (partner::CompleteRequest, _) = parse_body(&body)?;
+    require_amounts(&json)?;
     req.out_order_no = no.into();
     checked(req.validate_at(s.now()))?;
-    let mut row = load_open(
+    let mut row = load(
         &s,
         &c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         Some(req.service_id.as_str()),
     )?;
-    let ok = row.order.state == Some(OrderState::Doing)
-        && matches!(
-            row.order.state_description,
-            Some(StateDescription::UserConfirm | StateDescription::MchComplete)
-        );
-    if !ok {
-        return Err(ApiErr::new(
+    // Spec §6.3 (complete needs DOING with USER_CONFIRM or MCH_COMPLETE) and §8 G6
+    // (REVOKED or CREATED: INVALID_REQUEST 当前订单状态不合法).
+    let illegal = |internal: u32, why: &str| {
+        ApiErr::new(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
-            "当前订单状态不合法 (complete needs state DOING)",
+            "当前订单状态不合法",
         )
-        .internal(271_302_262));
+        .why(format!("complete needs state DOING; {why}"))
+        .internal(internal)
+    };
+    match (&row.order.state, &row.order.state_description) {
+        (
+            Some(OrderState::Doing),
+            Some(StateDescription::UserConfirm | StateDescription::MchComplete),
+        ) => {}
+        (Some(OrderState::Revoked), _) => {
+            return Err(illegal(271_302_333, "the order was cancelled"));
+        }
+        (Some(OrderState::Created), _) => {
+            return Err(illegal(271_302_332, "the user has not confirmed the order"));
+        }
+        (Some(OrderState::Done), _) => {
+            return Err(ApiErr::state("ORDER_DONE", "订单已完成").why("the order is done"));
+        }
+        _ => return Err(illegal(271_302_262, "the order is in another state")),
     }
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
     row.order.post_payments = req.post_payments.clone();
@@ -301,8 +303,15 @@ pub(crate) async fn modify(
     Path(no): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let mut req: partner::ModifyRequest = parse_json(&body)?;
+    let (mut req, json): (partner::ModifyRequest, _) = parse_body(&body)?;
+    require_amounts(&json)?;
     req.out_order_no = no.into();
+    if req.service_id.is_none() {
+        // A field report (spec §8 G2, WxJava #3664): production refuses modify without it.
+        return Err(ApiErr::no_auth("商户暂无权限使用此服务").why(
+            "modify without service_id is refused by WeChat Pay (spec §8 G2): send service_id",
+        ));
+    }
     checked(req.validate_at(s.now()))?;
     let mut row = load_open(
         &s,
@@ -312,17 +321,13 @@ pub(crate) async fn modify(
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
     if !is_paying(&row.order) {
-        return Err(ApiErr::state(
-            "INVALID_ORDER_STATE",
-            "仅在待收款状态下可修改金额 (modify is only allowed while collecting)",
-        )
-        .internal(271_316_657));
+        return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
+            .why("modify is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
+            .internal(271_316_657));
     }
     if row.modified {
-        return Err(ApiErr::state(
-            "INVALID_ORDER_STATE",
-            "订单金额只能修改一次 (the amount can be modified once)",
-        ));
+        return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
+            .why("the amount can be modified once"));
     }
     let old = row.order.total_amount.unwrap_or_default();
     if req.total_amount >= old {
@@ -361,11 +366,9 @@ pub(crate) async fn pay(
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
     if !is_paying(&row.order) {
-        return Err(ApiErr::state(
-            "INVALID_ORDER_STATE",
-            "仅在待收款状态下可调用 (pay is only allowed while collecting)",
-        )
-        .internal(271_316_657));
+        return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
+            .why("pay is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
+            .internal(271_316_657));
     }
     row.deduction_due_ms = Some(s.now_ms());
     row.deduction_error = None;
@@ -390,11 +393,9 @@ pub(crate) async fn sync(
         Some(req.service_id.as_str()),
     )?;
     if !is_paying(&row.order) {
-        return Err(ApiErr::state(
-            "INVALID_ORDER_STATE",
-            "仅在待收款状态下可同步 (sync is only allowed while collecting)",
-        )
-        .internal(271_316_657));
+        return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
+            .why("sync is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
+            .internal(271_316_657));
     }
     mark_paid(
         &mut row.order,

@@ -55,50 +55,50 @@ pub(super) fn check_permissions(
     direct_complete: bool,
 ) -> Result<(), ApiErr> {
     let w = s.world();
-    let p = w
-        .providers
-        .get(mchid)
-        .ok_or_else(|| ApiErr::no_auth("商户暂无权限使用此服务"))?;
+    let p = w.providers.get(mchid).ok_or_else(|| {
+        ApiErr::no_auth("商户暂无权限使用此服务")
+            .why(format!("mchid {mchid} is not a provider of this sandbox"))
+    })?;
     if !p.appids.contains(appid) {
         return Err(ApiErr::new(
             StatusCode::BAD_REQUEST,
             "APPID_MCHID_NOT_MATCH",
-            format!("appid和mch_id不匹配 (appid {appid} is not bound to mchid {mchid})"),
+            "appid和mch_id不匹配",
         )
+        .why(format!("appid {appid} is not bound to mchid {mchid}"))
         .internal(271_302_149));
     }
     if let Some(sub) = sub_mchid {
-        let apps = p.subs.get(sub).ok_or_else(|| ApiErr::no_auth(format!("请检查sub_mchid是否授权mchid微信支付分产品权限 (sub_mchid {sub} is not bound to {mchid})")))?;
+        let apps = p.subs.get(sub).ok_or_else(|| {
+            ApiErr::no_auth("请检查sub_mchid是否授权mchid微信支付分产品权限")
+                .why(format!("sub_mchid {sub} is not bound to {mchid}"))
+        })?;
         if let Some(sa) = sub_appid
             && !apps.contains(sa)
         {
-            return Err(ApiErr::no_auth(format!(
-                "商户暂无权限使用此服务 (sub_appid {sa} is not bound to sub_mchid {sub})"
-            )));
+            return Err(ApiErr::no_auth("商户暂无权限使用此服务")
+                .why(format!("sub_appid {sa} is not bound to sub_mchid {sub}")));
         }
     }
     let svc = w.services.get(service_id).ok_or_else(|| {
-        ApiErr::no_auth(format!(
-            "商户暂无权限使用此服务 (service_id {service_id} does not exist)"
-        ))
+        ApiErr::no_auth("商户暂无权限使用此服务")
+            .why(format!("service_id {service_id} does not exist"))
     })?;
     if !svc.providers.iter().any(|m| m == mchid) {
-        return Err(ApiErr::no_auth(format!(
-            "商户暂无权限使用此服务 (mchid {mchid} may not use service_id {service_id})"
-        )));
+        return Err(ApiErr::no_auth("商户暂无权限使用此服务")
+            .why(format!("mchid {mchid} may not use service_id {service_id}")));
     }
     if direct_complete && (!svc.direct_complete || svc.need_confirm) {
-        return Err(ApiErr::no_auth(format!(
-            "商户暂无权限使用此服务 (direct-complete is not opened for service_id {service_id})"
+        return Err(ApiErr::no_auth("商户暂无权限使用此服务").why(format!(
+            "direct-complete is not opened for service_id {service_id}"
         )));
     }
     if let Some(o) = openid
         && !w.users.contains_key(&(service_id.to_owned(), o.to_owned()))
     {
-        return Err(ApiErr::no_auth(format!(
-            "用户未授权该服务 (openid {o} has not authorised service_id {service_id})"
-        ))
-        .internal(271_316_592));
+        return Err(ApiErr::no_auth("用户未授权该服务").why(format!(
+            "openid {o} has not authorised service_id {service_id}"
+        )));
     }
     Ok(())
 }
@@ -110,9 +110,9 @@ pub(super) fn check_risk_cap(s: &AppState, service_id: &str, total: Fen) -> Resu
         .get(service_id)
         .map_or(i64::MAX, |x| x.risk_cap);
     if total.0 > cap {
-        return Err(ApiErr::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", format!("总金额超过此服务的服务风险金额 (total_amount {} exceeds the service risk cap {cap})", total.0))
+        return Err(ApiErr::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "总金额超过此服务的服务风险金额")
             .internal(271_316_656)
-            .detail(serde_json::json!({"field": "/total_amount", "value": total.0, "issue": format!("[R3] must be <= {cap}"), "location": "body"})));
+            .detail(serde_json::json!({"field": "/total_amount", "value": total.0, "issue": format!("[R3] total_amount {} exceeds the service risk cap {cap}", total.0), "location": "body"})));
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! completion, collection and payment.
 
 use axum::http::StatusCode;
-use serde_json::Value;
 use wechatpay_models::Fen;
 use wechatpay_models::v3::payscore::{
     Collection, CollectionDetail, CollectionState, OrderState, PaidType, ServiceOrder,
@@ -14,12 +13,6 @@ use crate::auth::Caller;
 use crate::error::ApiErr;
 use crate::store::{Insert, OrderRow};
 use crate::util::{payscore_time, random_digits};
-
-pub(super) fn canonical(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
-        .map(|v| v.to_string())
-        .unwrap_or_default()
-}
 
 /// Sets the completion state: collecting when the total is positive, done when it is 0.
 /// Returns whether a deduction must follow.
@@ -66,6 +59,7 @@ pub(super) fn new_row(
         sp_mchid: sp.to_owned(),
         sub_mchid: sub.to_owned(),
         out_order_no: order.out_order_no.as_str().to_owned(),
+        query_id: crate::util::random_hex(16).to_lowercase(),
         order,
         request_json,
         deduction_due_ms: deduct.then(|| deduction_due(s)),
@@ -90,8 +84,9 @@ pub(super) fn insert_or_reenter(s: &AppState, row: &OrderRow) -> Result<ServiceO
         Insert::Exists(_) => Err(ApiErr::new(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
-            "订单重入参数校验失败 (out_order_no was used with different parameters)",
+            "订单重入参数校验失败",
         )
+        .why("out_order_no was used before with different parameters")
         .internal(271_316_598)),
     }
 }
@@ -111,7 +106,7 @@ fn order_id() -> wechatpay_models::OrderId {
     format!("1000{}", random_digits(28)).into()
 }
 
-fn load(
+pub(super) fn load(
     s: &AppState,
     c: &Caller,
     sub: &str,
@@ -129,9 +124,8 @@ fn load(
             .as_ref()
             .is_some_and(|x| x.as_str() != svc)
     {
-        return Err(ApiErr::no_auth(format!(
-            "商户暂无权限使用此服务 (order {no} belongs to another service_id)"
-        )));
+        return Err(ApiErr::no_auth("商户暂无权限使用此服务")
+            .why(format!("order {no} belongs to another service_id")));
     }
     Ok(row)
 }
@@ -159,18 +153,17 @@ pub(super) fn is_paying(o: &ServiceOrder) -> bool {
 
 fn terminal_error(o: &ServiceOrder) -> Option<ApiErr> {
     match o.state.as_ref()? {
-        OrderState::Done => Some(ApiErr::state(
-            "ORDER_DONE",
-            "订单已完成 (the order is done)",
-        )),
+        OrderState::Done => {
+            Some(ApiErr::state("ORDER_DONE", "订单已完成").why("the order is done"))
+        }
         OrderState::Revoked => Some(
-            ApiErr::state("ORDER_CANCELED", "单据已取消 (the order was cancelled)")
+            ApiErr::state("ORDER_CANCELED", "单据已取消")
+                .why("the order was cancelled")
                 .internal(271_302_333),
         ),
-        OrderState::Expired => Some(ApiErr::state(
-            "INVALID_ORDER_STATE",
-            "单据状态错误 (the order expired)",
-        )),
+        OrderState::Expired => {
+            Some(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误").why("the order expired"))
+        }
         _ => None,
     }
 }
@@ -178,14 +171,29 @@ fn terminal_error(o: &ServiceOrder) -> Option<ApiErr> {
 pub(super) fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
     row.updated_ms = s.now_ms();
     if !s.store().update_order(&row, None)? {
-        return Err(ApiErr::system(
-            "系统繁忙，请使用相同参数重试 (the order changed concurrently; retry with the same parameters)",
-        ));
+        return Err(ApiErr::system("系统繁忙，请使用相同参数重试")
+            .why("the order changed concurrently; retry with the same parameters"));
     }
     if let Some(due) = row.deduction_due_ms {
         s.wake_worker_at(due);
     }
     Ok(())
+}
+
+/// Cancels an order. A collection that was pending stops: nothing more is to be paid
+/// (`need_collection` false, `paying_amount` 0); one with nothing paid disappears, as
+/// for an order that was never completed.
+pub(super) fn revoke(o: &mut ServiceOrder) {
+    o.state = Some(OrderState::Revoked);
+    o.state_description = None;
+    if let Some(c) = &mut o.collection {
+        o.need_collection = Some(false);
+        if c.paid_amount.unwrap_or_default() == Fen::ZERO {
+            o.collection = None;
+        } else {
+            c.paying_amount = Some(Fen::ZERO);
+        }
+    }
 }
 
 /// Moves a collecting order to `DONE / USER_PAID` with one more payment detail.

@@ -45,7 +45,8 @@ fn create(env: &Env, no: &str) -> CreateRequest {
             description: None,
         },
         time_range: TimeRange {
-            start_time: wechatpay_sandbox_time(now - 3600),
+            // Not earlier than the call (spec §8 G3).
+            start_time: wechatpay_sandbox_time(now + 60),
             start_time_remark: None,
             end_time: None,
             end_time_remark: None,
@@ -102,6 +103,7 @@ async fn create_complete_modify_pay_through_the_state_machine() {
             total,
             "优惠",
         )
+        .service_id(svc.as_str())
     };
     let e = client.send(&modify(900)).await.unwrap_err();
     assert_eq!(e.code(), Some("PARAM_ERROR"), "only lower: {e}");
@@ -168,9 +170,10 @@ async fn cancelled_orders_cannot_be_completed_and_unknown_orders_do_not_exist() 
             1,
         )
     };
+    // Spec §8 G6: complete on a REVOKED order is an illegal state.
     assert_eq!(
         client.send(&complete(&no)).await.unwrap_err().code(),
-        Some("ORDER_CANCELED")
+        Some("INVALID_REQUEST")
     );
     let e = client.send(&complete("NOSUCH")).await.unwrap_err();
     assert_eq!(

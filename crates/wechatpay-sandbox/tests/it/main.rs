@@ -5,6 +5,7 @@
 
 mod auth;
 mod family;
+mod fidelity;
 mod interop;
 mod rules;
 mod support;

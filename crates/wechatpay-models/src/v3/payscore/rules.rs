@@ -214,6 +214,31 @@ pub(crate) fn check_location(c: &mut Check, l: Option<&Location>) {
     }
 }
 
+/// A created order's `start_time` must not be earlier than the call (spec §8 G3: "service
+/// start time cannot be earlier than the call time, or pass OnAccept"), compared at the
+/// precision given: a `yyyyMMdd` date may be today.
+pub(crate) fn check_start_not_past(c: &mut Check, start_time: &str, now: i64) {
+    let (Some(start), Some(now)) = (
+        parse_payscore_time(start_time),
+        parse_payscore_time(&payscore_time(now)),
+    ) else {
+        return;
+    };
+    let earlier = if start_time.len() == 8 {
+        start / 1_000_000 < now / 1_000_000
+    } else {
+        start < now
+    };
+    if earlier {
+        c.push(
+            "/time_range/start_time",
+            Rule::Time,
+            "must not be earlier than the time of the call (use OnAccept for a service that starts when the user confirms)",
+            Some(start_time.into()),
+        );
+    }
+}
+
 /// R7 formats for a created order: `start_time` is `yyyyMMddHHmmss`, `yyyyMMdd` or, when
 /// the user confirms the order, `OnAccept`; `end_time` (optional) is a time after it.
 pub(crate) fn check_time_formats(c: &mut Check, tr: &TimeRange, allow_on_accept: bool) {

@@ -108,7 +108,7 @@ impl Endpoint for DirectCompleteRequest {
             self.total_amount,
             super::partner::serviceorder::MAX_DIRECT_COMPLETE_DISCOUNTS,
         );
-        check_time_range(&mut c, &self.time_range, now, true);
+        check_time_range(&mut c, &self.time_range, now, false);
         check_location(&mut c, self.location.as_ref());
         c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
         c.opt_max("/attach", self.attach.as_deref(), 256);

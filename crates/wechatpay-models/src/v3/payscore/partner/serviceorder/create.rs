@@ -2,7 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoint::Endpoint;
 use crate::ids::{AppId, MchId, OpenId, OutOrderNo, ServiceId};
-use crate::v3::payscore::rules::{check_lines, check_location, check_time_formats};
+use crate::v3::payscore::rules::{
+    check_lines, check_location, check_start_not_past, check_time_formats,
+};
 use crate::v3::payscore::{
     Location, PostDiscount, PostPayment, RISK_FUND_NAMES, RiskFund, ServiceOrder, TimeRange,
 };
@@ -65,7 +67,7 @@ impl Endpoint for CreateRequest {
     /// Lengths, `out_order_no` charset, `risk_fund.name`, time formats (`OnAccept` allowed),
     /// the bill lines' rules, `notify_url`, and for a no-confirm order
     /// (`need_user_confirm = false`) exactly one of `openid` and `sub_openid`.
-    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
         c.required_max("/service_id", self.service_id.as_str(), 32);
         c.required_max("/appid", self.appid.as_str(), 32);
@@ -101,6 +103,7 @@ impl Endpoint for CreateRequest {
             30,
         );
         check_time_formats(&mut c, &self.time_range, true);
+        check_start_not_past(&mut c, &self.time_range.start_time, now);
         check_location(&mut c, self.location.as_ref());
         c.opt_max("/attach", self.attach.as_deref(), 256);
         c.notify_url("/notify_url", &self.notify_url);

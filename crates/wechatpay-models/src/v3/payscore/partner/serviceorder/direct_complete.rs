@@ -62,7 +62,8 @@ pub struct DirectCompleteRequest {
     pub post_discounts: Option<Vec<PostDiscount>>,
     /// Σ payments − Σ discounts, in fen.
     pub total_amount: Fen,
-    /// Service period (start and end, both in the past).
+    /// Service period: start in the past; end (optional, but send it: the service is
+    /// over) after the start and not later than the call.
     pub time_range: TimeRange,
     /// Service place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +186,9 @@ impl Endpoint for DirectCompleteRequest {
             self.total_amount,
             MAX_DIRECT_COMPLETE_DISCOUNTS,
         );
-        check_time_range(&mut c, &self.time_range, now, true);
+        // end_time is optional (S1); when given it must be after start_time and not
+        // later than the call.
+        check_time_range(&mut c, &self.time_range, now, false);
         check_location(&mut c, self.location.as_ref());
         c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
         c.opt_max("/attach", self.attach.as_deref(), 256);
@@ -251,8 +254,9 @@ mod tests {
         );
         o.time_range = TimeRange::new("20251126", "20251126150000");
         o.validate_at(NOW).unwrap();
+        // S1 marks end_time optional.
         o.time_range.end_time = None;
-        assert!(o.validate_at(NOW).unwrap_err().has(Rule::Required));
+        o.validate_at(NOW).unwrap();
     }
 
     #[test]

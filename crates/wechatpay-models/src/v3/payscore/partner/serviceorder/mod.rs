@@ -116,7 +116,16 @@ mod tests {
         c = create();
         c.need_user_confirm = Some(false);
         c.openid = Some("o1".into());
-        c.time_range = TimeRange::new("20251126100000", "20251126120000");
+        c.time_range = TimeRange::new("20251126170000", "20251126190000");
+        c.validate_at(NOW).unwrap();
+        // Spec §8 G3: a start earlier than the call is refused, at the precision given.
+        c.time_range = TimeRange::new("20251126100000", "20251126190000");
+        assert!(
+            c.validate_at(NOW)
+                .unwrap_err()
+                .has_field("/time_range/start_time")
+        );
+        c.time_range = TimeRange::new("20251126", "20251126190000");
         c.validate_at(NOW).unwrap();
         c.sub_openid = Some("o2".into());
         assert!(c.validate_at(NOW).unwrap_err().has_field("/openid"));

@@ -5,7 +5,7 @@ use crate::endpoint::Endpoint;
 use crate::ids::{Fen, MchId, OutOrderNo, ServiceId};
 use crate::v3::payscore::rules::check_bill;
 use crate::v3::payscore::{PostDiscount, PostPayment};
-use crate::validate::{Check, ValidationErrors};
+use crate::validate::{Check, Rule, ValidationErrors};
 
 /// `POST /v3/payscore/partner/serviceorder/{out_order_no}/modify`: lower the amount of an
 /// order being collected (once). Answers `204`.
@@ -16,7 +16,8 @@ pub struct ModifyRequest {
     pub out_order_no: OutOrderNo,
     /// Sub-merchant number.
     pub sub_mchid: MchId,
-    /// Service id.
+    /// Service id: optional in the documents, required in practice (validation asks for
+    /// it; WeChat Pay answers `NO_AUTH` without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_id: Option<ServiceId>,
     /// 1–100 bill lines.
@@ -80,11 +81,17 @@ impl Endpoint for ModifyRequest {
         let mut c = Check::default();
         c.out_order_no("/out_order_no", self.out_order_no.as_str());
         c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
-        c.opt_max(
-            "/service_id",
-            self.service_id.as_ref().map(ServiceId::as_str),
-            32,
-        );
+        match &self.service_id {
+            Some(id) => c.required_max("/service_id", id.as_str(), 32),
+            // Optional in the documents, but WeChat Pay answers NO_AUTH without it
+            // (spec §8 G2, WxJava #3664).
+            None => c.push(
+                "/service_id",
+                Rule::Required,
+                "is required in practice: WeChat Pay answers NO_AUTH 商户暂无权限使用此服务 without it",
+                None,
+            ),
+        }
         c.required_max("/reason", &self.reason, 50);
         check_bill(
             &mut c,
