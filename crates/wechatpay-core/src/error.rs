@@ -28,6 +28,9 @@ pub enum KeyError {
     /// The X.509 certificate could not be parsed.
     #[error("invalid X.509 certificate: {0}")]
     Certificate(String),
+    /// The APIv2 key is not 32 printable ASCII characters.
+    #[error("the APIv2 key must be 32 printable ASCII characters, got {0}")]
+    ApiV2Key(usize),
     /// The APIv3 key is not exactly 32 bytes.
     #[error("the APIv3 key must be exactly 32 bytes, got {0}")]
     ApiV3KeyLength(usize),

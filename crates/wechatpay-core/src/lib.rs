@@ -13,6 +13,7 @@
 //! | Callback envelopes | [`notify`] |
 //! | Platform certificate download | [`certificates`] |
 //! | RSA-OAEP sensitive fields, JSAPI `paySign` | [`PublicKey::encrypt_oaep`], [`paysign`] |
+//! | APIv2 HMAC-SHA256 `sign` (Pay Score front-end launches) | [`apiv2`] |
 //! | Time and nonces | [`Clock`], [`NonceSource`] |
 //!
 //! # Example: sign a request and verify it
@@ -34,6 +35,7 @@
 //! The [`manual`] module explains the protocol and the reasons behind the defaults.
 
 pub mod aead;
+pub mod apiv2;
 pub mod certificates;
 mod clock;
 mod error;

@@ -45,6 +45,9 @@ pub struct Profile {
     pub merchant_certificate: Option<String>,
     /// The APIv3 key (`WXPAY_APIV3_KEY`). Never shown in `Debug`.
     pub apiv3_key: Option<String>,
+    /// The APIv2 key (`WXPAY_APIV2_KEY`), for the order-detail page's signature. Never
+    /// shown in `Debug`.
+    pub apiv2_key: Option<String>,
     /// Base URL (`WXPAY_BASE_URL`).
     pub base_url: Option<String>,
     /// WeChat Pay public key id, `PUB_KEY_ID_…` (`WXPAY_PUBLIC_KEY_ID`).
@@ -66,6 +69,10 @@ impl fmt::Debug for Profile {
                 "apiv3_key",
                 &self.apiv3_key.as_ref().map(|_| "** redacted **"),
             )
+            .field(
+                "apiv2_key",
+                &self.apiv2_key.as_ref().map(|_| "** redacted **"),
+            )
             .field("base_url", &self.base_url)
             .field("public_key_id", &self.public_key_id)
             .finish_non_exhaustive()
@@ -73,12 +80,13 @@ impl fmt::Debug for Profile {
 }
 
 /// The environment variables and the settings they set.
-const ENV: [&str; 8] = [
+const ENV: [&str; 9] = [
     "WXPAY_MCHID",
     "WXPAY_SERIAL",
     "WXPAY_PRIVATE_KEY",
     "WXPAY_MERCHANT_CERTIFICATE",
     "WXPAY_APIV3_KEY",
+    "WXPAY_APIV2_KEY",
     "WXPAY_BASE_URL",
     "WXPAY_PUBLIC_KEY_ID",
     "WXPAY_PUBLIC_KEY",
@@ -110,6 +118,7 @@ impl Profile {
             "WXPAY_PRIVATE_KEY" => &mut self.private_key,
             "WXPAY_MERCHANT_CERTIFICATE" => &mut self.merchant_certificate,
             "WXPAY_APIV3_KEY" => &mut self.apiv3_key,
+            "WXPAY_APIV2_KEY" => &mut self.apiv2_key,
             "WXPAY_BASE_URL" => &mut self.base_url,
             "WXPAY_PUBLIC_KEY_ID" => &mut self.public_key_id,
             _ => &mut self.public_key,
@@ -134,6 +143,9 @@ impl Profile {
         }
         if let Some(v) = &self.apiv3_key {
             b = b.apiv3_key(v);
+        }
+        if let Some(v) = &self.apiv2_key {
+            b = b.apiv2_key(v);
         }
         if let Some(v) = &self.base_url {
             b = b.base_url(v);

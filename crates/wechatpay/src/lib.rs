@@ -8,6 +8,7 @@ mod client;
 pub mod config;
 mod error;
 pub mod fluent;
+pub mod launch;
 pub mod notify;
 mod response;
 

@@ -41,6 +41,7 @@ pub struct ClientBuilder {
     public_keys: Vec<(String, KeyResult<PublicKey>)>,
     certificates: Vec<KeyResult<Certificate>>,
     apiv3_key: Option<KeyResult<ApiV3Key>>,
+    apiv2_key: Option<KeyResult<wechatpay_core::apiv2::ApiV2Key>>,
     base_url: Option<String>,
     failover: bool,
     proxy: Option<String>,
@@ -179,6 +180,13 @@ impl ClientBuilder {
     /// [`certificate_refresh`](Self::certificate_refresh) says otherwise.
     pub fn apiv3_key(mut self, key: impl AsRef<[u8]>) -> Self {
         self.apiv3_key = Some(ApiV3Key::new(key));
+        self
+    }
+
+    /// The APIv2 key (API密钥): only for the Pay Score order-detail page's signature
+    /// ([`Client::launch_detail`]). A separate secret from the APIv3 key.
+    pub fn apiv2_key(mut self, key: impl AsRef<str>) -> Self {
+        self.apiv2_key = Some(wechatpay_core::apiv2::ApiV2Key::new(key));
         self
     }
 
@@ -394,6 +402,7 @@ impl ClientBuilder {
             verifier.add_certificate(c.map_err(key_err("platform certificate"))?);
         }
         let apiv3_key = self.apiv3_key.transpose().map_err(key_err("APIv3 key"))?;
+        let apiv2_key = self.apiv2_key.transpose().map_err(key_err("APIv2 key"))?;
         if verifier.is_empty() && apiv3_key.is_none() {
             return Err(BuildError::Missing("a WeChat Pay public key or platform certificate to verify answers (or an APIv3 key to download certificates)").into());
         }
@@ -459,6 +468,7 @@ impl ClientBuilder {
                 serial,
                 key,
                 apiv3_key,
+                apiv2_key,
                 verifier: RwLock::new(verifier),
                 wechatpay_serial: self.wechatpay_serial,
                 started: clock.now(),

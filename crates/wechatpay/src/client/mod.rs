@@ -76,6 +76,7 @@ pub(crate) struct Inner {
     serial: String,
     key: PrivateKey,
     apiv3_key: Option<ApiV3Key>,
+    apiv2_key: Option<wechatpay_core::apiv2::ApiV2Key>,
     pub(crate) verifier: RwLock<Verifier>,
     wechatpay_serial: Option<String>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -301,6 +302,31 @@ impl Client {
             verified_by,
             attempts: answer.attempts,
         })
+    }
+
+    /// The signed parameters of the Pay Score order-detail page (`wxpayScoreDetail`) for
+    /// the page that launches it: `mch_id` is this client's merchant number (the service
+    /// provider's), signed with the APIv2 key, at the client's clock, with a fresh nonce.
+    ///
+    /// # Errors
+    /// [`BuildError::Missing`] without an APIv2 key
+    /// ([`ClientBuilder::apiv2_key`]).
+    pub fn launch_detail(
+        &self,
+        service_id: &str,
+        out_order_no: &str,
+    ) -> Result<crate::launch::Launch, BuildError> {
+        let key = self.inner.apiv2_key.as_ref().ok_or(BuildError::Missing(
+            "apiv2_key (the order-detail page is signed with the APIv2 key)",
+        ))?;
+        Ok(crate::launch::detail(
+            &self.inner.mchid,
+            service_id,
+            out_order_no,
+            key,
+            self.now(),
+            &self.inner.nonce.nonce(),
+        ))
     }
 
     /// A verifier for callbacks: it decrypts with the APIv3 key and trusts what the client
