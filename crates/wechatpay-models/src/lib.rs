@@ -37,6 +37,7 @@ pub mod v3 {
         pub use values::*;
         /// `v3/payscore/partner/…`: the service-provider (服务商) APIs.
         pub mod partner {
+            pub mod permissions;
             pub mod serviceorder;
         }
         pub mod serviceorder;

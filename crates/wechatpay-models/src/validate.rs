@@ -319,6 +319,32 @@ pub fn parse_payscore_time(s: &str) -> Option<i64> {
     Some(date * 1_000_000 + i64::from(h) * 10_000 + i64::from(mi) * 100 + i64::from(se))
 }
 
+/// Reads a Pay Score time (`yyyyMMddHHmmss`, or `yyyyMMdd` for midnight) in Beijing time
+/// as unix seconds.
+#[must_use]
+pub fn payscore_time_to_unix(s: &str) -> Option<i64> {
+    let n = parse_payscore_time(s)?;
+    let (date, secs) = (n / 1_000_000, n % 1_000_000);
+    let month = time::Month::try_from(u8::try_from(date / 100 % 100).ok()?).ok()?;
+    let d = time::Date::from_calendar_date(
+        i32::try_from(date / 10_000).ok()?,
+        month,
+        u8::try_from(date % 100).ok()?,
+    )
+    .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(secs / 10_000).ok()?,
+        u8::try_from(secs / 100 % 100).ok()?,
+        u8::try_from(secs % 100).ok()?,
+    )
+    .ok()?;
+    Some(
+        time::PrimitiveDateTime::new(d, t)
+            .assume_offset(time::macros::offset!(+8))
+            .unix_timestamp(),
+    )
+}
+
 /// Formats unix seconds as a Pay Score time `yyyyMMddHHmmss` in Beijing time (UTC+8).
 #[must_use]
 pub fn payscore_time(unix: i64) -> String {
@@ -357,6 +383,8 @@ mod tests {
             assert_eq!(parse_payscore_time(bad), None, "{bad}");
         }
         assert_eq!(payscore_time(1_764_146_327), "20251126163847");
+        assert_eq!(payscore_time_to_unix("20251126163847"), Some(1_764_146_327));
+        assert_eq!(payscore_time_to_unix("2025-11-26"), None);
     }
 
     #[test]

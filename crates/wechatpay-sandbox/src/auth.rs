@@ -94,7 +94,7 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
             .why("nonce_str must be a non-empty token without control characters"));
     }
     let w = s.world();
-    let now = s.now();
+    let now = s.real_now();
     let skew = now - auth.timestamp;
     if skew.unsigned_abs() > w.behaviour.max_skew_secs {
         let (by, side) = if skew < 0 {
@@ -179,14 +179,19 @@ async fn sign(s: &AppState, caller: &Caller, resp: Response) -> Response {
         .extensions
         .get::<SignWith>()
         .map_or(caller.response_serial.as_str(), |w| w.0.as_str());
-    let sig =
-        match ResponseSignature::sign(&s.world().platform_key, serial, s.now(), &nonce, &bytes) {
-            Ok(sig) => sig,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot sign the answer");
-                return with_request_id(ApiErr::system("系统错误").into_response());
-            }
-        };
+    let sig = match ResponseSignature::sign(
+        &s.world().platform_key,
+        serial,
+        s.real_now(),
+        &nonce,
+        &bytes,
+    ) {
+        Ok(sig) => sig,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot sign the answer");
+            return with_request_id(ApiErr::system("系统错误").into_response());
+        }
+    };
     let mut h = HeaderMap::new();
     sig.apply_to(&mut h);
     parts.headers.extend(h);

@@ -77,6 +77,13 @@ pub struct Behaviour {
     /// default: WeChat Pay documents no such check (protocol spec §2.4), and a resend of
     /// the same signed request (to the backup host, say) is accepted there.
     pub reject_replayed_nonce: bool,
+    /// Retry intervals of the authorization callbacks (USER_OPEN_SERVICE,
+    /// USER_CLOSE_SERVICE), in seconds: 15 s … then hourly for three days (lifecycle
+    /// spec §2.7).
+    pub authorization_callback_schedule_secs: Vec<u64>,
+    /// Whether a merchant's terminate also sends USER_CLOSE_SERVICE (not documented;
+    /// lifecycle spec §2.4 recommends sending it).
+    pub close_callback_on_terminate: bool,
     /// Close keep-alive connections idle this long, in seconds (0: never), as WeChat Pay
     /// does after about 8 s (the field report behind wechatpay-java PR #187).
     pub idle_timeout_secs: u64,
@@ -98,6 +105,15 @@ impl Default for Behaviour {
             cancel_while_paying: true,
             remote_callbacks: false,
             reject_replayed_nonce: false,
+            authorization_callback_schedule_secs: {
+                let mut s = vec![15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600];
+                let three_days: u64 = 3 * 86_400;
+                while s.iter().sum::<u64>() + 3600 <= three_days {
+                    s.push(3600);
+                }
+                s
+            },
+            close_callback_on_terminate: true,
             idle_timeout_secs: 8,
         }
     }
@@ -133,6 +149,10 @@ pub struct ProviderConfig {
     pub certificate: Option<String>,
     /// Its APIv3 key (32 characters).
     pub apiv3_key: String,
+    /// Its APIv2 key (32 characters): checks the signatures of front-end launches
+    /// (`/_sandbox/api/test-helpers/check-launch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apiv2_key: Option<String>,
     /// Appids bound to it.
     #[serde(default)]
     pub appids: Vec<String>,
@@ -169,6 +189,10 @@ impl std::fmt::Debug for ProviderConfig {
             .field("mchid", &self.mchid)
             .field("serial", &self.serial)
             .field("apiv3_key", &"** redacted **")
+            .field(
+                "apiv2_key",
+                &self.apiv2_key.as_ref().map(|_| "** redacted **"),
+            )
             .field("appids", &self.appids)
             .field("sub_merchants", &self.sub_merchants)
             .finish_non_exhaustive()
@@ -281,6 +305,7 @@ pub(crate) struct Provider {
     pub(crate) serial: String,
     pub(crate) key: PublicKey,
     pub(crate) apiv3_key: ApiV3Key,
+    pub(crate) apiv2_key: Option<wechatpay_core::apiv2::ApiV2Key>,
     pub(crate) appids: HashSet<String>,
     pub(crate) subs: HashMap<String, HashSet<String>>,
     pub(crate) callback_serial: String,
@@ -353,6 +378,12 @@ impl World {
                 serial: p.serial.clone(),
                 key,
                 apiv3_key: ApiV3Key::new(&p.apiv3_key).map_err(|e| bad(&what, e))?,
+                apiv2_key: p
+                    .apiv2_key
+                    .as_deref()
+                    .map(wechatpay_core::apiv2::ApiV2Key::new)
+                    .transpose()
+                    .map_err(|e| bad(&what, e))?,
                 appids: p.appids.iter().cloned().collect(),
                 subs: p
                     .sub_merchants

@@ -37,6 +37,9 @@ pub struct ClientCredentials {
     /// The APIv3 key.
     #[serde(skip)]
     pub apiv3_key: String,
+    /// The APIv2 key (order-detail page signatures).
+    #[serde(skip)]
+    pub apiv2_key: String,
     /// Identities to put in orders.
     pub ids: DemoIds,
 }
@@ -59,8 +62,10 @@ pub struct DemoIds {
     pub sub_mchid: String,
     /// Sub-merchant appid.
     pub sub_appid: String,
-    /// Service id (risk cap 200 yuan).
+    /// Service id (risk cap 200 yuan): no-confirm (免确认), direct-complete opened.
     pub service_id: String,
+    /// A need-confirm (需确认) service id: orders are confirmed by the user.
+    pub confirm_service_id: String,
     /// A user whose deductions succeed.
     pub openid: String,
     /// A user whose deductions always fail.
@@ -160,11 +165,15 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
         .map_err(kerr)?
         .expose_secret()
         .to_string();
+    let apiv2_key = wechatpay_core::apiv2::ApiV2Key::generate()
+        .expose()
+        .to_owned();
     let ids = DemoIds {
         appid: format!("wx{}", RandomNonce::alphanumeric(16).to_lowercase()),
         sub_mchid: "1900000110".into(),
         sub_appid: format!("wx{}", RandomNonce::alphanumeric(16).to_lowercase()),
         service_id: digits(32),
+        confirm_service_id: digits(32),
         openid: format!("o{}", RandomNonce::alphanumeric(27)),
         failing_openid: format!("o{}", RandomNonce::alphanumeric(27)),
         unauthorised_openid: format!("o{}", RandomNonce::alphanumeric(27)),
@@ -184,6 +193,7 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
             public_key: None,
             certificate: Some(merchant_cert.clone()),
             apiv3_key: apiv3_key.clone(),
+            apiv2_key: Some(apiv2_key.clone()),
             appids: vec![ids.appid.clone()],
             callback_serial: None,
             sub_merchants: vec![SubMerchantConfig {
@@ -191,13 +201,22 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
                 sub_appids: vec![ids.sub_appid.clone()],
             }],
         }],
-        services: vec![ServiceConfig {
-            service_id: ids.service_id.clone(),
-            risk_cap: 20_000,
-            providers: vec![mchid.clone()],
-            direct_complete: true,
-            need_confirm: false,
-        }],
+        services: vec![
+            ServiceConfig {
+                service_id: ids.service_id.clone(),
+                risk_cap: 20_000,
+                providers: vec![mchid.clone()],
+                direct_complete: true,
+                need_confirm: false,
+            },
+            ServiceConfig {
+                service_id: ids.confirm_service_id.clone(),
+                risk_cap: 20_000,
+                providers: vec![mchid.clone()],
+                direct_complete: false,
+                need_confirm: true,
+            },
+        ],
         users: vec![
             UserConfig {
                 service_id: ids.service_id.clone(),
@@ -221,6 +240,7 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
         platform_certificate_pem: platform_cert,
         platform_certificate_serial: platform_serial,
         apiv3_key,
+        apiv2_key,
         ids,
     };
     Ok(Generated { config, client })
@@ -256,16 +276,18 @@ impl Generated {
         }
         let ids = &c.ids;
         let profile = format!(
-            "# wxpay client profile for the sandbox in this folder ({base}).\n# Start it with: wxpay sandbox serve --config sandbox.toml\n\n[profiles.sandbox]\nmchid = \"{mchid}\"\nserial = \"{serial}\"\nprivate_key = \"merchant_key.pem\"\napiv3_key = \"{apiv3}\"\nbase_url = \"http://{base}\"\npublic_key_id = \"{pkid}\"\npublic_key = \"platform_pub.pem\"\nplatform_certificates = [\"platform_cert.pem\"]\n\n# Ids bound in sandbox.toml, for your test orders:\n# appid = \"{appid}\", sub_mchid = \"{sub}\", sub_appid = \"{subapp}\", service_id = \"{svc}\"\n# openid (pays) = \"{openid}\", openid (deduction fails) = \"{fail}\"\n",
+            "# wxpay client profile for the sandbox in this folder ({base}).\n# Start it with: wxpay sandbox serve --config sandbox.toml\n\n[profiles.sandbox]\nmchid = \"{mchid}\"\nserial = \"{serial}\"\nprivate_key = \"merchant_key.pem\"\napiv3_key = \"{apiv3}\"\napiv2_key = \"{apiv2}\"\nbase_url = \"http://{base}\"\npublic_key_id = \"{pkid}\"\npublic_key = \"platform_pub.pem\"\nplatform_certificates = [\"platform_cert.pem\"]\n\n# Ids bound in sandbox.toml, for your test orders:\n# appid = \"{appid}\", sub_mchid = \"{sub}\", sub_appid = \"{subapp}\", service_id = \"{svc}\" (no-confirm), \"{csvc}\" (need-confirm)\n# openid (pays) = \"{openid}\", openid (deduction fails) = \"{fail}\"\n",
             base = cfg.listen,
             mchid = c.mchid,
             serial = c.serial,
             apiv3 = c.apiv3_key,
+            apiv2 = c.apiv2_key,
             pkid = c.public_key_id,
             appid = ids.appid,
             sub = ids.sub_mchid,
             subapp = ids.sub_appid,
             svc = ids.service_id,
+            csvc = ids.confirm_service_id,
             openid = ids.openid,
             fail = ids.failing_openid,
         );

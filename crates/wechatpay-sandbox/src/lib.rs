@@ -36,6 +36,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,7 +49,9 @@ mod certificates;
 pub mod config;
 mod error;
 mod generate;
+mod helpers;
 mod payscore;
+mod permissions;
 pub mod store;
 pub mod testing;
 mod util;
@@ -102,6 +105,61 @@ impl SandboxError {
     }
 }
 
+/// The users listed in `sandbox.toml` have authorized their service: an `AVAILABLE`
+/// authorization for every provider and sub-merchant that may use it, unless one is on
+/// record already (so that a revocation survives a restart).
+fn seed_authorizations(
+    world: &config::World,
+    store: &store::Store,
+    now_ms: i64,
+) -> Result<(), SandboxError> {
+    for (service_id, openid) in world.users.keys() {
+        let Some(service) = world.services.get(service_id) else {
+            continue;
+        };
+        for sp in &service.providers {
+            let Some(p) = world.providers.get(sp) else {
+                continue;
+            };
+            let subs = p.subs.keys().map(String::as_str).chain([""]);
+            for sub in subs {
+                let digest = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA256,
+                    format!("{sp}|{sub}|{service_id}|{openid}").as_bytes(),
+                );
+                let code: String = digest
+                    .as_ref()
+                    .iter()
+                    .take(12)
+                    .map(|b| format!("{b:02X}"))
+                    .collect();
+                store.insert_authorization(&store::AuthorizationRow {
+                    sp_mchid: sp.clone(),
+                    authorization_code: format!("SANDBOX{code}"),
+                    sub_mchid: sub.to_owned(),
+                    service_id: service_id.clone(),
+                    appid: p.appids.iter().next().cloned().unwrap_or_default(),
+                    sub_appid: None,
+                    openid: Some(openid.clone()),
+                    sub_openid: None,
+                    state: store::AuthorizationState::Available,
+                    token: None,
+                    token_expires_ms: None,
+                    notify_url: None,
+                    request_json: String::new(),
+                    success_ms: Some(now_ms),
+                    cancel_ms: None,
+                    created_ms: now_ms,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The setting that keeps the test clock's offset.
+const CLOCK_OFFSET: &str = "clock_offset_ms";
+
 /// The current unix time (seconds), from the system clock.
 #[must_use]
 pub fn now() -> i64 {
@@ -120,6 +178,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     nonces: Mutex<NonceCache>,
     wake: tokio::sync::Notify,
+    /// How far the test clock has been advanced, ms.
+    clock_offset_ms: AtomicI64,
     /// When the worker will look again on its own (unix ms).
     next_wake: std::sync::atomic::AtomicI64,
     http: reqwest::Client,
@@ -149,10 +209,17 @@ impl AppState {
             .timeout(Duration::from_millis(world.behaviour.callback_timeout_ms))
             .build()
             .map_err(|e| SandboxError::Config(format!("http client: {e}")))?;
+        let store = store::Store::open(&db)?;
+        seed_authorizations(&world, &store, SystemClock.now_millis())?;
+        let offset = store
+            .setting(CLOCK_OFFSET)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         Ok(Self {
             inner: Arc::new(Shared {
                 world,
-                store: store::Store::open(&db)?,
+                store,
+                clock_offset_ms: AtomicI64::new(offset),
                 clock: Arc::new(SystemClock),
                 nonces: Mutex::new(NonceCache::default()),
                 wake: tokio::sync::Notify::new(),
@@ -172,12 +239,63 @@ impl AppState {
         &self.inner.store
     }
 
+    /// Business time (unix seconds): the real clock plus what the test clock has been
+    /// advanced by. Expiries, deductions, callbacks and order times follow it.
     pub(crate) fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Business time in unix ms.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_millis() + self.inner.clock_offset_ms.load(Ordering::Acquire)
+    }
+
+    /// The real clock (unix seconds): signatures are made and checked with it, since
+    /// clients sign with real time.
+    pub(crate) fn real_now(&self) -> i64 {
         self.inner.clock.now()
     }
 
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.inner.clock.now_millis()
+    /// What a deduction from `openid` does: the test helper's setting, else the user's
+    /// `deduction` in `sandbox.toml`, else success.
+    pub(crate) fn deduction_outcome(
+        &self,
+        service_id: &str,
+        openid: &str,
+    ) -> Result<config::Deduction, store::StoreError> {
+        Ok(
+            match self
+                .store()
+                .setting(&format!("deduction:{openid}"))?
+                .as_deref()
+            {
+                Some("fail") => config::Deduction::Fail,
+                Some(_) => config::Deduction::Success,
+                None => self
+                    .world()
+                    .users
+                    .get(&(service_id.to_owned(), openid.to_owned()))
+                    .copied()
+                    .unwrap_or_default(),
+            },
+        )
+    }
+
+    /// Moves business time forward by `secs` (kept across restarts) and lets the worker
+    /// see what fell due.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub fn advance_clock(&self, secs: i64) -> Result<i64, store::StoreError> {
+        let offset = self
+            .inner
+            .clock_offset_ms
+            .fetch_add(secs.saturating_mul(1000), Ordering::AcqRel)
+            + secs.saturating_mul(1000);
+        self.store()
+            .set_setting(CLOCK_OFFSET, &offset.to_string())?;
+        self.inner.wake.notify_one();
+        Ok(self.now())
     }
 
     /// Wakes the worker if something falls due at `due_ms` before it would look anyway.
@@ -195,7 +313,7 @@ impl AppState {
     /// Remembers a request nonce; `false` if it was seen within the window.
     pub(crate) fn remember_nonce(&self, mchid: &str, nonce: &str, ts: i64) -> bool {
         let window = i64::try_from(self.world().behaviour.max_skew_secs).unwrap_or(i64::MAX);
-        let now = self.now();
+        let now = self.real_now();
         let mut cache = self
             .inner
             .nonces
@@ -220,13 +338,16 @@ pub fn app(state: AppState) -> Router {
     // The layer goes on each method route, so unknown paths (404) and wrong methods (405)
     // answer with empty bodies before authentication, as the real server does.
     let authenticated = |r: axum::routing::MethodRouter<AppState>| r.route_layer(auth.clone());
-    let api = payscore::routes(authenticated).route(
-        certificates::PATH,
-        authenticated(get(certificates::certificates)),
-    );
+    let api = payscore::routes(authenticated)
+        .merge(permissions::routes(authenticated))
+        .route(
+            certificates::PATH,
+            authenticated(get(certificates::certificates)),
+        );
     Router::new()
         .merge(api)
         .merge(web::routes())
+        .merge(helpers::routes())
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(wechat_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -322,7 +443,7 @@ async fn serve(
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -332,10 +453,15 @@ async fn serve(
             },
             () = stopped(&mut stop) => break,
         };
+        let peer = helpers::Peer(peer);
         let service =
             hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
                 app.clone(),
-                |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+                move |r: http::Request<hyper::body::Incoming>| {
+                    let mut r = r.map(axum::body::Body::new);
+                    r.extensions_mut().insert(peer);
+                    r
+                },
             ));
         let mut stop = stop.clone();
         connections.spawn(async move {

@@ -16,7 +16,7 @@ use crate::util::{random_digits, random_hex, request_id, rfc3339_beijing};
 /// Why a deduction could not be carried out; the worker logs it and tries again on its
 /// next tick.
 #[derive(Debug, thiserror::Error)]
-enum WorkerError {
+pub(crate) enum WorkerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("service provider {0} is no longer configured")]
@@ -90,7 +90,7 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), WorkerError> {
         .as_ref()
         .map(|x| x.as_str().to_owned())
         .unwrap_or_default();
-    if s.world().users.get(&(service, openid)) == Some(&Deduction::Fail) {
+    if s.deduction_outcome(&service, &openid)? == Deduction::Fail {
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
         row.deduction_error = Some(
             "扣款失败: the user's balance is insufficient (configured); call pay to try again"
@@ -108,7 +108,14 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), WorkerError> {
     row.deduction_error = None;
     let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
         None => None,
-        Some(url) => Some(user_paid_callback(s, &row, url, now)?),
+        Some(url) => Some(callback(
+            s,
+            &row.sp_mchid,
+            &row.out_order_no,
+            url,
+            ("PAYSCORE.USER_PAID", "支付成功"),
+            &row.order,
+        )?),
     };
     tracing::info!(out_order_no = %row.out_order_no, "deducted; order DONE / USER_PAID");
     Ok(save(s, &row, callback.as_ref())?)
@@ -123,39 +130,45 @@ fn save(s: &AppState, row: &OrderRow, callback: Option<&Delivery>) -> Result<(),
     Ok(())
 }
 
-fn user_paid_callback(
+/// A callback to queue: `event_type` about `about` (an order's `out_order_no` or an
+/// authorization's code) for provider `sp_mchid`, its resource `plaintext` encrypted
+/// with the provider's APIv3 key. It is saved in the transaction that causes it.
+pub(crate) fn callback(
     s: &AppState,
-    row: &OrderRow,
+    sp_mchid: &str,
+    about: &str,
     notify_url: String,
-    now: i64,
+    event: (&str, &str),
+    plaintext: &impl serde::Serialize,
 ) -> Result<Delivery, WorkerError> {
+    let (event_type, summary) = event;
     let w = s.world();
+    let now = s.now_ms();
     let provider = w
         .providers
-        .get(&row.sp_mchid)
-        .ok_or_else(|| WorkerError::ProviderGone(row.sp_mchid.clone()))?;
-    let plaintext = serde_json::to_vec(&row.order)?;
+        .get(sp_mchid)
+        .ok_or_else(|| WorkerError::ProviderGone(sp_mchid.to_owned()))?;
     let resource = EncryptedResource::encrypt(
         &provider.apiv3_key,
         Some("payscore"),
         &w.behaviour.callback_associated_data,
         &RandomNonce::alphanumeric(12),
-        &plaintext,
+        &serde_json::to_vec(plaintext)?,
     )
     .map_err(WorkerError::Encrypt)?;
     let envelope = Notification {
         id: format!("EV-{}", random_digits(20)),
         create_time: rfc3339_beijing(now / 1000),
         resource_type: "encrypt-resource".into(),
-        event_type: "PAYSCORE.USER_PAID".into(),
-        summary: "支付成功".into(),
+        event_type: event_type.into(),
+        summary: summary.into(),
         resource,
     };
     Ok(Delivery {
         id: 0,
         event_id: envelope.id.clone(),
-        sp_mchid: row.sp_mchid.clone(),
-        out_order_no: row.out_order_no.clone(),
+        sp_mchid: sp_mchid.to_owned(),
+        out_order_no: about.to_owned(),
         notify_url,
         event_type: envelope.event_type.clone(),
         body: serde_json::to_string(&envelope)?,
@@ -204,7 +217,7 @@ async fn deliver(s: AppState, d: Delivery) {
     match ResponseSignature::sign(
         &w.platform_key,
         &serial,
-        s.now(),
+        s.real_now(),
         &random_hex(16).to_lowercase(),
         d.body.as_bytes(),
     ) {
@@ -252,7 +265,13 @@ async fn deliver(s: AppState, d: Delivery) {
             }),
         ),
     };
-    let schedule = &w.behaviour.callback_schedule_secs;
+    let schedule = if d.event_type.starts_with("PAYSCORE.USER_OPEN_SERVICE")
+        || d.event_type.starts_with("PAYSCORE.USER_CLOSE_SERVICE")
+    {
+        &w.behaviour.authorization_callback_schedule_secs
+    } else {
+        &w.behaviour.callback_schedule_secs
+    };
     let (state, next) = if error.is_none() {
         ("delivered", None)
     } else if let Some(wait) = usize::try_from(d.attempts)

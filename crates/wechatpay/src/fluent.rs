@@ -242,6 +242,34 @@ node! {
         payscore() mod payscore::Payscore "payscore" {
             /// `v3/payscore/partner`: the service-provider (服务商) APIs.
             partner() mod partner::Partner "partner" {
+                /// `v3/payscore/partner/permissions`: users' authorizations (免确认预授权).
+                permissions() mod permissions::Permissions "permissions" {
+                    /// Pre-authorizes a user: an `apply_permissions_token` for the page.
+                    post => wechatpay_models::v3::payscore::partner::permissions::ApplyPermissionsRequest;
+                    /// `…/search`.
+                    search() Search "search" {
+                        /// A user's authorization, by openid or sub_openid.
+                        get => wechatpay_models::v3::payscore::partner::permissions::QueryPermissionsByOpenidRequest;
+                    }
+                    /// `…/terminate`.
+                    terminate() Terminate "terminate" {
+                        /// Ends a user's authorization, by openid or sub_openid (answers 204).
+                        post => wechatpay_models::v3::payscore::partner::permissions::TerminatePermissionsRequest;
+                    }
+                    /// `…/authorization-code`.
+                    authorization_code() AuthorizationCode "authorization-code" {
+                        /// `…/authorization-code/{authorization_code}`: one authorization.
+                        authorization_code(value) ByCode {
+                            /// The authorization with this code.
+                            get => wechatpay_models::v3::payscore::partner::permissions::QueryPermissionsByCodeRequest;
+                            /// `…/{authorization_code}/terminate`.
+                            terminate() TerminateByCode "terminate" {
+                                /// Ends the authorization (answers 204).
+                                post => wechatpay_models::v3::payscore::partner::permissions::TerminatePermissionsByCodeRequest;
+                            }
+                        }
+                    }
+                }
                 /// `v3/payscore/partner/serviceorder`: service orders.
                 serviceorder() mod serviceorder::Serviceorder "serviceorder" {
                     /// Creates a service order.

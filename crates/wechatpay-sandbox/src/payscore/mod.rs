@@ -19,16 +19,20 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiErr, parse_body, parse_json, require_amounts};
 
-mod rules;
+pub(crate) mod rules;
 pub(crate) mod state;
 
-use rules::{check_permissions, check_risk_cap, checked, first_violation};
+pub(crate) use rules::{Family, check_permissions, checked};
+use rules::{check_risk_cap, first_violation};
 use state::{
     complete_order, deduction_due, insert_or_reenter, is_paying, load, load_open, mark_paid,
     new_row, order_from, revoke, save,
 };
 
 type Answer = Result<Response, ApiErr>;
+
+/// A need-confirm order's `package` is valid one hour (lifecycle spec §3.2).
+pub(crate) const PACKAGE_VALID_MS: i64 = 3_600_000;
 
 /// The routes of the family, each at its request type's [`Endpoint::PATH`];
 /// `authenticated` wraps a handler in the authentication layer.
@@ -90,7 +94,7 @@ pub(crate) async fn partner_direct_complete(
         Some(req.sub_mchid.as_str()),
         req.sub_appid.as_ref().map(|a| a.as_str()),
         Some(req.openid.as_str()),
-        true,
+        Family::DirectComplete,
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
     let mut o = order_from(&req, &c.mchid);
@@ -130,7 +134,7 @@ pub(crate) async fn direct_direct_complete(
         None,
         None,
         Some(req.openid.as_str()),
-        true,
+        Family::DirectComplete,
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
     let mut o = order_from(&req, &c.mchid);
@@ -160,7 +164,11 @@ pub(crate) async fn create(
         Some(req.sub_mchid.as_str()),
         req.sub_appid.as_ref().map(|a| a.as_str()),
         openid,
-        false,
+        if confirm {
+            Family::Confirm
+        } else {
+            Family::NoConfirm
+        },
     )?;
     check_risk_cap(&s, req.service_id.as_str(), req.risk_fund.amount)?;
     let mut o = order_from(&req, &c.mchid);
@@ -170,7 +178,6 @@ pub(crate) async fn create(
         OrderState::Doing
     });
     o.state_description = (!confirm).then_some(StateDescription::UserConfirm);
-    o.package = confirm.then(|| crate::util::random_hex(24));
     let row = new_row(
         &s,
         &c.mchid,
@@ -179,7 +186,16 @@ pub(crate) async fn create(
         json.to_string(),
         false,
     );
-    Ok(Json(insert_or_reenter(&s, &row)?).into_response())
+    let mut order = insert_or_reenter(&s, &row)?;
+    if order.state == Some(OrderState::Created) {
+        // Lifecycle spec §3.2: a package valid one hour; a re-entry gets a fresh one for
+        // the same order.
+        let package = crate::permissions::token();
+        s.store()
+            .put_package(&package, &row, s.now_ms() + PACKAGE_VALID_MS)?;
+        order.package = Some(package);
+    }
+    Ok(Json(order).into_response())
 }
 
 pub(crate) async fn query(

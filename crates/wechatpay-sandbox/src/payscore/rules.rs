@@ -6,6 +6,7 @@ use wechatpay_models::{Fen, Rule, ValidationErrors};
 
 use crate::AppState;
 use crate::error::ApiErr;
+use crate::store::AuthorizationState;
 
 /// The first violation as WeChat reports it, after applying the configured discount cap.
 pub(super) fn first_violation(
@@ -34,17 +35,17 @@ pub(super) fn first_violation(
 }
 
 /// The first violation, as WeChat reports one.
-pub(super) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
+pub(crate) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
     r.map_err(|e| {
         e.0.first()
             .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
     })
 }
 
-/// R9–R11: bindings of appid, sub-merchant and sub_appid, service permission, user
-/// authorisation.
+/// R9–R11: bindings of appid, sub-merchant and sub_appid, the service's family, the user's
+/// authorization (when `openid` is given).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn check_permissions(
+pub(crate) fn check_permissions(
     s: &AppState,
     mchid: &str,
     service_id: &str,
@@ -52,7 +53,7 @@ pub(super) fn check_permissions(
     sub_mchid: Option<&str>,
     sub_appid: Option<&str>,
     openid: Option<&str>,
-    direct_complete: bool,
+    family: Family,
 ) -> Result<(), ApiErr> {
     let w = s.world();
     let p = w.providers.get(mchid).ok_or_else(|| {
@@ -88,19 +89,58 @@ pub(super) fn check_permissions(
         return Err(ApiErr::no_auth("商户暂无权限使用此服务")
             .why(format!("mchid {mchid} may not use service_id {service_id}")));
     }
-    if direct_complete && (!svc.direct_complete || svc.need_confirm) {
+    let opened = match family {
+        Family::DirectComplete => svc.direct_complete && !svc.need_confirm,
+        Family::NoConfirm => !svc.need_confirm,
+        Family::Confirm => svc.need_confirm,
+    };
+    if !opened {
+        // Lifecycle spec §3.2: calling the other family gives NO_AUTH.
         return Err(ApiErr::no_auth("商户暂无权限使用此服务").why(format!(
-            "direct-complete is not opened for service_id {service_id}"
+            "service_id {service_id} is {}; {} is not opened for it",
+            if svc.need_confirm {
+                "need-confirm (需确认)"
+            } else {
+                "no-confirm (免确认)"
+            },
+            family.name()
         )));
     }
-    if let Some(o) = openid
-        && !w.users.contains_key(&(service_id.to_owned(), o.to_owned()))
-    {
-        return Err(ApiErr::no_auth("用户未授权该服务").why(format!(
-            "openid {o} has not authorised service_id {service_id}"
-        )));
+    if let Some(o) = openid {
+        // Lifecycle spec §2.5: new no-confirm orders need the user's authorization.
+        let sub = sub_mchid.unwrap_or_default();
+        let authorized = s
+            .store()
+            .user_authorization(mchid, sub, service_id, Some(o), None)?
+            .is_some_and(|a| a.state == AuthorizationState::Available);
+        if !authorized {
+            return Err(ApiErr::no_auth("请检查服务授权状态").why(format!(
+                "openid {o} has not authorized service_id {service_id} (authorization_state is not AVAILABLE)"
+            )));
+        }
     }
     Ok(())
+}
+
+/// Which kind of call a service must be opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// Direct-complete (no-confirm, direct-complete opened).
+    DirectComplete,
+    /// No-confirm create and the user's pre-authorization.
+    NoConfirm,
+    /// Need-confirm create.
+    Confirm,
+}
+
+impl Family {
+    fn name(self) -> &'static str {
+        match self {
+            Family::DirectComplete => "direct-complete",
+            Family::NoConfirm => "a no-confirm call",
+            Family::Confirm => "a need-confirm create",
+        }
+    }
 }
 
 pub(super) fn check_risk_cap(s: &AppState, service_id: &str, total: Fen) -> Result<(), ApiErr> {

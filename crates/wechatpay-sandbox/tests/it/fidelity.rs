@@ -70,8 +70,14 @@ async fn create_refuses_a_start_in_the_past() {
     let ids = &env.g.client.ids;
     let now = wechatpay_sandbox::now();
     let create = |no: &str, start: String, confirm: bool| {
+        // Lifecycle spec §3.2: each service is one family.
+        let service = if confirm {
+            &ids.confirm_service_id
+        } else {
+            &ids.service_id
+        };
         let mut b = json!({
-            "service_id": ids.service_id, "appid": ids.appid, "sub_mchid": ids.sub_mchid,
+            "service_id": service, "appid": ids.appid, "sub_mchid": ids.sub_mchid,
             "out_order_no": no, "service_introduction": "租借服务",
             "risk_fund": {"name": "DEPOSIT", "amount": 10000},
             "time_range": {"start_time": start},

@@ -129,6 +129,18 @@ impl TimeRange {
         }
     }
 
+    /// A service that starts when the user confirms the order (`OnAccept`, need-confirm
+    /// orders only) and has no planned end.
+    #[must_use]
+    pub fn on_accept() -> Self {
+        Self {
+            start_time: ON_ACCEPT.to_owned(),
+            start_time_remark: None,
+            end_time: None,
+            end_time_remark: None,
+        }
+    }
+
     /// A period given as unix seconds, formatted in Beijing time.
     #[must_use]
     pub fn from_unix(start: i64, end: i64) -> Self {
@@ -189,4 +201,16 @@ pub struct RiskFund {
     /// ≤ 30 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl RiskFund {
+    /// A risk fund `name` (one of [`RISK_FUND_NAMES`]) of `amount` fen.
+    #[must_use]
+    pub fn new(name: impl Into<String>, amount: impl Into<Fen>) -> Self {
+        Self {
+            name: name.into(),
+            amount: amount.into(),
+            description: None,
+        }
+    }
 }

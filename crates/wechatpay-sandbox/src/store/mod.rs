@@ -1,9 +1,13 @@
-//! Orders and callback deliveries in SQLite. Every change is one transaction; an order that
+//! Orders, authorizations and callback deliveries in SQLite. Every change is one transaction; an order that
 //! was answered with 2xx has been committed first, so it survives a kill -9.
 
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+mod authorizations;
+
+pub use authorizations::{AuthorizationRow, AuthorizationState};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
@@ -64,7 +68,8 @@ pub struct Delivery {
     pub event_id: String,
     /// Service provider (selects the APIv3 key and signing serial).
     pub sp_mchid: String,
-    /// Order.
+    /// What it is about: the order's `out_order_no`, or an authorization's
+    /// `authorization_code`.
     pub out_order_no: String,
     /// Where.
     pub notify_url: String,
@@ -139,6 +144,20 @@ CREATE TABLE IF NOT EXISTS attempts (
   status INTEGER, error TEXT, duration_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS authorizations (
+  sp_mchid TEXT NOT NULL, authorization_code TEXT NOT NULL, sub_mchid TEXT NOT NULL,
+  service_id TEXT NOT NULL, appid TEXT NOT NULL, sub_appid TEXT, openid TEXT, sub_openid TEXT,
+  state TEXT NOT NULL, token TEXT, token_expires_ms INTEGER, notify_url TEXT,
+  request_json TEXT NOT NULL, success_ms INTEGER, cancel_ms INTEGER, created_ms INTEGER NOT NULL,
+  PRIMARY KEY (sp_mchid, authorization_code)
+);
+CREATE INDEX IF NOT EXISTS authorizations_user ON authorizations(sp_mchid, sub_mchid, service_id, openid);
+CREATE UNIQUE INDEX IF NOT EXISTS authorizations_token ON authorizations(token) WHERE token IS NOT NULL;
+CREATE TABLE IF NOT EXISTS packages (
+  package TEXT PRIMARY KEY, sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL,
+  out_order_no TEXT NOT NULL, expires_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
@@ -179,6 +198,15 @@ fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         next_attempt_ms: r.get(9)?,
         created_ms: r.get(10)?,
     })
+}
+
+/// Queues a callback inside the transaction that caused it.
+fn insert_delivery(tx: &rusqlite::Transaction<'_>, d: &Delivery) -> Result<()> {
+    tx.execute(
+        "INSERT INTO deliveries (event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?8)",
+        params![d.event_id, d.sp_mchid, d.out_order_no, d.notify_url, d.event_type, d.body, d.next_attempt_ms, d.created_ms],
+    )?;
+    Ok(())
 }
 
 /// The outcome of inserting an order.
@@ -362,13 +390,58 @@ impl Store {
             return Ok(false);
         }
         if let Some(d) = callback {
-            tx.execute(
-                "INSERT INTO deliveries (event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?8)",
-                params![d.event_id, d.sp_mchid, d.out_order_no, d.notify_url, d.event_type, d.body, d.next_attempt_ms, d.created_ms],
-            )?;
+            insert_delivery(&tx, d)?;
         }
         tx.commit()?;
         Ok(true)
+    }
+
+    /// A setting kept across restarts (the test clock, deduction outcomes).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
+            .query_row(params![name], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a setting.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = ?2",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
+    /// Records `package` of an order, valid until `expires_ms`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn put_package(&self, package: &str, row: &OrderRow, expires_ms: i64) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO packages (package, sp_mchid, sub_mchid, out_order_no, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![package, row.sp_mchid, row.sub_mchid, row.out_order_no, expires_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The order key (sp_mchid, sub_mchid, out_order_no) and expiry of `package`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn package(&self, package: &str) -> Result<Option<(String, String, String, i64)>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT sp_mchid, sub_mchid, out_order_no, expires_ms FROM packages WHERE package = ?1")?
+            .query_row(params![package], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?)
     }
 
     /// Orders whose deduction is due at `now_ms`.

@@ -1,0 +1,339 @@
+//! Users' authorizations of a no-confirm service (lifecycle spec §2): pre-authorization,
+//! the queries and the merchant's terminations. The user's side (authorize, revoke) is in
+//! `helpers`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use wechatpay_models::Endpoint;
+use wechatpay_models::v3::payscore::partner::permissions as p;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiErr, parse_body};
+use crate::payscore::{Family, check_permissions, checked};
+use crate::store::{AuthorizationRow, AuthorizationState};
+use crate::util::rfc3339_beijing;
+
+type Answer = Result<Response, ApiErr>;
+
+/// An `apply_permissions_token` is valid one hour (lifecycle spec §2.2).
+pub(crate) const TOKEN_VALID_MS: i64 = 3_600_000;
+
+pub(crate) fn routes(
+    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> Router<AppState> {
+    Router::new()
+        .route(p::ApplyPermissionsRequest::PATH, authenticated(post(apply)))
+        .route(
+            p::QueryPermissionsByCodeRequest::PATH,
+            authenticated(get(by_code)),
+        )
+        .route(
+            p::QueryPermissionsByOpenidRequest::PATH,
+            authenticated(get(search)),
+        )
+        .route(
+            p::TerminatePermissionsByCodeRequest::PATH,
+            authenticated(post(terminate_by_code)),
+        )
+        .route(
+            p::TerminatePermissionsRequest::PATH,
+            authenticated(post(terminate)),
+        )
+}
+
+/// A fresh opaque token: base64url, about 230 characters, like the documented examples
+/// of `apply_permissions_token` and `package`.
+pub(crate) fn token() -> String {
+    let mut b = [0u8; 172];
+    let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
+    let (req, json): (p::ApplyPermissionsRequest, _) = parse_body(&body)?;
+    checked(req.validate_at(s.now()))?;
+    check_permissions(
+        &s,
+        &c.mchid,
+        req.service_id.as_str(),
+        req.appid.as_str(),
+        Some(req.sub_mchid.as_str()),
+        req.sub_appid.as_ref().map(|a| a.as_str()),
+        None,
+        Family::NoConfirm,
+    )?;
+    let now = s.now_ms();
+    let mut row = AuthorizationRow {
+        sp_mchid: c.mchid.clone(),
+        authorization_code: req.authorization_code.clone(),
+        sub_mchid: req.sub_mchid.as_str().to_owned(),
+        service_id: req.service_id.as_str().to_owned(),
+        appid: req.appid.as_str().to_owned(),
+        sub_appid: req.sub_appid.as_ref().map(|a| a.as_str().to_owned()),
+        openid: None,
+        sub_openid: None,
+        state: AuthorizationState::Unbinduser,
+        token: Some(token()),
+        token_expires_ms: Some(now + TOKEN_VALID_MS),
+        notify_url: req.notify_url.clone(),
+        request_json: json.to_string(),
+        success_ms: None,
+        cancel_ms: None,
+        created_ms: now,
+    };
+    if let Some(old) = s.store().insert_authorization(&row)? {
+        // The same parameters again, before any user took the code: a fresh token for
+        // the same record. Otherwise the code is spent (lifecycle spec §2.2, L17).
+        if old.request_json != row.request_json || old.state != AuthorizationState::Unbinduser {
+            return Err(ApiErr::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "请求参数符合参数格式，但不符合业务规则",
+            )
+            .why(format!(
+                "authorization_code {} was used before (with other parameters, or by a user); use a new code per user",
+                req.authorization_code
+            )));
+        }
+        row = AuthorizationRow {
+            token: row.token,
+            token_expires_ms: row.token_expires_ms,
+            ..old
+        };
+        s.store().update_authorization(&row, None)?;
+    }
+    Ok(Json(json!({ "apply_permissions_token": row.token })).into_response())
+}
+
+/// The query answer (lifecycle spec §2.3), times in RFC 3339 without fraction.
+fn answer(a: &AuthorizationRow) -> Value {
+    let mut v = json!({
+        "service_id": a.service_id,
+        "appid": a.appid,
+        "mchid": a.sp_mchid,
+        "sub_mchid": a.sub_mchid,
+        "authorization_code": a.authorization_code,
+        "authorization_state": a.state.as_str(),
+    });
+    let mut put = |k: &str, x: Option<String>| {
+        if let Some(x) = x {
+            v[k] = Value::String(x);
+        }
+    };
+    put("sub_appid", a.sub_appid.clone());
+    put("openid", a.openid.clone());
+    put("sub_openid", a.sub_openid.clone());
+    put("notify_url", a.notify_url.clone());
+    put(
+        "authorization_success_time",
+        a.success_ms.map(|t| rfc3339_beijing(t / 1000)),
+    );
+    put(
+        "cancel_authorization_time",
+        a.cancel_ms.map(|t| rfc3339_beijing(t / 1000)),
+    );
+    v
+}
+
+fn not_found(code: &str) -> ApiErr {
+    ApiErr::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
+        .why(format!(
+            "no authorization_code {code} for this sp_mchid, sub_mchid and service_id"
+        ))
+        .internal(271_317_510)
+}
+
+async fn by_code(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(code): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Answer {
+    let req = p::QueryPermissionsByCodeRequest::new(
+        code,
+        q.remove("service_id").unwrap_or_default(),
+        q.remove("sub_mchid").unwrap_or_default(),
+    );
+    checked(req.validate_at(s.now()))?;
+    let a = s
+        .store()
+        .authorization(&c.mchid, &req.authorization_code)?
+        .filter(|a| {
+            a.sub_mchid == req.sub_mchid.as_str() && a.service_id == req.service_id.as_str()
+        })
+        .ok_or_else(|| not_found(&req.authorization_code))?;
+    Ok(Json(answer(&a)).into_response())
+}
+
+async fn search(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Answer {
+    let req = p::QueryPermissionsByOpenidRequest {
+        service_id: q.remove("service_id").unwrap_or_default().into(),
+        appid: q.remove("appid").unwrap_or_default().into(),
+        sub_mchid: q.remove("sub_mchid").unwrap_or_default().into(),
+        sub_appid: q.remove("sub_appid").map(Into::into),
+        openid: q.remove("openid").map(Into::into),
+        sub_openid: q.remove("sub_openid").map(Into::into),
+    };
+    checked(req.validate_at(s.now()))?;
+    let a = user(
+        &s,
+        &c,
+        &req.service_id,
+        &req.sub_mchid,
+        req.openid.as_ref(),
+        req.sub_openid.as_ref(),
+    )?
+    // Lifecycle spec §2.8: a user who never authorized; the observed body.
+    .ok_or_else(|| {
+        ApiErr::no_auth("请检查服务授权状态")
+            .why("this user has no authorization of this service for this sub-merchant")
+    })?;
+    Ok(Json(answer(&a)).into_response())
+}
+
+fn user(
+    s: &AppState,
+    c: &Caller,
+    service_id: &wechatpay_models::ServiceId,
+    sub_mchid: &wechatpay_models::MchId,
+    openid: Option<&wechatpay_models::OpenId>,
+    sub_openid: Option<&wechatpay_models::OpenId>,
+) -> Result<Option<AuthorizationRow>, ApiErr> {
+    Ok(s.store().user_authorization(
+        &c.mchid,
+        sub_mchid.as_str(),
+        service_id.as_str(),
+        openid.map(|o| o.as_str()),
+        sub_openid.map(|o| o.as_str()),
+    )?)
+}
+
+async fn terminate_by_code(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let (mut req, _): (p::TerminatePermissionsByCodeRequest, _) = parse_body(&body)?;
+    req.authorization_code = code;
+    checked(req.validate_at(s.now()))?;
+    let a = s
+        .store()
+        .authorization(&c.mchid, &req.authorization_code)?
+        .filter(|a| a.service_id == req.service_id.as_str())
+        .ok_or_else(|| not_found(&req.authorization_code))?;
+    if a.sub_mchid != req.sub_mchid.as_str() {
+        // Lifecycle spec §2.4, the known refusal.
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "商户解除授权的授权码不是这个用户签约的授权",
+        )
+        .why("the authorization_code belongs to another sub_mchid"));
+    }
+    end(&s, a, s.world().behaviour.close_callback_on_terminate)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn terminate(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let (req, _): (p::TerminatePermissionsRequest, _) = parse_body(&body)?;
+    checked(req.validate_at(s.now()))?;
+    let a = user(
+        &s,
+        &c,
+        &req.service_id,
+        &req.sub_mchid,
+        req.openid.as_ref(),
+        req.sub_openid.as_ref(),
+    )?
+    .ok_or_else(|| {
+        ApiErr::no_auth("请检查服务授权状态")
+            .why("this user has no authorization of this service for this sub-merchant")
+    })?;
+    end(&s, a, s.world().behaviour.close_callback_on_terminate)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Ends an `AVAILABLE` authorization, with `PAYSCORE.USER_CLOSE_SERVICE` when `notify`.
+pub(crate) fn end(s: &AppState, mut a: AuthorizationRow, notify: bool) -> Result<(), ApiErr> {
+    if a.state != AuthorizationState::Available {
+        // Lifecycle spec §2.8: terminate on a code that is not AVAILABLE.
+        return Err(
+            ApiErr::state("INVALID_ORDER_STATE", "单据状态错误").why(format!(
+                "the authorization is {}, not AVAILABLE",
+                a.state.as_str()
+            )),
+        );
+    }
+    a.state = AuthorizationState::Unavailable;
+    a.cancel_ms = Some(s.now_ms());
+    let callback = notified(s, &a, notify, "PAYSCORE.USER_CLOSE_SERVICE", "解除授权成功")?;
+    s.store().update_authorization(&a, callback.as_ref())?;
+    if callback.is_some() {
+        s.wake_worker_at(s.now_ms());
+    }
+    Ok(())
+}
+
+/// The USER_OPEN_SERVICE / USER_CLOSE_SERVICE callback for `a`, when it has a notify_url
+/// (lifecycle spec §2.7: the partner plaintext).
+pub(crate) fn notified(
+    s: &AppState,
+    a: &AuthorizationRow,
+    notify: bool,
+    event_type: &str,
+    summary: &str,
+) -> Result<Option<crate::store::Delivery>, ApiErr> {
+    let Some(url) = a.notify_url.clone().filter(|u| notify && !u.is_empty()) else {
+        return Ok(None);
+    };
+    let status = event_type.trim_start_matches("PAYSCORE.");
+    let mut plaintext = json!({
+        "appid": a.appid,
+        "mchid": a.sp_mchid,
+        "sub_mchid": a.sub_mchid,
+        "service_id": a.service_id,
+        "user_service_status": status,
+        "openorclose_time": crate::util::payscore_time(s.now()),
+        "authorization_code": a.authorization_code,
+    });
+    for (k, v) in [
+        ("sub_appid", &a.sub_appid),
+        ("openid", &a.openid),
+        ("sub_openid", &a.sub_openid),
+    ] {
+        if let Some(v) = v {
+            plaintext[k] = Value::String(v.clone());
+        }
+    }
+    crate::worker::callback(
+        s,
+        &a.sp_mchid,
+        &a.authorization_code,
+        url,
+        (event_type, summary),
+        &plaintext,
+    )
+    .map(Some)
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot build the authorization callback");
+        ApiErr::system("系统错误").why(e.to_string())
+    })
+}
