@@ -7,5 +7,6 @@ mod auth;
 mod family;
 mod fidelity;
 mod interop;
+mod lifecycle;
 mod rules;
 mod support;
