@@ -6,11 +6,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use axum::http::StatusCode;
-use wechatpay::notify::Event;
+use wechatpay::notify::{CallbackVerifier, Event, Notification};
 use wechatpay_models::Endpoint;
-use wechatpay_models::v3::payscore::partner::serviceorder::{DirectCompleteRequest, QueryRequest};
+use wechatpay_models::v3::payscore::partner::permissions::ApplyPermissionsRequest;
+use wechatpay_models::v3::payscore::partner::serviceorder::{
+    CompleteRequest, CreateRequest, DirectCompleteRequest, QueryRequest,
+};
 use wechatpay_models::v3::payscore::{
-    CollectionState, Location, OrderState, PostDiscount, PostPayment, ServiceOrder, TimeRange,
+    CollectionState, Location, OrderState, PostDiscount, PostPayment, RiskFund, ServiceOrder,
+    TimeRange,
 };
 use wechatpay_sandbox::testing::Recorder;
 
@@ -19,9 +23,24 @@ use crate::profile::Context;
 /// Arguments of `wxpay demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// How long to wait for the callback, in seconds.
+    /// How long to wait for each callback, in seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
+    /// Which story: `direct` (direct-complete, the short default), `authorize` (the user
+    /// authorizes the service first) or `confirm` (a need-confirm order the user confirms).
+    #[arg(long, value_enum, default_value_t = Flow::Direct)]
+    flow: Flow,
+}
+
+/// The stories `wxpay demo` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Flow {
+    /// Direct-complete for a user who authorized already, USER_PAID, query.
+    Direct,
+    /// Apply, the user authorizes (USER_OPEN_SERVICE), then the direct story.
+    Authorize,
+    /// Create, launch parameters, the user confirms (USER_CONFIRM), complete, USER_PAID.
+    Confirm,
 }
 
 struct Steps {
@@ -67,7 +86,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
         n: 0,
         log: Vec::new(),
     };
-    let result = rt.block_on(flow(&mut steps, Duration::from_secs(a.timeout)));
+    let result = rt.block_on(flow(&mut steps, a.flow, Duration::from_secs(a.timeout)));
     let total = steps.started.elapsed().as_millis();
     match result {
         Ok(()) => {
@@ -98,12 +117,21 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
+/// The sandbox, a client for its merchant, and a receiver that verifies callbacks.
+struct Stage {
+    sandbox: wechatpay_sandbox::Sandbox,
+    g: wechatpay_sandbox::Generated,
+    client: wechatpay::Client,
+    callbacks: CallbackVerifier,
+    recorder: Recorder,
+    timeout: Duration,
+}
+
+async fn flow(steps: &mut Steps, which: Flow, timeout: Duration) -> anyhow::Result<()> {
     let t = Instant::now();
     let (sandbox, g) =
         wechatpay_sandbox::testing::start(|c| c.behaviour.deduction_delay_ms = 300).await?;
     let c = &g.client;
-    let ids = &c.ids;
     steps.step(
         "Started a local WeChat Pay sandbox with freshly generated keys",
         t,
@@ -121,7 +149,9 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let client = crate::profile::sandbox_client(c, sandbox.base_url()).build()?;
+    let client = crate::profile::sandbox_client(c, sandbox.base_url())
+        .apiv2_key(&c.apiv2_key)
+        .build()?;
     let callbacks = client.callback_verifier()?;
     let receiver = callbacks.clone();
     let recorder = Recorder::start_with(
@@ -137,7 +167,116 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
         t,
         &[format!("notify_url {}", recorder.url())],
     );
+    let stage = Stage {
+        sandbox,
+        g,
+        client,
+        callbacks,
+        recorder,
+        timeout,
+    };
+    match which {
+        Flow::Direct => {
+            let openid = stage.g.client.ids.openid.clone();
+            direct_complete(steps, &stage, &openid, 0).await?;
+        }
+        Flow::Authorize => {
+            let openid = authorize(steps, &stage).await?;
+            direct_complete(steps, &stage, &openid, 1).await?;
+        }
+        Flow::Confirm => confirm(steps, &stage).await?,
+    }
+    stage.sandbox.shutdown().await;
+    Ok(())
+}
 
+/// Waits for callback number `index` (from 0) and verifies it.
+async fn callback(stage: &Stage, index: usize) -> anyhow::Result<(Notification, String)> {
+    let got = stage.recorder.wait_for(index + 1, stage.timeout).await;
+    let Some(r) = got.get(index) else {
+        bail!("no callback within {} s", stage.timeout.as_secs())
+    };
+    ensure!(
+        r.status == StatusCode::NO_CONTENT,
+        "the receiver rejected the callback ({})",
+        r.status
+    );
+    let n = stage.callbacks.verify(&r.headers, &r.body)?;
+    let serial = r
+        .headers
+        .get("Wechatpay-Serial")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    Ok((n, serial))
+}
+
+/// Apply, the user authorizes, USER_OPEN_SERVICE: returns the new user's openid.
+async fn authorize(steps: &mut Steps, stage: &Stage) -> anyhow::Result<String> {
+    let ids = &stage.g.client.ids;
+    let t = Instant::now();
+    let code = format!("AUTH{}", wechatpay_core::RandomNonce::alphanumeric(16));
+    let token = stage
+        .client
+        .send(
+            &ApplyPermissionsRequest::new(
+                ids.service_id.as_str(),
+                ids.appid.as_str(),
+                ids.sub_mchid.as_str(),
+                code.as_str(),
+            )
+            .notify_url(stage.recorder.url()),
+        )
+        .await?
+        .apply_permissions_token;
+    let page = wechatpay::launch::enable(&token);
+    steps.step(
+        "POST /v3/payscore/partner/permissions (pre-authorization)",
+        t,
+        &[
+            format!("authorization_code {code}: apply_permissions_token of {} characters, valid one hour", token.len()),
+            format!("the front end opens businessType {} with extraData {{apply_permissions_token}}", page.business_type),
+        ],
+    );
+
+    let t = Instant::now();
+    let openid = format!("o{}", wechatpay_core::RandomNonce::alphanumeric(27));
+    let (status, answer) = crate::sandbox::call_helper(
+        &stage.sandbox.base_url(),
+        "authorize",
+        &serde_json::json!({"apply_permissions_token": token, "openid": openid}),
+    )
+    .await?;
+    ensure!(
+        status.is_success(),
+        "the user could not authorize: {answer}"
+    );
+    let (n, serial) = callback(stage, 0).await?;
+    let Event::PayscoreUserOpenService(a) = &n.event else {
+        bail!("unexpected event {}", n.event_type)
+    };
+    steps.step(
+        "The user authorized in the Pay Score page; PAYSCORE.USER_OPEN_SERVICE received",
+        t,
+        &[
+            format!("sandbox test helper POST /_sandbox/api/test-helpers/authorize as {openid}"),
+            format!("callback signature verified ({serial}), resource decrypted: {} for sub_mchid {}, at {}",
+                a.user_service_status.as_deref().unwrap_or("-"),
+                n.sub_mchid().unwrap_or("-"),
+                a.openorclose_time.as_deref().unwrap_or("-")),
+        ],
+    );
+    Ok(openid)
+}
+
+/// Direct-complete for `openid`, USER_PAID (callback number `index`), final query.
+async fn direct_complete(
+    steps: &mut Steps,
+    stage: &Stage,
+    openid: &str,
+    index: usize,
+) -> anyhow::Result<()> {
+    let (client, ids) = (&stage.client, &stage.g.client.ids);
     let t = Instant::now();
     let now = wechatpay_sandbox::now();
     let out_order_no = format!("DEMO{}", wechatpay_core::RandomNonce::alphanumeric(16));
@@ -154,8 +293,8 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
         ],
         250,
         TimeRange::from_unix(now - 3 * 3600 - 60, now - 60),
-        recorder.url(),
-        ids.openid.as_str(),
+        stage.recorder.url(),
+        openid,
     )
     .sub_appid(ids.sub_appid.as_str())
     .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠0.5元", 50)])
@@ -174,12 +313,12 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
         "POST /v3/payscore/partner/serviceorder/direct-complete (fluent chain)",
         t,
         &[
-            format!("out_order_no {out_order_no}, user {}", ids.openid),
+            format!("out_order_no {out_order_no}, user {openid}"),
             "bill: 使用时长 300 fen − 新用户立减 50 fen = total_amount 250 fen (2.50 yuan)".into(),
             "rules R1–R8 checked locally, request signed WECHATPAY2-SHA256-RSA2048".into(),
             format!(
                 "answer 204 No Content, signature verified with {}",
-                c.public_key_id
+                stage.g.client.public_key_id
             ),
         ],
     );
@@ -204,33 +343,28 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
             state(&order)
         )],
     );
+    paid(steps, stage, &q, index).await
+}
 
+/// USER_PAID (callback number `index`), then the final query.
+async fn paid(
+    steps: &mut Steps,
+    stage: &Stage,
+    q: &QueryRequest,
+    index: usize,
+) -> anyhow::Result<()> {
     let t = Instant::now();
-    let got = recorder.wait_for(1, timeout).await;
-    let Some(first) = got.first() else {
-        bail!("no callback within {} s", timeout.as_secs())
-    };
-    let n = callbacks.verify(&first.headers, &first.body)?;
+    let (n, serial) = callback(stage, index).await?;
     let Event::PayscoreUserPaid(paid) = &n.event else {
         bail!("unexpected event {}", n.event_type)
     };
-    ensure!(
-        first.status == StatusCode::NO_CONTENT,
-        "the receiver rejected the callback ({})",
-        first.status
-    );
     let detail = paid.collection.as_ref().and_then(|c| c.details.first());
     steps.step(
         "Received the PAYSCORE.USER_PAID callback",
         t,
         &[
             format!(
-                "signature verified ({}), resource decrypted with the APIv3 key (AEAD_AES_256_GCM)",
-                first
-                    .headers
-                    .get("Wechatpay-Serial")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
+                "signature verified ({serial}), resource decrypted with the APIv3 key (AEAD_AES_256_GCM)"
             ),
             format!(
                 "event {} \"{}\": order {} is {}",
@@ -254,7 +388,7 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let order = client.send(&q).await?;
+    let order = stage.client.send(q).await?;
     let col = order.collection.as_ref();
     ensure!(
         order.state == Some(OrderState::Done)
@@ -271,6 +405,117 @@ async fn flow(steps: &mut Steps, timeout: Duration) -> anyhow::Result<()> {
             col.and_then(|c| c.paid_amount).map_or(0, |f| f.0)
         )],
     );
-    sandbox.shutdown().await;
     Ok(())
+}
+
+/// Need-confirm: create, launch parameters, the user confirms, complete, USER_PAID.
+async fn confirm(steps: &mut Steps, stage: &Stage) -> anyhow::Result<()> {
+    let (client, ids) = (&stage.client, &stage.g.client.ids);
+    let t = Instant::now();
+    let out_order_no = format!("RENT{}", wechatpay_core::RandomNonce::alphanumeric(16));
+    let created = client
+        .send(
+            &CreateRequest::new(
+                ids.confirm_service_id.as_str(),
+                ids.appid.as_str(),
+                ids.sub_mchid.as_str(),
+                out_order_no.as_str(),
+                "充电宝租借",
+                RiskFund::new("DEPOSIT", 9900),
+                TimeRange::on_accept(),
+                stage.recorder.url(),
+            )
+            .sub_appid(ids.sub_appid.as_str()),
+        )
+        .await?;
+    let package = created
+        .package
+        .clone()
+        .context("create answered no package")?;
+    let page = wechatpay::launch::use_order(&package);
+    steps.step(
+        "POST /v3/payscore/partner/serviceorder (need-confirm create)",
+        t,
+        &[
+            format!(
+                "out_order_no {out_order_no}: state {}, deposit 99.00 yuan waived, starts OnAccept",
+                state(&created)
+            ),
+            format!("package of {} characters, valid one hour", package.len()),
+            format!(
+                "front end: wx.openBusinessView({{businessType: '{}', extraData: {{package}}}})",
+                page.business_type
+            ),
+        ],
+    );
+
+    let t = Instant::now();
+    let (status, answer) = crate::sandbox::call_helper(
+        &stage.sandbox.base_url(),
+        "confirm-order",
+        &serde_json::json!({"package": package, "openid": ids.openid}),
+    )
+    .await?;
+    ensure!(status.is_success(), "the user could not confirm: {answer}");
+    let (n, serial) = callback(stage, 0).await?;
+    let Event::PayscoreUserConfirm(o) = &n.event else {
+        bail!("unexpected event {}", n.event_type)
+    };
+    steps.step(
+        "The user confirmed the order; PAYSCORE.USER_CONFIRM received",
+        t,
+        &[
+            format!(
+                "sandbox test helper POST /_sandbox/api/test-helpers/confirm-order as {}",
+                ids.openid
+            ),
+            format!(
+                "callback signature verified ({serial}): order {} is {}, started {}",
+                o.out_order_no,
+                state(o),
+                o.time_range.as_ref().map_or("-", |r| r.start_time.as_str())
+            ),
+        ],
+    );
+
+    let t = Instant::now();
+    let detail = client.launch_detail(ids.confirm_service_id.as_str(), &out_order_no)?;
+    let mut check = detail.extra_data();
+    check["business_type"] = serde_json::json!(detail.business_type);
+    let (_, verdict) =
+        crate::sandbox::call_helper(&stage.sandbox.base_url(), "check-launch", &check).await?;
+    ensure!(
+        verdict["valid"] == true,
+        "the detail page's sign is refused: {verdict}"
+    );
+    steps.step(
+        "Built the order-detail page's parameters (wxpayScoreDetail), signed with the APIv2 key",
+        t,
+        &[
+            format!("queryString {}", detail.query_string()),
+            "the sandbox checked the HMAC-SHA256 sign as the Pay Score page would".into(),
+        ],
+    );
+
+    let t = Instant::now();
+    client
+        .send(&CompleteRequest::new(
+            out_order_no.as_str(),
+            ids.confirm_service_id.as_str(),
+            ids.sub_mchid.as_str(),
+            vec![PostPayment::new("租金", 300).description("3小时")],
+            300,
+        ))
+        .await?;
+    steps.step(
+        "POST /v3/payscore/partner/serviceorder/{out_order_no}/complete",
+        t,
+        &["total 300 fen: WeChat now deducts without a password".into()],
+    );
+    let q = QueryRequest::by_out_order_no(
+        ids.confirm_service_id.as_str(),
+        ids.sub_mchid.as_str(),
+        out_order_no.as_str(),
+    );
+    paid(steps, stage, &q, 1).await
 }

@@ -5,6 +5,7 @@ mod bench;
 mod call;
 mod debug;
 mod demo;
+mod launch;
 mod profile;
 mod sandbox;
 
@@ -66,6 +67,9 @@ enum Command {
     /// Platform certificates.
     #[command(subcommand)]
     Certs(call::CertsCommand),
+    /// Parameters for the Pay Score pages a front end opens (authorize, confirm, details).
+    #[command(subcommand)]
+    Launch(launch::Command),
     /// Load-test direct-complete against an embedded sandbox or a URL.
     Bench(bench::Args),
 }
@@ -106,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => debug::verify(&ctx, a),
         Command::Notify(c) => debug::notify(&ctx, c),
         Command::Certs(c) => call::certs(&ctx, c),
+        Command::Launch(c) => launch::run(&ctx, c),
         Command::Bench(a) => bench::run(&ctx, a),
     }
 }

@@ -31,10 +31,148 @@ pub(crate) enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
+    /// Act as the user on a running sandbox: authorize, revoke, confirm an order.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Move the running sandbox's test clock (business time) forward.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+/// Where the running sandbox is: `--url`, else the profile's `base_url`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// The sandbox's URL (default: base_url of the profile, as `wxpay sandbox init` wrote it).
+    #[arg(long)]
+    url: Option<String>,
+}
+
+/// `wxpay sandbox user …`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum UserCommand {
+    /// The user authorizes the service: by a pre-authorization's token, or directly.
+    #[command(
+        after_help = "Examples:\n  wxpay sandbox user authorize --token AAQTnZo… --openid oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\n  wxpay sandbox user authorize --service-id 500001 --sub-mchid 1900000110 --openid oUpF8u…"
+    )]
+    Authorize {
+        /// The apply_permissions_token of `POST /v3/payscore/partner/permissions`.
+        #[arg(long)]
+        token: Option<String>,
+        /// The service (without --token).
+        #[arg(long)]
+        service_id: Option<String>,
+        /// The sub-merchant (without --token).
+        #[arg(long)]
+        sub_mchid: Option<String>,
+        /// The user.
+        #[arg(long)]
+        openid: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// The user closes the service in WeChat (USER_CLOSE_SERVICE).
+    #[command(
+        after_help = "Example:\n  wxpay sandbox user revoke --service-id 500001 --sub-mchid 1900000110 --openid oUpF8u…"
+    )]
+    Revoke {
+        /// The service.
+        #[arg(long)]
+        service_id: String,
+        /// The sub-merchant.
+        #[arg(long)]
+        sub_mchid: String,
+        /// The user.
+        #[arg(long)]
+        openid: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// The user confirms a need-confirm order (USER_CONFIRM), by its package or its number.
+    #[command(
+        after_help = "Examples:\n  wxpay sandbox user confirm --package AAQT… --openid oUpF8u…\n  wxpay sandbox user confirm --sub-mchid 1900000110 --out-order-no RENT1 --openid oUpF8u…"
+    )]
+    Confirm {
+        /// The order's package (from create).
+        #[arg(long)]
+        package: Option<String>,
+        /// The sub-merchant (without --package).
+        #[arg(long)]
+        sub_mchid: Option<String>,
+        /// The order (without --package).
+        #[arg(long)]
+        out_order_no: Option<String>,
+        /// The user who confirms (default: the order's).
+        #[arg(long)]
+        openid: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `wxpay sandbox clock …`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ClockCommand {
+    /// Advance business time: token and package expiry, deductions and callback retries
+    /// fall due as if that much time had passed (signatures keep the real clock).
+    #[command(
+        after_help = "Examples:\n  wxpay sandbox clock advance 1h\n  wxpay sandbox clock advance 90s"
+    )]
+    Advance {
+        /// How much: a number with s, m, h or d (`90s`, `15m`, `1h`, `3d`).
+        by: String,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
     match c {
+        Command::User(u) => {
+            let (target, name, body) = match u {
+                UserCommand::Authorize {
+                    token,
+                    service_id,
+                    sub_mchid,
+                    openid,
+                    target,
+                } => (
+                    target,
+                    "authorize",
+                    serde_json::json!({"apply_permissions_token": token, "service_id": service_id, "sub_mchid": sub_mchid, "openid": openid}),
+                ),
+                UserCommand::Revoke {
+                    service_id,
+                    sub_mchid,
+                    openid,
+                    target,
+                } => (
+                    target,
+                    "revoke-authorization",
+                    serde_json::json!({"service_id": service_id, "sub_mchid": sub_mchid, "openid": openid}),
+                ),
+                UserCommand::Confirm {
+                    package,
+                    sub_mchid,
+                    out_order_no,
+                    openid,
+                    target,
+                } => (
+                    target,
+                    "confirm-order",
+                    serde_json::json!({"package": package, "sub_mchid": sub_mchid, "out_order_no": out_order_no, "openid": openid}),
+                ),
+            };
+            helper(ctx, &target, name, &body)
+        }
+        Command::Clock(ClockCommand::Advance { by, target }) => {
+            let seconds = parse_duration(&by)?;
+            helper(
+                ctx,
+                &target,
+                "clock/advance",
+                &serde_json::json!({ "seconds": seconds }),
+            )
+        }
         Command::Init { dir } => {
             let g = wechatpay_sandbox::generate(wechatpay_sandbox::now())?;
             let files = g.write_to(&dir)?;
@@ -82,5 +220,87 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `90s`, `15m`, `1h`, `3d` (or plain seconds) as seconds.
+fn parse_duration(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = n
+        .parse()
+        .with_context(|| format!("{s:?} is not a duration like 90s, 15m, 1h or 3d"))?;
+    let unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => anyhow::bail!("unknown unit {other:?}: use s, m, h or d"),
+    };
+    Ok(n * unit)
+}
+
+/// POSTs `body` to test helper `name` of the sandbox at `base`: (status, answer).
+pub(crate) async fn call_helper(
+    base: &str,
+    name: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+    let url = format!(
+        "{}/_sandbox/api/test-helpers/{name}",
+        base.trim_end_matches('/')
+    );
+    let r = reqwest::Client::new()
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(serde_json::to_vec(body)?)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the sandbox at {base}"))?;
+    let status = r.status();
+    let answer = serde_json::from_slice(&r.bytes().await?).unwrap_or_default();
+    Ok((status, answer))
+}
+
+/// Calls a test helper of the running sandbox and prints its answer.
+fn helper(
+    ctx: &Context,
+    target: &Target,
+    name: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<ExitCode> {
+    let base = match &target.url {
+        Some(u) => u.clone(),
+        None => ctx
+            .profile()?
+            .base_url
+            .context("give --url: the profile has no base_url")?,
+    };
+    let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let (status, v) = rt.block_on(call_helper(&base, name, body))?;
+    if ctx.json {
+        println!("{v}");
+    } else {
+        match v.get("error").and_then(serde_json::Value::as_str) {
+            Some(e) => eprintln!("refused: {}", crate::clean(e, 500)),
+            None => println!("{}", serde_json::to_string_pretty(&v)?),
+        }
+    }
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        assert_eq!(super::parse_duration("1h").unwrap(), 3600);
+        assert_eq!(super::parse_duration("90s").unwrap(), 90);
+        assert_eq!(super::parse_duration("3d").unwrap(), 259_200);
+        assert_eq!(super::parse_duration("120").unwrap(), 120);
+        assert!(super::parse_duration("1y").is_err());
     }
 }

@@ -74,6 +74,27 @@ fn demo_runs_the_whole_flow_and_exits_zero() {
 }
 
 #[test]
+fn demo_flows_authorize_and_confirm_pass() {
+    for (flow, marks) in [
+        (
+            "authorize",
+            ["PAYSCORE.USER_OPEN_SERVICE received", "All 8 steps passed"],
+        ),
+        (
+            "confirm",
+            ["PAYSCORE.USER_CONFIRM received", "All 8 steps passed"],
+        ),
+    ] {
+        let (code, out, err) = run(wxpay().args(["demo", "--flow", flow]));
+        assert_eq!(code, 0, "{flow}: {out}\n{err}");
+        for m in marks {
+            assert!(out.contains(m), "{flow}: {m} missing in\n{out}");
+        }
+        assert!(out.contains("DONE / - / USER_PAID"), "{out}");
+    }
+}
+
+#[test]
 fn help_has_examples_on_every_command() {
     for sub in [
         vec!["demo"],
@@ -86,6 +107,13 @@ fn help_has_examples_on_every_command() {
         vec!["notify", "decrypt"],
         vec!["certs", "download"],
         vec!["bench"],
+        vec!["sandbox", "user", "authorize"],
+        vec!["sandbox", "user", "revoke"],
+        vec!["sandbox", "user", "confirm"],
+        vec!["sandbox", "clock", "advance"],
+        vec!["launch", "detail"],
+        vec!["launch", "use"],
+        vec!["launch", "enable"],
     ] {
         let (code, out, _) = run(wxpay().args(&sub).arg("--help"));
         assert_eq!(code, 0);

@@ -161,3 +161,56 @@ fn certs_download_saves_the_verified_platform_certificate() {
     .unwrap();
     assert_eq!(saved.to_pem(), expected.to_pem());
 }
+
+#[test]
+fn the_user_and_the_clock_are_driven_from_the_command_line() {
+    let (dir, cfg) = init();
+    let folder = dir.path().join("s");
+    let (mut child, url) = serve(&folder);
+    let wx = |args: &[&str]| {
+        run(wxpay()
+            .args(args)
+            .current_dir(&folder)
+            .env("WXPAY_BASE_URL", &url))
+    };
+    let service = cfg.services[0].service_id.clone();
+    let sub = cfg.providers[0].sub_merchants[0].sub_mchid.clone();
+    let user = format!("oCLI{}", wechatpay_core::RandomNonce::alphanumeric(20));
+    let who = [
+        "--service-id",
+        service.as_str(),
+        "--sub-mchid",
+        sub.as_str(),
+        "--openid",
+        user.as_str(),
+    ];
+    let (code, out, err) = wx(&[&["sandbox", "user", "authorize"][..], &who[..]].concat());
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("AVAILABLE"), "{out}");
+    let (code, out, err) = wx(&[&["sandbox", "user", "revoke"][..], &who[..]].concat());
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, _, err) = wx(&[&["sandbox", "user", "revoke"][..], &who[..]].concat());
+    assert_eq!(code, 1, "revoking twice is refused");
+    assert!(err.contains("refused"), "{err}");
+
+    let (code, out, err) = wx(&["--json", "sandbox", "clock", "advance", "1h"]);
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["offset_seconds"].as_i64().unwrap() >= 3600, "{v}");
+
+    let (code, out, err) = wx(&[
+        "--json",
+        "launch",
+        "detail",
+        "--service-id",
+        service.as_str(),
+        "--out-order-no",
+        "RENT1",
+    ]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["businessType"], "wxpayScoreDetail");
+    assert_eq!(v["extraData"]["sign"].as_str().unwrap().len(), 64);
+}
