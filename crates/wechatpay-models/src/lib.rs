@@ -40,6 +40,7 @@ pub mod v3 {
             pub mod permissions;
             pub mod serviceorder;
         }
+        pub mod permissions;
         pub mod serviceorder;
     }
 }

@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::permissions as p;
+use wechatpay_models::v3::payscore::permissions as d;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -48,6 +49,26 @@ pub(crate) fn routes(
             p::TerminatePermissionsRequest::PATH,
             authenticated(post(terminate)),
         )
+        .route(
+            d::ApplyPermissionsRequest::PATH,
+            authenticated(post(direct_apply)),
+        )
+        .route(
+            d::QueryPermissionsByCodeRequest::PATH,
+            authenticated(get(direct_by_code)),
+        )
+        .route(
+            d::QueryPermissionsByOpenidRequest::PATH,
+            authenticated(get(direct_by_openid)),
+        )
+        .route(
+            d::TerminatePermissionsByCodeRequest::PATH,
+            authenticated(post(direct_terminate_by_code)),
+        )
+        .route(
+            d::TerminatePermissionsByOpenidRequest::PATH,
+            authenticated(post(direct_terminate_by_openid)),
+        )
 }
 
 /// A fresh opaque token: base64url, about 230 characters, like the documented examples
@@ -58,33 +79,49 @@ pub(crate) fn token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
-    let (req, json): (p::ApplyPermissionsRequest, _) = parse_body(&body)?;
-    checked(req.validate_at(s.now()))?;
+/// Who is authorized for what: the key of an authorization ("" sub-merchant for direct
+/// merchants).
+struct Scope<'a> {
+    service_id: &'a str,
+    sub_mchid: &'a str,
+}
+
+/// A pre-authorization (lifecycle spec §2.2).
+#[allow(clippy::too_many_arguments)]
+fn apply_for(
+    s: &AppState,
+    c: &Caller,
+    scope: &Scope<'_>,
+    appid: &str,
+    sub_appid: Option<&str>,
+    code: &str,
+    notify_url: Option<&str>,
+    json: &Value,
+) -> Answer {
     check_permissions(
-        &s,
+        s,
         &c.mchid,
-        req.service_id.as_str(),
-        req.appid.as_str(),
-        Some(req.sub_mchid.as_str()),
-        req.sub_appid.as_ref().map(|a| a.as_str()),
+        scope.service_id,
+        appid,
+        (!scope.sub_mchid.is_empty()).then_some(scope.sub_mchid),
+        sub_appid,
         None,
         Family::NoConfirm,
     )?;
     let now = s.now_ms();
     let mut row = AuthorizationRow {
         sp_mchid: c.mchid.clone(),
-        authorization_code: req.authorization_code.clone(),
-        sub_mchid: req.sub_mchid.as_str().to_owned(),
-        service_id: req.service_id.as_str().to_owned(),
-        appid: req.appid.as_str().to_owned(),
-        sub_appid: req.sub_appid.as_ref().map(|a| a.as_str().to_owned()),
+        authorization_code: code.to_owned(),
+        sub_mchid: scope.sub_mchid.to_owned(),
+        service_id: scope.service_id.to_owned(),
+        appid: appid.to_owned(),
+        sub_appid: sub_appid.map(str::to_owned),
         openid: None,
         sub_openid: None,
         state: AuthorizationState::Unbinduser,
         token: Some(token()),
         token_expires_ms: Some(now + TOKEN_VALID_MS),
-        notify_url: req.notify_url.clone(),
+        notify_url: notify_url.map(str::to_owned),
         request_json: json.to_string(),
         success_ms: None,
         cancel_ms: None,
@@ -100,8 +137,7 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
                 "请求参数符合参数格式，但不符合业务规则",
             )
             .why(format!(
-                "authorization_code {} was used before (with other parameters, or by a user); use a new code per user",
-                req.authorization_code
+                "authorization_code {code} was used before (with other parameters, or by a user); use a new code per user"
             )));
         }
         row = AuthorizationRow {
@@ -114,13 +150,13 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
     Ok(Json(json!({ "apply_permissions_token": row.token })).into_response())
 }
 
-/// The query answer (lifecycle spec §2.3), times in RFC 3339 without fraction.
+/// The query answer (lifecycle spec §2.3), times in RFC 3339 without fraction; no
+/// sub-merchant fields for a direct merchant.
 fn answer(a: &AuthorizationRow) -> Value {
     let mut v = json!({
         "service_id": a.service_id,
         "appid": a.appid,
         "mchid": a.sp_mchid,
-        "sub_mchid": a.sub_mchid,
         "authorization_code": a.authorization_code,
         "authorization_state": a.state.as_str(),
     });
@@ -129,6 +165,10 @@ fn answer(a: &AuthorizationRow) -> Value {
             v[k] = Value::String(x);
         }
     };
+    put(
+        "sub_mchid",
+        (!a.sub_mchid.is_empty()).then(|| a.sub_mchid.clone()),
+    );
     put("sub_appid", a.sub_appid.clone());
     put("openid", a.openid.clone());
     put("sub_openid", a.sub_openid.clone());
@@ -144,12 +184,87 @@ fn answer(a: &AuthorizationRow) -> Value {
     v
 }
 
-fn not_found(code: &str) -> ApiErr {
-    ApiErr::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
-        .why(format!(
-            "no authorization_code {code} for this sp_mchid, sub_mchid and service_id"
-        ))
-        .internal(271_317_510)
+/// The authorization with `code` in `scope`, or 404 (lifecycle spec §2.8).
+fn by_code_in(
+    s: &AppState,
+    c: &Caller,
+    scope: &Scope<'_>,
+    code: &str,
+) -> Result<AuthorizationRow, ApiErr> {
+    s.store()
+        .authorization(&c.mchid, code)?
+        .filter(|a| a.service_id == scope.service_id)
+        .ok_or_else(|| {
+            ApiErr::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
+                .why(format!(
+                    "no authorization_code {code} for this merchant and service_id"
+                ))
+                .internal(271_317_510)
+        })
+}
+
+/// A user's newest authorization in `scope`, or 403 with the observed body (§2.8).
+fn of_user(
+    s: &AppState,
+    c: &Caller,
+    scope: &Scope<'_>,
+    openid: Option<&str>,
+    sub_openid: Option<&str>,
+) -> Result<AuthorizationRow, ApiErr> {
+    s.store()
+        .user_authorization(
+            &c.mchid,
+            scope.sub_mchid,
+            scope.service_id,
+            openid,
+            sub_openid,
+        )?
+        .ok_or_else(|| {
+            ApiErr::no_auth("请检查服务授权状态")
+                .why("this user has no authorization of this service")
+        })
+}
+
+async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
+    let (req, json): (p::ApplyPermissionsRequest, _) = parse_body(&body)?;
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: req.sub_mchid.as_str(),
+    };
+    apply_for(
+        &s,
+        &c,
+        &scope,
+        req.appid.as_str(),
+        req.sub_appid.as_ref().map(|a| a.as_str()),
+        &req.authorization_code,
+        req.notify_url.as_deref(),
+        &json,
+    )
+}
+
+async fn direct_apply(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let (req, json): (d::ApplyPermissionsRequest, _) = parse_body(&body)?;
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: "",
+    };
+    apply_for(
+        &s,
+        &c,
+        &scope,
+        req.appid.as_str(),
+        None,
+        &req.authorization_code,
+        req.notify_url.as_deref(),
+        &json,
+    )
 }
 
 async fn by_code(
@@ -164,13 +279,33 @@ async fn by_code(
         q.remove("sub_mchid").unwrap_or_default(),
     );
     checked(req.validate_at(s.now()))?;
-    let a = s
-        .store()
-        .authorization(&c.mchid, &req.authorization_code)?
-        .filter(|a| {
-            a.sub_mchid == req.sub_mchid.as_str() && a.service_id == req.service_id.as_str()
-        })
-        .ok_or_else(|| not_found(&req.authorization_code))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: req.sub_mchid.as_str(),
+    };
+    let a = by_code_in(&s, &c, &scope, &req.authorization_code)?;
+    if a.sub_mchid != scope.sub_mchid {
+        return Err(ApiErr::not_found());
+    }
+    Ok(Json(answer(&a)).into_response())
+}
+
+async fn direct_by_code(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(authorization_code): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Answer {
+    let req = d::QueryPermissionsByCodeRequest {
+        authorization_code,
+        service_id: q.remove("service_id").unwrap_or_default().into(),
+    };
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: "",
+    };
+    let a = by_code_in(&s, &c, &scope, &req.authorization_code)?;
     Ok(Json(answer(&a)).into_response())
 }
 
@@ -188,37 +323,38 @@ async fn search(
         sub_openid: q.remove("sub_openid").map(Into::into),
     };
     checked(req.validate_at(s.now()))?;
-    let a = user(
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: req.sub_mchid.as_str(),
+    };
+    let a = of_user(
         &s,
         &c,
-        &req.service_id,
-        &req.sub_mchid,
-        req.openid.as_ref(),
-        req.sub_openid.as_ref(),
-    )?
-    // Lifecycle spec §2.8: a user who never authorized; the observed body.
-    .ok_or_else(|| {
-        ApiErr::no_auth("请检查服务授权状态")
-            .why("this user has no authorization of this service for this sub-merchant")
-    })?;
+        &scope,
+        req.openid.as_ref().map(|o| o.as_str()),
+        req.sub_openid.as_ref().map(|o| o.as_str()),
+    )?;
     Ok(Json(answer(&a)).into_response())
 }
 
-fn user(
-    s: &AppState,
-    c: &Caller,
-    service_id: &wechatpay_models::ServiceId,
-    sub_mchid: &wechatpay_models::MchId,
-    openid: Option<&wechatpay_models::OpenId>,
-    sub_openid: Option<&wechatpay_models::OpenId>,
-) -> Result<Option<AuthorizationRow>, ApiErr> {
-    Ok(s.store().user_authorization(
-        &c.mchid,
-        sub_mchid.as_str(),
-        service_id.as_str(),
-        openid.map(|o| o.as_str()),
-        sub_openid.map(|o| o.as_str()),
-    )?)
+async fn direct_by_openid(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(openid): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Answer {
+    let req = d::QueryPermissionsByOpenidRequest {
+        openid: openid.into(),
+        service_id: q.remove("service_id").unwrap_or_default().into(),
+        appid: q.remove("appid").unwrap_or_default().into(),
+    };
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: "",
+    };
+    let a = of_user(&s, &c, &scope, Some(req.openid.as_str()), None)?;
+    Ok(Json(answer(&a)).into_response())
 }
 
 async fn terminate_by_code(
@@ -230,12 +366,12 @@ async fn terminate_by_code(
     let (mut req, _): (p::TerminatePermissionsByCodeRequest, _) = parse_body(&body)?;
     req.authorization_code = code;
     checked(req.validate_at(s.now()))?;
-    let a = s
-        .store()
-        .authorization(&c.mchid, &req.authorization_code)?
-        .filter(|a| a.service_id == req.service_id.as_str())
-        .ok_or_else(|| not_found(&req.authorization_code))?;
-    if a.sub_mchid != req.sub_mchid.as_str() {
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: req.sub_mchid.as_str(),
+    };
+    let a = by_code_in(&s, &c, &scope, &req.authorization_code)?;
+    if a.sub_mchid != scope.sub_mchid {
         // Lifecycle spec §2.4, the known refusal.
         return Err(ApiErr::new(
             StatusCode::BAD_REQUEST,
@@ -244,8 +380,24 @@ async fn terminate_by_code(
         )
         .why("the authorization_code belongs to another sub_mchid"));
     }
-    end(&s, a, s.world().behaviour.close_callback_on_terminate)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    ended(&s, a)
+}
+
+async fn direct_terminate_by_code(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let (mut req, _): (d::TerminatePermissionsByCodeRequest, _) = parse_body(&body)?;
+    req.authorization_code = code;
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: "",
+    };
+    let a = by_code_in(&s, &c, &scope, &req.authorization_code)?;
+    ended(&s, a)
 }
 
 async fn terminate(
@@ -255,19 +407,40 @@ async fn terminate(
 ) -> Answer {
     let (req, _): (p::TerminatePermissionsRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
-    let a = user(
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: req.sub_mchid.as_str(),
+    };
+    let a = of_user(
         &s,
         &c,
-        &req.service_id,
-        &req.sub_mchid,
-        req.openid.as_ref(),
-        req.sub_openid.as_ref(),
-    )?
-    .ok_or_else(|| {
-        ApiErr::no_auth("请检查服务授权状态")
-            .why("this user has no authorization of this service for this sub-merchant")
-    })?;
-    end(&s, a, s.world().behaviour.close_callback_on_terminate)?;
+        &scope,
+        req.openid.as_ref().map(|o| o.as_str()),
+        req.sub_openid.as_ref().map(|o| o.as_str()),
+    )?;
+    ended(&s, a)
+}
+
+async fn direct_terminate_by_openid(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(openid): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let (mut req, _): (d::TerminatePermissionsByOpenidRequest, _) = parse_body(&body)?;
+    req.openid = openid.into();
+    checked(req.validate_at(s.now()))?;
+    let scope = Scope {
+        service_id: req.service_id.as_str(),
+        sub_mchid: "",
+    };
+    let a = of_user(&s, &c, &scope, Some(req.openid.as_str()), None)?;
+    ended(&s, a)
+}
+
+/// A merchant's terminate: 204, and USER_CLOSE_SERVICE when the switch says so.
+fn ended(s: &AppState, a: AuthorizationRow) -> Answer {
+    end(s, a, s.world().behaviour.close_callback_on_terminate)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

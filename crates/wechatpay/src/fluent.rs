@@ -312,6 +312,37 @@ node! {
                     }
                 }
             }
+            /// `v3/payscore/permissions`: users' authorizations, for a direct merchant.
+            permissions() mod permissions::Permissions "permissions" {
+                /// Pre-authorizes a user: an `apply_permissions_token` for the page.
+                post => wechatpay_models::v3::payscore::permissions::ApplyPermissionsRequest;
+                /// `…/authorization-code`.
+                authorization_code() AuthorizationCode "authorization-code" {
+                    /// `…/authorization-code/{authorization_code}`: one authorization.
+                    authorization_code(value) ByCode {
+                        /// The authorization with this code.
+                        get => wechatpay_models::v3::payscore::permissions::QueryPermissionsByCodeRequest;
+                        /// `…/{authorization_code}/terminate`.
+                        terminate() TerminateByCode "terminate" {
+                            /// Ends the authorization (answers 204).
+                            post => wechatpay_models::v3::payscore::permissions::TerminatePermissionsByCodeRequest;
+                        }
+                    }
+                }
+                /// `…/openid`.
+                openid() Openid "openid" {
+                    /// `…/openid/{openid}`: one user's authorization.
+                    openid(value) ByOpenid {
+                        /// The user's authorization.
+                        get => wechatpay_models::v3::payscore::permissions::QueryPermissionsByOpenidRequest;
+                        /// `…/{openid}/terminate`.
+                        terminate() TerminateByOpenid "terminate" {
+                            /// Ends the user's authorization (answers 204).
+                            post => wechatpay_models::v3::payscore::permissions::TerminatePermissionsByOpenidRequest;
+                        }
+                    }
+                }
+            }
             /// `v3/payscore/serviceorder`: service orders of a direct merchant (普通商户).
             serviceorder() mod serviceorder::Serviceorder "serviceorder" {
                 /// `…/direct-complete` (创单结单合并) for a direct merchant.

@@ -472,3 +472,62 @@ async fn launch_signatures_are_checked_and_explained() {
         "{a}"
     );
 }
+
+/// §2.1: the direct-merchant twin (no sub-merchant, the openid in the path).
+#[tokio::test]
+async fn the_direct_merchant_twin_authorizes_and_terminates() {
+    use wechatpay_models::v3::payscore::permissions as d;
+    let env = quick().await;
+    let client = env.raw_client();
+    let ids = env.g.client.ids.clone();
+    let code = unique("DAUTH");
+    let token = client
+        .send(&d::ApplyPermissionsRequest::new(
+            ids.service_id.as_str(),
+            ids.appid.as_str(),
+            &code,
+        ))
+        .await
+        .unwrap()
+        .apply_permissions_token;
+    let user = format!("o{}", unique("direct"));
+    let (status, a) = helper(
+        &env,
+        "authorize",
+        json!({"apply_permissions_token": token, "openid": user}),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    let query = d::QueryPermissionsByOpenidRequest {
+        openid: user.as_str().into(),
+        service_id: ids.service_id.as_str().into(),
+        appid: ids.appid.as_str().into(),
+    };
+    let p = client.send(&query).await.unwrap();
+    assert_eq!(p.authorization_state, AuthorizationState::Available);
+    assert_eq!(p.sub_mchid, None, "no sub-merchant fields");
+    let by_code = client
+        .send(&d::QueryPermissionsByCodeRequest {
+            authorization_code: code.clone(),
+            service_id: ids.service_id.as_str().into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_code.openid.as_ref().map(|o| o.as_str()),
+        Some(user.as_str())
+    );
+    client
+        .send(&d::TerminatePermissionsByOpenidRequest {
+            openid: user.as_str().into(),
+            service_id: ids.service_id.as_str().into(),
+            appid: ids.appid.as_str().into(),
+            reason: "退租".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        client.send(&query).await.unwrap().authorization_state,
+        AuthorizationState::Unavailable
+    );
+}
