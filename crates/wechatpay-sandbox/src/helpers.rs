@@ -216,7 +216,7 @@ struct ConfirmBody {
 /// USER_CONFIRM to the order's notify_url.
 async fn confirm(State(s): State<AppState>, Json(b): Json<ConfirmBody>) -> Answer {
     let now = s.now_ms();
-    let mut row: OrderRow = match (&b.package, &b.sub_mchid, &b.out_order_no) {
+    let row: OrderRow = match (&b.package, &b.sub_mchid, &b.out_order_no) {
         (Some(pkg), _, _) => {
             let (sp, sub, no, expires) = s
                 .store()
@@ -237,6 +237,7 @@ async fn confirm(State(s): State<AppState>, Json(b): Json<ConfirmBody>) -> Answe
         _ => return Err(bad("give package, or sub_mchid and out_order_no")),
     }
     .ok_or_else(|| bad("no such order"))?;
+    let mut row = crate::payscore::state::expire_if_stale(&s, row)?;
     if let Some(svc) = &b.service_id
         && row
             .order

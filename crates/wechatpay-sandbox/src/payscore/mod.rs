@@ -217,7 +217,7 @@ pub(crate) async fn query(
         (None, Some(id)) => s.store().get_order_by_query_id(&c.mchid, sub, id)?,
         (None, None) => None,
     };
-    let row = row.ok_or_else(ApiErr::not_found)?;
+    let row = state::expire_if_stale(&s, row.ok_or_else(ApiErr::not_found)?)?;
     if let Some(svc) = &req.service_id
         && row.order.service_id.as_ref().is_some_and(|x| x != svc)
     {

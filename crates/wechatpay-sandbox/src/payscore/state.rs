@@ -117,6 +117,7 @@ pub(super) fn load(
         .store()
         .get_order(&c.mchid, sub, no)?
         .ok_or_else(ApiErr::not_found)?;
+    let row = expire_if_stale(s, row)?;
     if let Some(svc) = service_id
         && row
             .order
@@ -126,6 +127,24 @@ pub(super) fn load(
     {
         return Err(ApiErr::no_auth("商户暂无权限使用此服务")
             .why(format!("order {no} belongs to another service_id")));
+    }
+    Ok(row)
+}
+
+/// A need-confirm order left `CREATED` for 30 days (of business time) is `EXPIRED`
+/// (lifecycle spec §3.9), seen the next time it is read.
+pub(crate) const CREATED_EXPIRES_MS: i64 = 30 * 86_400_000;
+
+/// Applies the 30-day expiry to `row` and saves it when it applies.
+pub(crate) fn expire_if_stale(s: &AppState, mut row: OrderRow) -> Result<OrderRow, ApiErr> {
+    if row.order.state == Some(OrderState::Created)
+        && s.now_ms() - row.created_ms >= CREATED_EXPIRES_MS
+    {
+        row.order.state = Some(OrderState::Expired);
+        row.updated_ms = s.now_ms();
+        if s.store().update_order(&row, None)? {
+            row.version += 1;
+        }
     }
     Ok(row)
 }

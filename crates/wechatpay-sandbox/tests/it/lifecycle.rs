@@ -531,3 +531,55 @@ async fn the_direct_merchant_twin_authorizes_and_terminates() {
         AuthorizationState::Unavailable
     );
 }
+
+/// §3.9: a CREATED order can be cancelled; one left 30 days is EXPIRED; §2.8 PARAM_ERROR.
+#[tokio::test]
+async fn created_orders_are_cancelled_or_expire() {
+    use wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest;
+    let env = quick().await;
+    let client = env.raw_client();
+    let ids = env.g.client.ids.clone();
+    let create = |no: &str| {
+        CreateRequest::new(
+            ids.confirm_service_id.as_str(),
+            ids.appid.as_str(),
+            ids.sub_mchid.as_str(),
+            no,
+            "充电宝租借",
+            RiskFund::new("DEPOSIT", 9900),
+            TimeRange::on_accept(),
+            "http://127.0.0.1:9/n",
+        )
+    };
+    let query = |no: &str| {
+        QueryRequest::by_out_order_no(ids.confirm_service_id.as_str(), ids.sub_mchid.as_str(), no)
+    };
+    let (a, b) = (unique("CC"), unique("CE"));
+    client.send(&create(&a)).await.unwrap();
+    client.send(&create(&b)).await.unwrap();
+    client
+        .send(&CancelRequest::new(&a, ids.sub_mchid.as_str(), "用户取消"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.send(&query(&a)).await.unwrap().state,
+        Some(OrderState::Revoked)
+    );
+    let (status, _) = helper(&env, "clock/advance", json!({"seconds": 30 * 86_400})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        client.send(&query(&b)).await.unwrap().state,
+        Some(OrderState::Expired)
+    );
+    // A pre-authorization with a code outside [0-9A-Za-z_-|*].
+    let e = client
+        .send(&ApplyPermissionsRequest::new(
+            ids.service_id.as_str(),
+            ids.appid.as_str(),
+            ids.sub_mchid.as_str(),
+            "bad code!",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("PARAM_ERROR"));
+}

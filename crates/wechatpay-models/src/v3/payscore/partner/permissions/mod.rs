@@ -116,3 +116,51 @@ pub struct Permissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_success_time: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::Endpoint;
+    use crate::validate::Rule;
+
+    /// Lifecycle spec §2.2–§2.4: the code's charset, one user, sub_appid with sub_openid.
+    #[test]
+    fn requests_check_the_documented_rules() {
+        let ok = ApplyPermissionsRequest::new(
+            "500001",
+            "wxd678efh567hg6787",
+            "1230000109",
+            "1234323JKHDFE1243252",
+        );
+        ok.validate_at(0).unwrap();
+        let bad =
+            ApplyPermissionsRequest::new("500001", "wxd678efh567hg6787", "1230000109", "代码");
+        assert!(bad.validate_at(0).unwrap_err().has(Rule::Charset));
+
+        let mut q = QueryPermissionsByOpenidRequest::new("500001", "wx1", "1230000109", "o1");
+        assert_eq!(
+            q.target().unwrap(),
+            "/v3/payscore/partner/permissions/search?service_id=500001&appid=wx1&sub_mchid=1230000109&openid=o1"
+        );
+        q.validate_at(0).unwrap();
+        q.sub_openid = Some("o2".into());
+        let e = q.validate_at(0).unwrap_err();
+        assert!(e.has_field("openid") && e.has_field("sub_appid"), "{e}");
+
+        let t = TerminatePermissionsByCodeRequest::new("CODE1", "500001", "1230000109", "退租");
+        assert_eq!(
+            t.target().unwrap(),
+            "/v3/payscore/partner/permissions/authorization-code/CODE1/terminate"
+        );
+        assert!(
+            !String::from_utf8(t.body().unwrap())
+                .unwrap()
+                .contains("CODE1")
+        );
+        let mut by_openid =
+            TerminatePermissionsRequest::new("500001", "1230000109", "wx1", "o1", "");
+        assert!(by_openid.validate_at(0).unwrap_err().has_field("/reason"));
+        by_openid.reason = "退租".into();
+        by_openid.validate_at(0).unwrap();
+    }
+}
