@@ -37,6 +37,7 @@
 pub mod aead;
 pub mod apiv2;
 pub mod certificates;
+pub mod digest;
 mod clock;
 mod error;
 mod keys;

@@ -43,4 +43,9 @@ pub mod v3 {
         pub mod permissions;
         pub mod serviceorder;
     }
+    /// `v3/refund/…`: refunds.
+    pub mod refund {
+        pub mod domestic;
+    }
+    pub mod bill;
 }

@@ -39,6 +39,8 @@ pub enum Rule {
     NotifyUrl,
     /// The value is not one of the documented values.
     OneOf,
+    /// Refund amounts: `0 < refund ≤ total`, `amount.from` sums to `refund`.
+    Amount,
 }
 
 impl Rule {
@@ -59,6 +61,7 @@ impl Rule {
             Rule::FourByteUtf8 => "utf8",
             Rule::NotifyUrl => "notify_url",
             Rule::OneOf => "enum",
+            Rule::Amount => "amount",
         }
     }
 }
@@ -214,6 +217,37 @@ impl Check {
                 field,
                 Rule::Charset,
                 "may contain only 0-9 A-Z a-z _ - | *",
+                Some(s.into()),
+            );
+        }
+    }
+
+    /// At most `max` bytes of UTF-8 (a Han character counts 3).
+    pub(crate) fn max_bytes(&mut self, field: &str, s: &str, max: usize) {
+        if s.len() > max {
+            self.push(
+                field,
+                Rule::Length,
+                format!("must be at most {max} bytes of UTF-8, got {}", s.len()),
+                Some(s.into()),
+            );
+        }
+    }
+
+    /// A refund number: 1–64 bytes of `[0-9A-Za-z_-|*@]`.
+    pub(crate) fn out_refund_no(&mut self, field: &str, s: &str) {
+        if !self.required(field, s) {
+            return;
+        }
+        self.max_bytes(field, s, 64);
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b))
+        {
+            self.push(
+                field,
+                Rule::Charset,
+                "may contain only 0-9 A-Z a-z _ - | * @",
                 Some(s.into()),
             );
         }

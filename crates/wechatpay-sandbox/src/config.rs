@@ -87,6 +87,18 @@ pub struct Behaviour {
     /// Close keep-alive connections idle this long, in seconds (0: never), as WeChat Pay
     /// does after about 8 s (the field report behind wechatpay-java PR #187).
     pub idle_timeout_secs: u64,
+    /// How long a refund stays PROCESSING before it settles, in seconds of business time
+    /// (the test clock moves it). Refunds to the balance take up to about 5 minutes.
+    pub refund_delay_secs: u64,
+    /// Retry intervals of REFUND.* callbacks, in seconds (15 s … 6 h, 24 h 4 min in all,
+    /// lifecycle spec §4.6).
+    pub refund_callback_schedule_secs: Vec<u64>,
+    /// Bills of a day can be applied for from this hour (Beijing time) of the next day;
+    /// before it, `STATEMENT_CREATING` (lifecycle spec §5.1).
+    pub bill_ready_hour: u32,
+    /// How long a bill's `download_url` is valid, in seconds (5 minutes in the 2024–2025
+    /// documents, 30 s in 2021 ones).
+    pub bill_link_valid_secs: u64,
 }
 
 impl Default for Behaviour {
@@ -115,6 +127,13 @@ impl Default for Behaviour {
             },
             close_callback_on_terminate: true,
             idle_timeout_secs: 8,
+            refund_delay_secs: 10,
+            refund_callback_schedule_secs: vec![
+                15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600,
+                21600,
+            ],
+            bill_ready_hour: 10,
+            bill_link_valid_secs: 300,
         }
     }
 }
@@ -265,6 +284,20 @@ pub struct UserConfig {
     /// Deduction outcome.
     #[serde(default)]
     pub deduction: Deduction,
+    /// How refunds to this user end.
+    #[serde(default)]
+    pub refund: RefundOutcome,
+}
+
+/// How a refund to a user ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundOutcome {
+    /// SUCCESS, to the user's balance.
+    #[default]
+    Success,
+    /// ABNORMAL: the user's card is frozen or cancelled.
+    Abnormal,
 }
 
 impl Config {
@@ -298,6 +331,8 @@ pub(crate) struct World {
     pub(crate) providers: HashMap<String, Provider>,
     pub(crate) services: HashMap<String, ServiceConfig>,
     pub(crate) users: HashMap<(String, String), Deduction>,
+    /// Users whose refunds end ABNORMAL.
+    pub(crate) abnormal_refunds: HashSet<String>,
 }
 
 #[derive(Debug)]
@@ -432,6 +467,12 @@ impl World {
                 .users
                 .iter()
                 .map(|u| ((u.service_id.clone(), u.openid.clone()), u.deduction))
+                .collect(),
+            abnormal_refunds: cfg
+                .users
+                .iter()
+                .filter(|u| u.refund == RefundOutcome::Abnormal)
+                .map(|u| u.openid.clone())
                 .collect(),
         })
     }

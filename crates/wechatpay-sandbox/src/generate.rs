@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::SandboxError;
 use crate::config::{
-    Behaviour, Config, Deduction, PlatformConfig, ProviderConfig, ServiceConfig, SubMerchantConfig,
+    Behaviour, Config, Deduction, PlatformConfig, RefundOutcome, ProviderConfig, ServiceConfig, SubMerchantConfig,
     UserConfig,
 };
 
@@ -222,11 +222,13 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
                 service_id: ids.service_id.clone(),
                 openid: ids.openid.clone(),
                 deduction: Deduction::Success,
+                refund: RefundOutcome::Success,
             },
             UserConfig {
                 service_id: ids.service_id.clone(),
                 openid: ids.failing_openid.clone(),
                 deduction: Deduction::Fail,
+                refund: RefundOutcome::Abnormal,
             },
         ],
     };

@@ -59,6 +59,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&p("deduction-outcome"), post(deduction_outcome))
         .route(&p("clock/advance"), post(advance))
         .route(&p("check-launch"), post(check_launch))
+        .route(&p("refund-outcome"), post(crate::refunds::outcome_helper))
+        .route(&p("refund-error"), post(crate::refunds::error_helper))
         .route_layer(axum::middleware::from_fn(loopback_only))
 }
 

@@ -52,6 +52,7 @@ mod generate;
 mod helpers;
 mod payscore;
 mod permissions;
+mod refunds;
 pub mod store;
 pub mod testing;
 mod util;
@@ -340,6 +341,7 @@ pub fn app(state: AppState) -> Router {
     let authenticated = |r: axum::routing::MethodRouter<AppState>| r.route_layer(auth.clone());
     let api = payscore::routes(authenticated)
         .merge(permissions::routes(authenticated))
+        .merge(refunds::routes(authenticated))
         .route(
             certificates::PATH,
             authenticated(get(certificates::certificates)),

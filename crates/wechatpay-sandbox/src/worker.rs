@@ -67,6 +67,9 @@ fn tick(s: &AppState) -> Result<(), WorkerError> {
     for row in s.store().due_deductions(now)? {
         deduct(s, row)?;
     }
+    for r in s.store().due_refunds(now)? {
+        crate::refunds::settle(s, r)?;
+    }
     for d in s.store().take_due_deliveries(now)? {
         let s = s.clone();
         tokio::spawn(async move { deliver(s, d).await });
@@ -150,7 +153,7 @@ pub(crate) fn callback(
         .ok_or_else(|| WorkerError::ProviderGone(sp_mchid.to_owned()))?;
     let resource = EncryptedResource::encrypt(
         &provider.apiv3_key,
-        Some("payscore"),
+        Some(if event_type.starts_with("REFUND.") { "refund" } else { "payscore" }),
         &w.behaviour.callback_associated_data,
         &RandomNonce::alphanumeric(12),
         &serde_json::to_vec(plaintext)?,
@@ -269,6 +272,8 @@ async fn deliver(s: AppState, d: Delivery) {
         || d.event_type.starts_with("PAYSCORE.USER_CLOSE_SERVICE")
     {
         &w.behaviour.authorization_callback_schedule_secs
+    } else if d.event_type.starts_with("REFUND.") {
+        &w.behaviour.refund_callback_schedule_secs
     } else {
         &w.behaviour.callback_schedule_secs
     };

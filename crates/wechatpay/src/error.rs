@@ -45,6 +45,66 @@ pub enum Error {
     /// The request breaks documented rules; nothing was sent.
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// A download failed or did not verify: discard what was read.
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+}
+
+/// Why a download ([`Client::download`](crate::Client::download)) failed. Bytes read
+/// before it are not to be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The decompressed bytes do not have the SHA-1 of the signed answer: the file was
+    /// changed or truncated in transit. Apply for the bill again.
+    #[error("download failed its integrity check: SHA-1 of the {bytes} decompressed bytes is {actual}, the signed answer says {expected}; discard it and apply again")]
+    HashMismatch {
+        /// The hash from the signed answer.
+        expected: String,
+        /// The hash of what arrived.
+        actual: String,
+        /// Decompressed bytes that arrived.
+        bytes: u64,
+    },
+    /// The file is larger than the limit (`ClientBuilder::max_download_bytes`).
+    #[error("download exceeds {limit} decompressed bytes (ClientBuilder::max_download_bytes)")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The answer is not valid gzip (or its gzip trailer does not match).
+    #[error("download is not valid gzip")]
+    Gzip(#[source] std::io::Error),
+    /// The connection failed during the download.
+    #[error("download interrupted after {bytes} bytes")]
+    Interrupted {
+        /// Bytes received before.
+        bytes: u64,
+        /// The transport error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Nothing arrived for this long.
+    #[error("download stalled: nothing arrived for {0:?}")]
+    Timeout(std::time::Duration),
+    /// The file could not be written.
+    #[error("cannot write {}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bill is not UTF-8 text.
+    #[error("bill is not UTF-8 text (near byte {at})")]
+    NotUtf8 {
+        /// About where.
+        at: u64,
+    },
+    /// The bill does not parse, or its summary does not match its rows.
+    #[error(transparent)]
+    Bill(#[from] wechatpay_models::v3::bill::trade::BillError),
 }
 
 impl Error {
@@ -299,14 +359,18 @@ impl fmt::Display for ApiError {
         if let Some(m) = e.message.as_deref().filter(|m| !m.is_empty()) {
             write!(f, " {}", printable(m, 300))?;
         }
-        if let Some(d) = &e.detail
-            && let Some(field) = &d.field
-        {
-            write!(f, " (field {}", printable(field, 100))?;
-            if let Some(issue) = &d.issue {
-                write!(f, ": {}", printable(issue, 200))?;
+        if let Some(d) = &e.detail {
+            match (&d.field, &d.issue) {
+                (Some(field), issue) => {
+                    write!(f, " (field {}", printable(field, 100))?;
+                    if let Some(issue) = issue {
+                        write!(f, ": {}", printable(issue, 200))?;
+                    }
+                    f.write_str(")")?;
+                }
+                (None, Some(issue)) => write!(f, " ({})", printable(issue, 200))?,
+                (None, None) => {}
             }
-            f.write_str(")")?;
         }
         if e.status.is_redirection() {
             write!(

@@ -352,5 +352,39 @@ node! {
                 }
             }
         }
+        /// `v3/refund`: refunds.
+        refund() mod refund::Refund "refund" {
+            /// `v3/refund/domestic`.
+            domestic() Domestic "domestic" {
+                /// `v3/refund/domestic/refunds`.
+                refunds() Refunds "refunds" {
+                    /// Refunds (part of) a payment: for Pay Score, a deduction's `transaction_id`.
+                    post => wechatpay_models::v3::refund::domestic::RefundRequest;
+                    /// `…/refunds/{out_refund_no}`: one refund.
+                    out_refund_no(value) ByOutRefundNo {
+                        /// The refund's state.
+                        get => wechatpay_models::v3::refund::domestic::QueryRefundRequest;
+                    }
+                }
+            }
+        }
+        /// `v3/bill`: bills for reconciliation (download them with `Client::download_bill`).
+        bill() mod bill::Bill "bill" {
+            /// `v3/bill/tradebill`.
+            tradebill() Tradebill "tradebill" {
+                /// Applies for a trade bill.
+                get => wechatpay_models::v3::bill::TradeBillRequest;
+            }
+            /// `v3/bill/fundflowbill`.
+            fundflowbill() Fundflowbill "fundflowbill" {
+                /// Applies for the service provider's fund-flow bill.
+                get => wechatpay_models::v3::bill::FundFlowBillRequest;
+            }
+            /// `v3/bill/sub-merchant-fundflowbill`.
+            sub_merchant_fundflowbill() SubMerchantFundflowbill "sub-merchant-fundflowbill" {
+                /// Applies for a sub-merchant's (encrypted) fund-flow bill.
+                get => wechatpay_models::v3::bill::SubMerchantFundFlowBillRequest;
+            }
+        }
     }
 }

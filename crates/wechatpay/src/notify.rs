@@ -22,6 +22,7 @@ pub use wechatpay_core::notify::NotifyError;
 use wechatpay_core::{ApiV3Key, ResponseSignature};
 use wechatpay_models::v3::payscore::ServiceOrder;
 use wechatpay_models::v3::payscore::partner::permissions::ServiceAuthorization;
+use wechatpay_models::v3::refund::domestic::RefundNotice;
 use wechatpay_models::{MchId, OpenId, ServiceId};
 
 use crate::Client;
@@ -84,6 +85,14 @@ pub const PAYSCORE_USER_OPEN_SERVICE: &str = "PAYSCORE.USER_OPEN_SERVICE";
 /// `PAYSCORE.USER_CLOSE_SERVICE`: the user's authorization ended.
 pub const PAYSCORE_USER_CLOSE_SERVICE: &str = "PAYSCORE.USER_CLOSE_SERVICE";
 
+/// `REFUND.SUCCESS`: the money went back.
+pub const REFUND_SUCCESS: &str = "REFUND.SUCCESS";
+/// `REFUND.ABNORMAL`: the refund could not reach the user's account; handle it in the
+/// merchant console or with apply-abnormal-refund.
+pub const REFUND_ABNORMAL: &str = "REFUND.ABNORMAL";
+/// `REFUND.CLOSED`: the refund was closed; apply again with a new `out_refund_no`.
+pub const REFUND_CLOSED: &str = "REFUND.CLOSED";
+
 /// A verified, decrypted callback.
 #[derive(Debug, Clone)]
 pub struct Notification {
@@ -113,6 +122,9 @@ pub enum Event {
     PayscoreUserOpenService(ServiceAuthorization),
     /// `PAYSCORE.USER_CLOSE_SERVICE`: the user's authorization ended.
     PayscoreUserCloseService(ServiceAuthorization),
+    /// `REFUND.SUCCESS`, `REFUND.ABNORMAL` or `REFUND.CLOSED` (see
+    /// [`Notification::event_type`] or the notice's `refund_status`).
+    Refund(Box<RefundNotice>),
     /// Any other event type, verified and decrypted, as JSON.
     Other(serde_json::Value),
 }
@@ -138,6 +150,9 @@ impl Notification {
             }
             PAYSCORE_USER_CLOSE_SERVICE => {
                 Event::PayscoreUserCloseService(serde_json::from_str(text).map_err(payload)?)
+            }
+            REFUND_SUCCESS | REFUND_ABNORMAL | REFUND_CLOSED => {
+                Event::Refund(Box::new(serde_json::from_str(text).map_err(payload)?))
             }
             _ => Event::Other(serde_json::from_str(text).map_err(payload)?),
         };
@@ -176,8 +191,18 @@ impl Notification {
         self.service_order()
             .and_then(|o| o.sub_mchid.as_ref())
             .or_else(|| self.service_authorization()?.sub_mchid.as_ref())
+            .or_else(|| self.refund()?.sub_mchid.as_ref())
             .map(MchId::as_str)
             .or_else(|| self.other_str("sub_mchid"))
+    }
+
+    /// The refund, for `REFUND.*` events.
+    #[must_use]
+    pub fn refund(&self) -> Option<&RefundNotice> {
+        match &self.event {
+            Event::Refund(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// The merchant order number (order events).
@@ -208,6 +233,7 @@ impl Notification {
             Event::PayscoreUserOpenService(a) | Event::PayscoreUserCloseService(a) => {
                 (a.openid.as_ref(), a.sub_openid.as_ref())
             }
+            Event::Refund(_) => return None,
             Event::Other(_) => {
                 return self
                     .other_str("openid")

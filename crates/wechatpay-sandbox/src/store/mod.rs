@@ -6,8 +6,11 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod authorizations;
+mod ledger;
 
 pub use authorizations::{AuthorizationRow, AuthorizationState};
+pub use ledger::{RefundRow, TransactionRow};
+pub(crate) use ledger::{refund_from_row, tx_from_row};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
@@ -110,6 +113,8 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// A second connection for WAL checkpoints, so that their fsync never holds up requests.
     checkpoint: Option<Mutex<Connection>>,
+    /// The database file (`None` in memory), for long reads on their own connection.
+    path: Option<String>,
 }
 
 /// The error of an attempt started but never finished: the sandbox stopped during it (it
@@ -159,6 +164,39 @@ CREATE TABLE IF NOT EXISTS packages (
 );
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
+
+/// The order's WeChat Pay deductions (`NEWTON` payment details) as ledger transactions;
+/// those already recorded are skipped on insert.
+fn new_transactions(row: &OrderRow) -> Vec<TransactionRow> {
+    use wechatpay_models::v3::payscore::PaidType;
+    let o = &row.order;
+    let Some(c) = &o.collection else {
+        return Vec::new();
+    };
+    c.details
+        .iter()
+        .filter(|d| d.paid_type == Some(PaidType::Newton))
+        .filter_map(|d| {
+            Some(TransactionRow {
+                transaction_id: d.transaction_id.as_ref()?.as_str().to_owned(),
+                sp_mchid: row.sp_mchid.clone(),
+                sub_mchid: row.sub_mchid.clone(),
+                out_trade_no: crate::util::random_digits(28),
+                out_order_no: row.out_order_no.clone(),
+                order_id: o.order_id.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                appid: o.appid.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                openid: o.openid.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                amount: d.amount.get(),
+                paid_ms: d
+                    .paid_time
+                    .as_deref()
+                    .and_then(wechatpay_models::validate::payscore_time_to_unix)
+                    .map_or(row.updated_ms, |t| t * 1000),
+                description: o.service_introduction.clone().unwrap_or_default(),
+            })
+        })
+        .collect()
+}
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
     let json: String = r.get(3)?;
@@ -231,6 +269,7 @@ impl Store {
             Connection::open(path)?
         };
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(ledger::SCHEMA)?;
         // Databases made before query ids existed get the column (their orders have none).
         let has_query_id = conn
             .prepare("SELECT 1 FROM pragma_table_info('orders') WHERE name = 'query_id'")?
@@ -256,6 +295,7 @@ impl Store {
         Ok(Self {
             conn: Mutex::new(conn),
             checkpoint,
+            path: (path != ":memory:").then(|| path.to_owned()),
         })
     }
 
@@ -391,6 +431,9 @@ impl Store {
         }
         if let Some(d) = callback {
             insert_delivery(&tx, d)?;
+        }
+        for t in new_transactions(row) {
+            ledger::insert_transaction(&tx, &t)?;
         }
         tx.commit()?;
         Ok(true)
@@ -529,7 +572,7 @@ impl Store {
         Ok(())
     }
 
-    /// The earliest pending deadline (deduction or delivery), unix ms.
+    /// The earliest pending deadline (deduction, refund or delivery), unix ms.
     ///
     /// # Errors
     /// SQLite failures.
@@ -543,10 +586,8 @@ impl Store {
         let b: Option<i64> = conn
             .prepare_cached("SELECT MIN(next_attempt_ms) FROM deliveries WHERE state = 'pending'")?
             .query_row([], |r| r.get(0))?;
-        Ok(match (a, b) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        })
+        let c = Self::next_refund_due(&conn)?;
+        Ok([a, b, c].into_iter().flatten().min())
     }
 
     /// The newest orders.

@@ -22,7 +22,7 @@ use wechatpay_sandbox::testing::Recorder;
 use crate::support::{Env, env_with, unique};
 
 /// POSTs to a test helper; (status, answer).
-async fn helper(env: &Env, name: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn helper(env: &Env, name: &str, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
         .post(format!(
             "{}/_sandbox/api/test-helpers/{name}",

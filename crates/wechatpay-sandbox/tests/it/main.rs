@@ -8,5 +8,6 @@ mod family;
 mod fidelity;
 mod interop;
 mod lifecycle;
+mod refunds;
 mod rules;
 mod support;

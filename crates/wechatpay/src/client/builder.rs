@@ -52,6 +52,7 @@ pub struct ClientBuilder {
     max_retries: Option<u32>,
     retry_backoff: Option<Duration>,
     max_response_bytes: Option<usize>,
+    max_download_bytes: Option<u64>,
     resend_deduplicated: Option<bool>,
     max_skew: Option<u64>,
     clock: Option<Arc<dyn Clock>>,
@@ -271,6 +272,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest download ([`Client::download`](crate::Client::download)), counted in
+    /// decompressed bytes while streaming (default
+    /// [`DEFAULT_MAX_DOWNLOAD_BYTES`](crate::DEFAULT_MAX_DOWNLOAD_BYTES), 16 GiB). The
+    /// answer-body limit of the JSON APIs does not apply to downloads.
+    pub fn max_download_bytes(mut self, n: u64) -> Self {
+        self.max_download_bytes = Some(n);
+        self
+    }
+
     /// Resend a request whose body WeChat Pay de-duplicates
     /// ([`Endpoint::DEDUPLICATED_BY`](wechatpay_models::Endpoint::DEDUPLICATED_BY):
     /// create and direct-complete by `out_order_no`) when an attempt's outcome is unknown
@@ -484,6 +494,9 @@ impl ClientBuilder {
                     max_response_bytes: self
                         .max_response_bytes
                         .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                    max_download_bytes: self
+                        .max_download_bytes
+                        .unwrap_or(super::DEFAULT_MAX_DOWNLOAD_BYTES),
                     resend_deduplicated: self.resend_deduplicated.unwrap_or(true),
                 },
                 validate: self.validate.unwrap_or(true),

@@ -174,50 +174,18 @@ impl Client {
         timeout: Duration,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
         let inner = &self.inner;
-        let url = format!("{base}{}", req.target);
-        let mut built = inner
-            .http
-            .request(req.method.clone(), &url)
-            .body(req.body.clone())
-            .timeout(timeout)
-            .build()
-            .map_err(|e| Failure::Transport(TransportKind::Other, Box::new(e)))?;
-        // Sign exactly the request-target the HTTP library will send.
-        let u = built.url();
-        let signed_target = match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_owned(),
-        };
-        let nonce = inner.nonce.nonce();
-        let auth = SignableRequest::new(req.method.as_str(), &signed_target, &req.body)
-            .sign(
-                &inner.mchid,
-                &inner.serial,
-                &inner.key,
-                inner.clock.now(),
-                &nonce,
+        let mut built = self
+            .signed_request(
+                req.method.clone(),
+                &format!("{base}{}", req.target),
+                req.body.clone(),
+                "application/json",
             )
-            .map_err(Failure::Sign)?;
-        let h = built.headers_mut();
-        auth.apply_to(h);
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        h.insert(header::USER_AGENT, inner.user_agent.clone());
-        if !req.body.is_empty() {
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-        }
-        let serial = inner.wechatpay_serial.clone().or_else(|| {
-            inner
-                .verifier
-                .read()
-                .ok()
-                .and_then(|v| v.preferred_serial(inner.clock.now()).map(str::to_owned))
-        });
-        if let Some(v) = serial.and_then(|s| HeaderValue::from_str(&s).ok()) {
-            h.insert(wechatpay_core::headers::SERIAL, v);
-        }
+            .map_err(|e| match e {
+                SignOrBuild::Sign(e) => Failure::Sign(e),
+                SignOrBuild::Build(e) => Failure::Transport(TransportKind::Other, Box::new(e)),
+            })?;
+        *built.timeout_mut() = Some(timeout);
         let transport = |e: reqwest::Error| Failure::Transport(classify(&e), Box::new(e));
         let mut resp = inner.http.execute(built).await.map_err(transport)?;
         let status = resp.status();
@@ -245,6 +213,68 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         Ok((status, headers, body.freeze()))
+    }
+}
+
+/// Why a request could not be prepared.
+pub(super) enum SignOrBuild {
+    Sign(SignError),
+    Build(reqwest::Error),
+}
+
+impl Client {
+    /// A request to `url`, signed over exactly the path and query the HTTP library will
+    /// send, with this client's headers.
+    pub(super) fn signed_request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Bytes,
+        accept: &'static str,
+    ) -> Result<reqwest::Request, SignOrBuild> {
+        let inner = &self.inner;
+        let mut built = inner
+            .http
+            .request(method.clone(), url)
+            .body(body.clone())
+            .build()
+            .map_err(SignOrBuild::Build)?;
+        let u = built.url();
+        let signed_target = match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        };
+        let nonce = inner.nonce.nonce();
+        let auth = SignableRequest::new(method.as_str(), &signed_target, &body)
+            .sign(
+                &inner.mchid,
+                &inner.serial,
+                &inner.key,
+                inner.clock.now(),
+                &nonce,
+            )
+            .map_err(SignOrBuild::Sign)?;
+        let h = built.headers_mut();
+        auth.apply_to(h);
+        h.insert(header::ACCEPT, HeaderValue::from_static(accept));
+        h.insert(header::USER_AGENT, inner.user_agent.clone());
+        if !body.is_empty() {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        let serial = inner.wechatpay_serial.clone().or_else(|| {
+            inner
+                .verifier
+                .read()
+                .ok()
+                .and_then(|v| v.preferred_serial(inner.clock.now()).map(str::to_owned))
+        });
+        if let Some(v) = serial.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            h.insert(wechatpay_core::headers::SERIAL, v);
+        }
+        Ok(built)
     }
 }
 

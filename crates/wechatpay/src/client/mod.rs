@@ -15,8 +15,11 @@ use crate::error::{ApiError, BuildError, Result, printable};
 use crate::response::Response;
 
 mod builder;
+mod download;
 mod exchange;
 mod trust;
+
+pub use download::{Download, Saved, TradeBillRows};
 
 pub use builder::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
@@ -27,27 +30,15 @@ pub use builder::{
 /// answers are a few KiB; file downloads stream instead.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
+/// Default largest download, in decompressed bytes: 16 GiB. A month of 10 million trade
+/// rows is about 3.5 GB.
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 16 << 30;
+
 /// The production host (就近接入点), `https://api.mch.weixin.qq.com`.
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 /// The backup host (异地接入点) used by [`ClientBuilder::failover`],
 /// `https://api2.mch.weixin.qq.com`.
 pub const BACKUP_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
-
-/// Path prefixes of the documented unsigned downloads, for raw calls: their 2xx answers
-/// are file streams that WeChat Pay does not sign (integrity comes from a hash in a signed
-/// answer). Typed requests say so in [`Endpoint::SIGNED_ANSWER`] instead. The list:
-/// `/v3/billdownload/file`, `/v3/merchant-service/images/`,
-/// `/v3/new-tax-control-fapiao/download`, `/v3/transferdownload/elecvoucherfile`,
-/// `/v3/transferdownload/signfile`, `/v3/statements`, `/v3/global/statements`.
-pub const UNSIGNED_DOWNLOADS: &[&str] = &[
-    "/v3/billdownload/file",
-    "/v3/merchant-service/images/",
-    "/v3/new-tax-control-fapiao/download",
-    "/v3/transferdownload/elecvoucherfile",
-    "/v3/transferdownload/signfile",
-    "/v3/statements",
-    "/v3/global/statements",
-];
 
 fn user_agent() -> HeaderValue {
     let ua = format!(
@@ -103,6 +94,7 @@ pub(crate) struct Limits {
     deadline: Duration,
     /// Largest answer body read.
     max_response_bytes: usize,
+    max_download_bytes: u64,
     /// Resend a de-duplicated request after an attempt with an unknown outcome.
     resend_deduplicated: bool,
 }
@@ -194,7 +186,7 @@ impl Client {
                 method: E::METHOD,
                 target: req.target().map_err(BuildError::from)?,
                 body: Bytes::from(req.body().map_err(BuildError::Serialize)?),
-                signed: Some(E::SIGNED_ANSWER),
+                signed: E::SIGNED_ANSWER,
                 deduplicated_by: E::DEDUPLICATED_BY,
             },
             answer: std::marker::PhantomData,
@@ -286,11 +278,7 @@ impl Client {
             );
             return Err(if answer.resent { e.resent() } else { e }.into());
         }
-        let signed = req.signed.unwrap_or_else(|| {
-            let path = req.target.split('?').next().unwrap_or_default();
-            !UNSIGNED_DOWNLOADS.iter().any(|p| path.starts_with(p))
-        });
-        let verified_by = if signed {
+        let verified_by = if req.signed {
             Some(self.verify(&answer.headers, &answer.body, deadline).await?)
         } else {
             None
@@ -350,21 +338,21 @@ pub(crate) struct Outgoing {
     pub(crate) method: Method,
     pub(crate) target: String,
     pub(crate) body: Bytes,
-    /// Whether a 2xx answer is signed; `None` for raw calls (looked up in
-    /// [`UNSIGNED_DOWNLOADS`]).
-    pub(crate) signed: Option<bool>,
+    /// Whether a 2xx answer is signed (always, for raw calls: an unsigned answer is
+    /// accepted only for a download the client asked for, [`Client::download`]).
+    pub(crate) signed: bool,
     /// [`Endpoint::DEDUPLICATED_BY`].
     pub(crate) deduplicated_by: Option<&'static str>,
 }
 
 impl Outgoing {
-    /// A raw call: nothing is known about the endpoint.
+    /// A raw call: nothing is known about the endpoint, so its answer must be signed.
     pub(crate) fn raw(method: Method, target: String, body: Bytes) -> Self {
         Self {
             method,
             target,
             body,
-            signed: None,
+            signed: true,
             deduplicated_by: None,
         }
     }

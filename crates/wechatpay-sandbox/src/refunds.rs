@@ -1,0 +1,322 @@
+//! Refunds of Pay Score deductions (lifecycle spec §4): apply, query, settlement with
+//! REFUND.* callbacks, and the test hooks for outcomes and forced errors.
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use wechatpay_models::Endpoint;
+use wechatpay_models::v3::refund::domestic::{
+    QueryRefundRequest, Refund, RefundAmount, RefundChannel, RefundNotice, RefundRequest,
+    RefundStatus,
+};
+use wechatpay_models::{Fen, MchId};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiErr, parse_json};
+use crate::payscore::checked;
+use crate::store::{RefundRow, TransactionRow};
+use crate::util::{random_digits, rfc3339_beijing};
+
+type Answer = Result<Response, ApiErr>;
+
+/// At most 50 partial refunds per transaction (lifecycle spec §4.2).
+pub(crate) const MAX_REFUNDS: i64 = 50;
+/// Refunds are possible for one year after payment.
+const REFUND_WINDOW_MS: i64 = 365 * 86_400_000;
+/// The setting holding a forced error for the next refund applications.
+pub(crate) const FORCED_ERROR: &str = "refund_error";
+
+pub(crate) fn routes(
+    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> Router<AppState> {
+    Router::new()
+        .route(RefundRequest::PATH, authenticated(post(apply)))
+        .route(QueryRefundRequest::PATH, authenticated(get(query)))
+}
+
+fn invalid(issue: impl Into<String>) -> ApiErr {
+    ApiErr::new(
+        StatusCode::BAD_REQUEST,
+        "INVALID_REQUEST",
+        "请求参数符合参数格式，但不符合业务规则",
+    )
+    .why(issue)
+}
+
+fn no_transaction(issue: impl Into<String>) -> ApiErr {
+    ApiErr::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "订单不存在").why(issue)
+}
+
+/// The error a test forced (`refund-error` helper), once per application until used up.
+fn forced_error(s: &AppState) -> Result<Option<ApiErr>, ApiErr> {
+    let Some(v) = s.store().setting(FORCED_ERROR)? else {
+        return Ok(None);
+    };
+    let (code, times) = v.split_once(':').unwrap_or((&v, "1"));
+    let times: u32 = times.parse().unwrap_or(0);
+    if times == 0 {
+        return Ok(None);
+    }
+    s.store()
+        .set_setting(FORCED_ERROR, &format!("{code}:{}", times - 1))?;
+    let why = "forced by the refund-error test helper";
+    Ok(Some(match code {
+        "NOT_ENOUGH" => ApiErr::new(StatusCode::FORBIDDEN, "NOT_ENOUGH", "基本账户余额不足，请充值后重新发起"),
+        "USER_ACCOUNT_ABNORMAL" => ApiErr::new(StatusCode::FORBIDDEN, "USER_ACCOUNT_ABNORMAL", "退款请求失败"),
+        "FREQUENCY_LIMITED" => ApiErr::new(StatusCode::TOO_MANY_REQUESTS, "FREQUENCY_LIMITED", "频率限制"),
+        _ => ApiErr::system("系统超时"),
+    }
+    .why(why)))
+}
+
+async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
+    if let Some(e) = forced_error(&s)? {
+        return Err(e);
+    }
+    let req: RefundRequest = parse_json(&body)?;
+    checked(req.validate_at(s.now()))?;
+    let sub = req.sub_mchid.as_ref().map_or("", MchId::as_str);
+    let tx = s
+        .store()
+        .transaction(&c.mchid, req.transaction_id.as_ref().map(|t| t.as_str()), req.out_trade_no.as_deref())?
+        .ok_or_else(|| {
+            no_transaction(if req.out_trade_no.is_some() {
+                "no payment with this out_trade_no: for Pay Score it is the number WeChat Pay generated for the deduction, never the order's out_order_no; refund by collection.details[].transaction_id"
+            } else {
+                "no payment with this transaction_id for this merchant (collection.details[].transaction_id of a paid order)"
+            })
+        })?;
+    if tx.sub_mchid != sub {
+        return Err(no_transaction(if sub.is_empty() {
+            "sub_mchid is required for a service provider: give the sub-merchant of the payment"
+        } else {
+            "the payment belongs to another sub_mchid"
+        }));
+    }
+    let canonical = serde_json::to_string(&req).unwrap_or_default();
+    if let Some(existing) = s.store().refund(&c.mchid, sub, &req.out_refund_no)? {
+        return reentry(&existing, &canonical, &tx);
+    }
+    let now = s.now_ms();
+    if req.amount.total.get() != tx.amount {
+        return Err(invalid(format!(
+            "amount.total must be the payment's amount, {} fen (for Pay Score: collection.details[].amount)",
+            tx.amount
+        )));
+    }
+    if now - tx.paid_ms > REFUND_WINDOW_MS {
+        return Err(invalid("the payment is more than one year old; it can no longer be refunded"));
+    }
+    let (count, refunded) = s.store().refunded(&tx.transaction_id)?;
+    if count >= MAX_REFUNDS {
+        return Err(invalid(format!("the payment already has {MAX_REFUNDS} refunds, the most allowed")));
+    }
+    if refunded + req.amount.refund.get() > tx.amount {
+        return Err(invalid(format!(
+            "amount.refund {} exceeds what is left to refund, {} fen",
+            req.amount.refund.get(),
+            tx.amount - refunded
+        )));
+    }
+    let w = s.world();
+    let row = RefundRow {
+        sp_mchid: c.mchid.clone(),
+        sub_mchid: sub.to_owned(),
+        out_refund_no: req.out_refund_no.clone(),
+        refund_id: format!("503{}", random_digits(26)),
+        transaction_id: tx.transaction_id.clone(),
+        refund: req.amount.refund.get(),
+        status: "PROCESSING".into(),
+        outcome: if w.abnormal_refunds.contains(&tx.openid) { "ABNORMAL" } else { "SUCCESS" }.into(),
+        request_json: canonical.clone(),
+        notify_url: req.notify_url.clone().unwrap_or_default(),
+        due_ms: Some(now + i64::try_from(w.behaviour.refund_delay_secs).unwrap_or(0) * 1000),
+        created_ms: now,
+        success_ms: None,
+    };
+    if let Some(existing) = s.store().insert_refund(&row)? {
+        return reentry(&existing, &canonical, &tx);
+    }
+    if let Some(due) = row.due_ms {
+        s.wake_worker_at(due);
+    }
+    tracing::info!(out_refund_no = %row.out_refund_no, refund = row.refund, "refund accepted; PROCESSING");
+    Ok(Json(refund_object(&row, &tx)).into_response())
+}
+
+/// The same `out_refund_no` again: the same body gets the refund as it is now; another
+/// body is refused.
+fn reentry(existing: &RefundRow, canonical: &str, tx: &TransactionRow) -> Answer {
+    if existing.request_json != canonical {
+        return Err(invalid(
+            "out_refund_no was used before with other parameters; a new refund needs a new out_refund_no",
+        ));
+    }
+    Ok(Json(refund_object(existing, tx)).into_response())
+}
+
+#[derive(Deserialize)]
+struct SubMchid {
+    sub_mchid: Option<String>,
+}
+
+async fn query(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(no): Path<String>,
+    Query(q): Query<SubMchid>,
+) -> Answer {
+    let sub = q.sub_mchid.unwrap_or_default();
+    let missing = || {
+        ApiErr::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "退款单不存在")
+            .why("no refund with this out_refund_no for this merchant and sub_mchid (a service provider must give sub_mchid)")
+    };
+    let r = s.store().refund(&c.mchid, &sub, &no)?.ok_or_else(missing)?;
+    let tx = s
+        .store()
+        .transaction(&c.mchid, Some(&r.transaction_id), None)?
+        .ok_or_else(missing)?;
+    Ok(Json(refund_object(&r, &tx)).into_response())
+}
+
+fn amount(r: &RefundRow, tx: &TransactionRow) -> RefundAmount {
+    RefundAmount {
+        total: Fen(tx.amount),
+        refund: Fen(r.refund),
+        payer_total: Fen(tx.amount),
+        payer_refund: Fen(r.refund),
+        settlement_refund: Some(Fen(r.refund)),
+        settlement_total: Some(Fen(tx.amount)),
+        discount_refund: Some(Fen::ZERO),
+        currency: Some("CNY".into()),
+        ..RefundAmount::default()
+    }
+}
+
+pub(crate) fn refund_object(r: &RefundRow, tx: &TransactionRow) -> Refund {
+    Refund {
+        refund_id: r.refund_id.clone(),
+        out_refund_no: r.out_refund_no.clone(),
+        transaction_id: r.transaction_id.clone(),
+        out_trade_no: tx.out_trade_no.clone(),
+        channel: Some(RefundChannel::Original),
+        user_received_account: "支付用户零钱".into(),
+        success_time: r.success_ms.map(|t| rfc3339_beijing(t / 1000)),
+        create_time: rfc3339_beijing(r.created_ms / 1000),
+        status: Some(RefundStatus::from(r.status.as_str())),
+        funds_account: Some("AVAILABLE".into()),
+        amount: amount(r, tx),
+    }
+}
+
+/// Settles a due refund to its outcome and queues its REFUND.* callback (worker).
+pub(crate) fn settle(s: &AppState, mut r: RefundRow) -> Result<(), crate::worker::WorkerError> {
+    let now = s.now_ms();
+    r.status = r.outcome.clone();
+    r.success_ms = (r.status == "SUCCESS").then_some(now);
+    let tx = s.store().transaction(&r.sp_mchid, Some(&r.transaction_id), None)?;
+    let callback = match (tx, r.notify_url.is_empty()) {
+        (Some(tx), false) => {
+            let event = match r.status.as_str() {
+                "SUCCESS" => ("REFUND.SUCCESS", "退款成功"),
+                "ABNORMAL" => ("REFUND.ABNORMAL", "退款异常"),
+                _ => ("REFUND.CLOSED", "退款关闭"),
+            };
+            let direct = r.sub_mchid.is_empty();
+            let notice = RefundNotice {
+                sp_mchid: (!direct).then(|| r.sp_mchid.as_str().into()),
+                sub_mchid: (!direct).then(|| r.sub_mchid.as_str().into()),
+                mchid: direct.then(|| r.sp_mchid.as_str().into()),
+                out_trade_no: tx.out_trade_no.clone(),
+                transaction_id: r.transaction_id.clone(),
+                out_refund_no: r.out_refund_no.clone(),
+                refund_id: r.refund_id.clone(),
+                refund_status: Some(RefundStatus::from(r.status.as_str())),
+                success_time: r.success_ms.map(|t| rfc3339_beijing(t / 1000)),
+                user_received_account: "支付用户零钱".into(),
+                amount: RefundAmount {
+                    settlement_refund: None,
+                    settlement_total: None,
+                    discount_refund: None,
+                    currency: None,
+                    ..amount(&r, &tx)
+                },
+            };
+            Some(crate::worker::callback(
+                s,
+                &r.sp_mchid,
+                &r.out_refund_no,
+                r.notify_url.clone(),
+                event,
+                &notice,
+            )?)
+        }
+        _ => None,
+    };
+    if s.store().settle_refund(&r, callback.as_ref())? {
+        tracing::info!(out_refund_no = %r.out_refund_no, status = %r.status, "refund settled");
+    }
+    Ok(())
+}
+
+/// Test hook bodies.
+#[derive(Deserialize)]
+pub(crate) struct OutcomeBody {
+    out_refund_no: String,
+    outcome: String,
+    sp_mchid: Option<String>,
+}
+
+/// Makes a PROCESSING refund settle now, to `SUCCESS`, `CLOSED` or `ABNORMAL`.
+pub(crate) async fn outcome_helper(
+    State(s): State<AppState>,
+    Json(b): Json<OutcomeBody>,
+) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
+    let bad = |m: &str| (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": m })));
+    if !matches!(b.outcome.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") {
+        return Err(bad("outcome is SUCCESS, CLOSED or ABNORMAL"));
+    }
+    let sp = b.sp_mchid.unwrap_or_else(|| s.world().providers.keys().min().cloned().unwrap_or_default());
+    let now = s.now_ms();
+    let changed = s
+        .store()
+        .set_refund_outcome(&sp, &b.out_refund_no, &b.outcome, now)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))))?;
+    if !changed {
+        return Err(bad("no PROCESSING refund with this out_refund_no"));
+    }
+    s.wake_worker_at(now);
+    Ok(Json(serde_json::json!({ "out_refund_no": b.out_refund_no, "outcome": b.outcome })))
+}
+
+/// Test hook body: the error the next `times` refund applications answer.
+#[derive(Deserialize)]
+pub(crate) struct ErrorBody {
+    code: String,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Forces the next refund applications to fail with `NOT_ENOUGH`,
+/// `USER_ACCOUNT_ABNORMAL`, `FREQUENCY_LIMITED` or `SYSTEM_ERROR`.
+pub(crate) async fn error_helper(
+    State(s): State<AppState>,
+    Json(b): Json<ErrorBody>,
+) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
+    if !matches!(b.code.as_str(), "NOT_ENOUGH" | "USER_ACCOUNT_ABNORMAL" | "FREQUENCY_LIMITED" | "SYSTEM_ERROR") {
+        return Err((StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "code is NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, FREQUENCY_LIMITED or SYSTEM_ERROR" }))));
+    }
+    s.store()
+        .set_setting(FORCED_ERROR, &format!("{}:{}", b.code, b.times))
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))))?;
+    Ok(Json(serde_json::json!({ "code": b.code, "times": b.times })))
+}

@@ -1,0 +1,307 @@
+//! The ledger behind refunds and bills: one transaction per WeChat Pay deduction
+//! (`paid_type NEWTON`), and the refunds against them (lifecycle spec §4.7, §5.6).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Delivery, Result, Store, insert_delivery};
+
+/// A payment WeChat Pay collected: a Pay Score deduction.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionRow {
+    /// WeChat Pay's transaction id (`collection.details[].transaction_id`).
+    pub transaction_id: String,
+    /// Service provider.
+    pub sp_mchid: String,
+    /// Sub-merchant ("" for a direct merchant).
+    pub sub_mchid: String,
+    /// The merchant trade number WeChat Pay generated for the deduction.
+    pub out_trade_no: String,
+    /// The order's `out_order_no`.
+    pub out_order_no: String,
+    /// The order's `order_id`.
+    pub order_id: String,
+    /// The order's appid.
+    pub appid: String,
+    /// The payer.
+    pub openid: String,
+    /// Fen.
+    pub amount: i64,
+    /// When it was paid (unix ms).
+    pub paid_ms: i64,
+    /// 商品名称 in the bill: the order's `service_introduction`.
+    pub description: String,
+}
+
+/// A refund.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundRow {
+    /// Service provider.
+    pub sp_mchid: String,
+    /// Sub-merchant.
+    pub sub_mchid: String,
+    /// The merchant's refund number.
+    pub out_refund_no: String,
+    /// WeChat Pay's refund id.
+    pub refund_id: String,
+    /// The refunded transaction.
+    pub transaction_id: String,
+    /// Fen refunded.
+    pub refund: i64,
+    /// `PROCESSING`, `SUCCESS`, `CLOSED` or `ABNORMAL`.
+    pub status: String,
+    /// What it settles to when due.
+    pub outcome: String,
+    /// Canonical request JSON (for re-entry checks).
+    #[serde(skip)]
+    pub request_json: String,
+    /// Where the REFUND.* callback goes ("" for none).
+    pub notify_url: String,
+    /// When it settles (unix ms), while PROCESSING.
+    pub due_ms: Option<i64>,
+    /// Accepted (unix ms).
+    pub created_ms: i64,
+    /// Succeeded (unix ms).
+    pub success_ms: Option<i64>,
+}
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS transactions (
+  transaction_id TEXT PRIMARY KEY, sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL,
+  out_trade_no TEXT NOT NULL UNIQUE, out_order_no TEXT NOT NULL, order_id TEXT NOT NULL,
+  appid TEXT NOT NULL, openid TEXT NOT NULL, amount INTEGER NOT NULL, paid_ms INTEGER NOT NULL,
+  description TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_day ON transactions(sp_mchid, paid_ms);
+CREATE TABLE IF NOT EXISTS refunds (
+  sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL, out_refund_no TEXT NOT NULL,
+  refund_id TEXT NOT NULL, transaction_id TEXT NOT NULL, refund INTEGER NOT NULL,
+  status TEXT NOT NULL, outcome TEXT NOT NULL, request_json TEXT NOT NULL, notify_url TEXT NOT NULL,
+  due_ms INTEGER, created_ms INTEGER NOT NULL, success_ms INTEGER,
+  PRIMARY KEY (sp_mchid, sub_mchid, out_refund_no)
+);
+CREATE INDEX IF NOT EXISTS refunds_transaction ON refunds(transaction_id);
+CREATE INDEX IF NOT EXISTS refunds_day ON refunds(sp_mchid, created_ms);
+CREATE INDEX IF NOT EXISTS refunds_due ON refunds(due_ms) WHERE due_ms IS NOT NULL;
+";
+
+const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description";
+const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
+
+pub(crate) fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
+    Ok(TransactionRow {
+        transaction_id: r.get(0)?,
+        sp_mchid: r.get(1)?,
+        sub_mchid: r.get(2)?,
+        out_trade_no: r.get(3)?,
+        out_order_no: r.get(4)?,
+        order_id: r.get(5)?,
+        appid: r.get(6)?,
+        openid: r.get(7)?,
+        amount: r.get(8)?,
+        paid_ms: r.get(9)?,
+        description: r.get(10)?,
+    })
+}
+
+pub(crate) fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRow> {
+    Ok(RefundRow {
+        sp_mchid: r.get(0)?,
+        sub_mchid: r.get(1)?,
+        out_refund_no: r.get(2)?,
+        refund_id: r.get(3)?,
+        transaction_id: r.get(4)?,
+        refund: r.get(5)?,
+        status: r.get(6)?,
+        outcome: r.get(7)?,
+        request_json: r.get(8)?,
+        notify_url: r.get(9)?,
+        due_ms: r.get(10)?,
+        created_ms: r.get(11)?,
+        success_ms: r.get(12)?,
+    })
+}
+
+pub(super) fn insert_transaction(tx: &rusqlite::Connection, t: &TransactionRow) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO transactions ({TX_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+    ))?
+    .execute(params![
+        t.transaction_id,
+        t.sp_mchid,
+        t.sub_mchid,
+        t.out_trade_no,
+        t.out_order_no,
+        t.order_id,
+        t.appid,
+        t.openid,
+        t.amount,
+        t.paid_ms,
+        t.description
+    ])?;
+    Ok(())
+}
+
+impl Store {
+    /// The transaction of provider `sp` with this `transaction_id` or generated
+    /// `out_trade_no`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn transaction(&self, sp: &str, transaction_id: Option<&str>, out_trade_no: Option<&str>) -> Result<Option<TransactionRow>> {
+        let conn = self.conn();
+        let (sql, key) = match (transaction_id, out_trade_no) {
+            (Some(t), _) => ("transaction_id", t),
+            (None, Some(o)) => ("out_trade_no", o),
+            (None, None) => return Ok(None),
+        };
+        Ok(conn
+            .prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND {sql} = ?2"))?
+            .query_row(params![sp, key], tx_from_row)
+            .optional()?)
+    }
+
+    /// Inserts transactions directly (bulk test data: `wxpay sandbox seed`).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn insert_transactions(&self, rows: &[TransactionRow], refunds: &[RefundRow]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for t in rows {
+            insert_transaction(&tx, t)?;
+        }
+        for r in refunds {
+            insert_refund_row(&tx, r)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many refunds a transaction has, and the fen they take (CLOSED ones excluded).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn refunded(&self, transaction_id: &str) -> Result<(i64, i64)> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT COUNT(*), COALESCE(SUM(refund), 0) FROM refunds WHERE transaction_id = ?1 AND status != 'CLOSED'")?
+            .query_row(params![transaction_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    /// The refund with this key.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn refund(&self, sp: &str, sub: &str, out_refund_no: &str) -> Result<Option<RefundRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!("SELECT {REFUND_COLS} FROM refunds WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_refund_no = ?3"))?
+            .query_row(params![sp, sub, out_refund_no], refund_from_row)
+            .optional()?)
+    }
+
+    /// Inserts a refund unless its key exists; returns the existing one then.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn insert_refund(&self, r: &RefundRow) -> Result<Option<RefundRow>> {
+        let conn = self.conn();
+        if insert_refund_row(&conn, r)? == 1 {
+            return Ok(None);
+        }
+        drop(conn);
+        self.refund(&r.sp_mchid, &r.sub_mchid, &r.out_refund_no)
+    }
+
+    /// Refunds due to settle at `now_ms`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn due_refunds(&self, now_ms: i64) -> Result<Vec<RefundRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!("SELECT {REFUND_COLS} FROM refunds WHERE due_ms IS NOT NULL AND due_ms <= ?1 LIMIT 200"))?;
+        let rows = st.query_map(params![now_ms], refund_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Saves a refund's new state (and queues its callback) in one transaction, if it is
+    /// still PROCESSING.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn settle_refund(&self, r: &RefundRow, callback: Option<&Delivery>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE refunds SET status = ?4, due_ms = NULL, success_ms = ?5 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_refund_no = ?3 AND status = 'PROCESSING'",
+            params![r.sp_mchid, r.sub_mchid, r.out_refund_no, r.status, r.success_ms],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some(d) = callback {
+            insert_delivery(&tx, d)?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Sets what a PROCESSING refund settles to, due at `due_ms` (test helper).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn set_refund_outcome(&self, sp: &str, out_refund_no: &str, outcome: &str, due_ms: i64) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE refunds SET outcome = ?3, due_ms = ?4 WHERE sp_mchid = ?1 AND out_refund_no = ?2 AND status = 'PROCESSING'",
+            params![sp, out_refund_no, outcome, due_ms],
+        )? > 0)
+    }
+
+    /// The earliest refund due, unix ms.
+    pub(super) fn next_refund_due(conn: &rusqlite::Connection) -> Result<Option<i64>> {
+        Ok(conn
+            .prepare_cached("SELECT MIN(due_ms) FROM refunds WHERE due_ms IS NOT NULL")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Runs `f` on a connection for a long read (a bill): a separate read connection for
+    /// a database file, so that requests are not held up; the shared one in memory.
+    ///
+    /// # Errors
+    /// SQLite failures, or `f`'s.
+    pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        match &self.path {
+            Some(p) => {
+                let c = rusqlite::Connection::open_with_flags(
+                    p,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                f(&c)
+            }
+            None => f(&self.conn()),
+        }
+    }
+}
+
+fn insert_refund_row(conn: &rusqlite::Connection, r: &RefundRow) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "INSERT INTO refunds ({REFUND_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING"
+        ))?
+        .execute(params![
+            r.sp_mchid,
+            r.sub_mchid,
+            r.out_refund_no,
+            r.refund_id,
+            r.transaction_id,
+            r.refund,
+            r.status,
+            r.outcome,
+            r.request_json,
+            r.notify_url,
+            r.due_ms,
+            r.created_ms,
+            r.success_ms
+        ])?)
+}

@@ -1,0 +1,414 @@
+//! Downloads: bills and other files that WeChat Pay serves unsigned, streamed.
+//!
+//! The request is signed over the exact path and query of the `download_url`. The answer
+//! has no signature (WeChat Pay does not sign files); its integrity comes from the SHA-1
+//! in the *signed* answer that gave the URL. So an unsigned answer is accepted only here,
+//! for a URL the caller got from a verified answer, and the bytes are hashed as they
+//! stream (after gunzip: the hash covers the decompressed file). A mismatch fails the
+//! read that reaches the end of the stream; nothing counts as verified before that.
+//! Memory stays constant whatever the file size.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use flate2::write::GzDecoder;
+use http::{Method, header};
+use tokio::io::AsyncWriteExt as _;
+use wechatpay_core::digest::Sha1;
+use wechatpay_models::v3::bill::trade::{TradeBillParser, TradeBillRow, TradeBillSummary};
+use wechatpay_models::v3::bill::{BillLink, TradeBillRequest};
+
+use super::Client;
+use super::exchange::SignOrBuild;
+use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError, TransportKind};
+
+/// A download in progress: decompressed bytes as they arrive, hashed on the way.
+///
+/// Read it with [`chunk`](Self::chunk) until `None`, or let [`save`](Self::save) or
+/// [`trade_rows`](Self::trade_rows) do it.
+pub struct Download {
+    resp: reqwest::Response,
+    gunzip: Option<GzDecoder<Vec<u8>>>,
+    gzip_declared: bool,
+    started: bool,
+    hasher: Option<Sha1>,
+    expected: Option<String>,
+    sha1: Option<String>,
+    bytes: u64,
+    compressed: u64,
+    max: u64,
+    read_timeout: Duration,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("status", &self.resp.status())
+            .field("gzip", &self.gunzip.is_some())
+            .field("expected_sha1", &self.expected)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A downloaded file, verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Saved {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Decompressed bytes written.
+    pub bytes: u64,
+    /// Bytes received (compressed, when the file was gzip).
+    pub received: u64,
+    /// SHA-1 of the decompressed bytes, lower-case hex (equal to the expected hash).
+    pub sha1: String,
+}
+
+impl Client {
+    /// Starts downloading `download_url` (from a verified answer, e.g.
+    /// [`BillLink::download_url`]): signs a GET over its exact path and query, accepts the
+    /// unsigned answer, gunzips it when it is gzip, and checks the decompressed bytes
+    /// against `expected_sha1` (hex, any case) at the end of the stream.
+    ///
+    /// # Errors
+    /// [`Error::Build`](crate::Error::Build) when the URL is not on the configured host
+    /// (the request is signed only for it); [`Error::Api`](crate::Error::Api) for a non-2xx
+    /// answer (an expired link: `400 INVALID_REQUEST`); [`Error::Transport`](crate::Error::Transport).
+    pub async fn download(&self, download_url: &str, expected_sha1: Option<&str>) -> Result<Download> {
+        let url = download_url.trim();
+        let base = &self.inner.base_urls[0];
+        let on_host = url
+            .strip_prefix(base.as_str())
+            .is_some_and(|rest| rest.starts_with('/'));
+        if !on_host {
+            return Err(BuildError::Invalid {
+                field: "download_url".into(),
+                reason: format!(
+                    "{} is not on the configured host {base}; downloads are signed only for it",
+                    crate::printable(url, 200)
+                ),
+            }
+            .into());
+        }
+        let limits = &self.inner.limits;
+        let mut req = self
+            .signed_request(Method::GET, url, Bytes::new(), "*/*")
+            .map_err(|e| match e {
+                SignOrBuild::Sign(e) => crate::Error::from(BuildError::Sign(e)),
+                SignOrBuild::Build(e) => BuildError::Invalid {
+                    field: "download_url".into(),
+                    reason: e.to_string(),
+                }
+                .into(),
+            })?;
+        *req.timeout_mut() = None;
+        let target = format!(
+            "{}{}",
+            req.url().path(),
+            req.url().query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        let transport = |e: reqwest::Error, kind| {
+            crate::Error::from(TransportError {
+                kind,
+                host: base.split("://").nth(1).unwrap_or(base).to_owned(),
+                attempts: 1,
+                maybe_processed: false,
+                source: Box::new(e),
+            })
+        };
+        let resp = tokio::time::timeout(limits.attempt_timeout, self.inner.http.execute(req))
+            .await
+            .map_err(|_| DownloadError::Timeout(limits.attempt_timeout))?
+            .map_err(|e| transport(e, TransportKind::Connect))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let headers = resp.headers().clone();
+            let body = read_capped(resp, limits.max_response_bytes).await;
+            return Err(ApiError::new(&Method::GET, &target, status, &headers, body).into());
+        }
+        let gzip_declared = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("gzip"));
+        tracing::debug!(path = %target.split('?').next().unwrap_or_default(), status = status.as_u16(), gzip = gzip_declared, "WeChat Pay download");
+        Ok(Download {
+            resp,
+            gunzip: None,
+            gzip_declared,
+            started: false,
+            hasher: Some(Sha1::new()),
+            expected: expected_sha1.map(|h| h.trim().to_ascii_lowercase()),
+            sha1: None,
+            bytes: 0,
+            compressed: 0,
+            max: limits.max_download_bytes,
+            read_timeout: limits.attempt_timeout,
+        })
+    }
+
+    /// Starts downloading a bill from its [`BillLink`], checked against its `hash_value`.
+    ///
+    /// # Errors
+    /// As [`download`](Self::download).
+    pub async fn download_bill(&self, link: &BillLink) -> Result<Download> {
+        let expected = (!link.hash_value.trim().is_empty()).then_some(link.hash_value.as_str());
+        self.download(link.url(), expected).await
+    }
+
+    /// Applies for a trade bill and starts downloading it.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send) (`NO_STATEMENT_EXIST`, `STATEMENT_CREATING`: see
+    /// [`ApiError::code`]) and [`download`](Self::download).
+    pub async fn trade_bill(&self, req: &TradeBillRequest) -> Result<Download> {
+        let link = self.send(req).await?;
+        self.download_bill(&link).await
+    }
+}
+
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Bytes {
+    let mut body = Vec::new();
+    while let Ok(Some(c)) = resp.chunk().await {
+        if body.len() + c.len() > limit {
+            break;
+        }
+        body.extend_from_slice(&c);
+    }
+    Bytes::from(body)
+}
+
+impl Download {
+    /// The next decompressed bytes, or `None` at the end, once the hash matched.
+    ///
+    /// # Errors
+    /// [`DownloadError::HashMismatch`] at the end of a stream that does not match (every
+    /// byte read so far must be discarded); [`DownloadError::TooLarge`],
+    /// [`DownloadError::Gzip`], [`DownloadError::Interrupted`],
+    /// [`DownloadError::Timeout`].
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            if self.sha1.is_some() {
+                return Ok(None);
+            }
+            let next = tokio::time::timeout(self.read_timeout, self.resp.chunk())
+                .await
+                .map_err(|_| DownloadError::Timeout(self.read_timeout))?
+                .map_err(|e| DownloadError::Interrupted {
+                    bytes: self.compressed,
+                    source: Box::new(e),
+                })?;
+            let out = match next {
+                Some(c) => {
+                    self.compressed += c.len() as u64;
+                    if !self.started && !c.is_empty() {
+                        self.started = true;
+                        // A bill starts with a BOM or text; gzip with 1f 8b.
+                        if self.gzip_declared || c[0] == 0x1f {
+                            self.gunzip = Some(GzDecoder::new(Vec::new()));
+                        }
+                    }
+                    match &mut self.gunzip {
+                        Some(d) => {
+                            d.write_all(&c).map_err(DownloadError::Gzip)?;
+                            Bytes::from(std::mem::take(d.get_mut()))
+                        }
+                        None => c,
+                    }
+                }
+                None => {
+                    let tail = match &mut self.gunzip {
+                        Some(d) => {
+                            d.try_finish().map_err(DownloadError::Gzip)?;
+                            Bytes::from(std::mem::take(d.get_mut()))
+                        }
+                        None => Bytes::new(),
+                    };
+                    self.account(&tail)?;
+                    self.finish()?;
+                    return Ok((!tail.is_empty()).then_some(tail));
+                }
+            };
+            if !out.is_empty() {
+                self.account(&out)?;
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    fn account(&mut self, bytes: &[u8]) -> Result<(), DownloadError> {
+        self.bytes += bytes.len() as u64;
+        if self.bytes > self.max {
+            return Err(DownloadError::TooLarge { limit: self.max });
+        }
+        if let Some(h) = &mut self.hasher {
+            h.update(bytes);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), DownloadError> {
+        let actual = self.hasher.take().map(Sha1::finish_hex).unwrap_or_default();
+        if let Some(expected) = &self.expected {
+            if *expected != actual {
+                return Err(DownloadError::HashMismatch {
+                    expected: crate::printable(expected, 64),
+                    actual,
+                    bytes: self.bytes,
+                });
+            }
+        }
+        self.sha1 = Some(actual);
+        Ok(())
+    }
+
+    /// SHA-1 of the decompressed bytes, once the stream has ended (and matched).
+    #[must_use]
+    pub fn sha1(&self) -> Option<&str> {
+        self.sha1.as_deref()
+    }
+
+    /// Decompressed bytes read so far.
+    #[must_use]
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Bytes received so far (compressed when the file is gzip).
+    #[must_use]
+    pub fn received(&self) -> u64 {
+        self.compressed
+    }
+
+    /// Whether the answer is gzip (known once the first bytes arrived).
+    #[must_use]
+    pub fn is_gzip(&self) -> bool {
+        self.gunzip.is_some()
+    }
+
+    /// Streams the decompressed file to `path`, verified: it is written to a temporary
+    /// file next to `path` and renamed only when the whole file matched its hash, so
+    /// `path` never holds a partial or unverified file.
+    ///
+    /// # Errors
+    /// As [`chunk`](Self::chunk), and [`DownloadError::Io`] when the file cannot be
+    /// written (the temporary file is removed).
+    pub async fn save(mut self, path: impl AsRef<Path>) -> Result<Saved> {
+        let path = path.as_ref().to_path_buf();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+        let io = |source| DownloadError::Io { path: tmp.clone(), source };
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
+            while let Some(c) = self.chunk().await? {
+                f.write_all(&c).await.map_err(io)?;
+            }
+            f.flush().await.map_err(io)?;
+            f.sync_all().await.map_err(io)?;
+            drop(f);
+            tokio::fs::rename(&tmp, &path)
+                .await
+                .map_err(|source| DownloadError::Io { path: path.clone(), source })?;
+            Ok::<_, crate::Error>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        Ok(Saved {
+            path,
+            bytes: self.bytes,
+            received: self.compressed,
+            sha1: self.sha1.unwrap_or_default(),
+        })
+    }
+
+    /// Reads the download as a trade bill, row by row, in constant memory.
+    #[must_use]
+    pub fn trade_rows(self) -> TradeBillRows {
+        TradeBillRows {
+            download: self,
+            parser: TradeBillParser::new(),
+            buf: Vec::with_capacity(64 * 1024),
+            start: 0,
+            ended: false,
+            summary: None,
+        }
+    }
+}
+
+/// The rows of a downloaded trade bill, streamed.
+///
+/// Rows are provisional until [`next_row`](Self::next_row) returns `Ok(None)`: only then
+/// has the hash matched and the summary row agreed with the rows.
+#[derive(Debug)]
+pub struct TradeBillRows {
+    download: Download,
+    parser: TradeBillParser,
+    buf: Vec<u8>,
+    start: usize,
+    ended: bool,
+    summary: Option<TradeBillSummary>,
+}
+
+impl TradeBillRows {
+    /// The next detail row; `None` at the end, after the hash and the summary checked.
+    ///
+    /// # Errors
+    /// As [`Download::chunk`], and [`DownloadError::Bill`] for a line that does not parse
+    /// or a summary that does not match the rows.
+    pub async fn next_row(&mut self) -> Result<Option<TradeBillRow>> {
+        loop {
+            if let Some(pos) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
+                let end = self.start + pos;
+                let line = std::str::from_utf8(&self.buf[self.start..end])
+                    .map_err(|_| DownloadError::NotUtf8 { at: self.download.bytes })?;
+                let row = self.parser.line(line).map_err(DownloadError::Bill)?;
+                self.start = end + 1;
+                if row.is_some() {
+                    return Ok(row);
+                }
+                continue;
+            }
+            if self.ended {
+                if self.summary.is_none() {
+                    let rest = std::mem::take(&mut self.buf);
+                    let line = std::str::from_utf8(&rest[self.start..])
+                        .map_err(|_| DownloadError::NotUtf8 { at: self.download.bytes })?;
+                    self.start = 0;
+                    let row = self.parser.line(line).map_err(DownloadError::Bill)?;
+                    let parser = std::mem::take(&mut self.parser);
+                    self.summary = Some(parser.finish().map_err(DownloadError::Bill)?);
+                    if row.is_some() {
+                        // A last row without a summary after it fails in finish above.
+                        return Ok(row);
+                    }
+                }
+                return Ok(None);
+            }
+            self.buf.drain(..self.start);
+            self.start = 0;
+            match self.download.chunk().await? {
+                Some(c) => self.buf.extend_from_slice(&c),
+                None => self.ended = true,
+            }
+        }
+    }
+
+    /// The summary row, checked against the rows, once [`next_row`](Self::next_row)
+    /// returned `None`.
+    #[must_use]
+    pub fn summary(&self) -> Option<&TradeBillSummary> {
+        self.summary.as_ref()
+    }
+
+    /// SHA-1 of the bill, once the end was reached.
+    #[must_use]
+    pub fn sha1(&self) -> Option<&str> {
+        self.download.sha1()
+    }
+}
