@@ -79,15 +79,30 @@ impl ApiV3Key {
         associated_data: &str,
         ciphertext_b64: &str,
     ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
-        let nonce = Nonce::try_assume_unique_for_key(nonce.as_bytes())
-            .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
-        let mut buf = Zeroizing::new(
+        let buf = Zeroizing::new(
             B64.decode(ciphertext_b64)
                 .map_err(|_| DecryptError::Base64)?,
         );
-        if buf.len() < TAG_LEN {
+        self.open(nonce, associated_data, &buf)
+    }
+
+    /// Decrypts binary `ciphertext‖tag` (an encrypted bill file, which is not Base64).
+    ///
+    /// # Errors
+    /// [`DecryptError::NonceLength`], [`DecryptError::TooShort`] or
+    /// [`DecryptError::Failed`] (wrong key, nonce, AAD or tampered data).
+    pub fn open(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        let nonce = Nonce::try_assume_unique_for_key(nonce.as_bytes())
+            .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
+        if sealed.len() < TAG_LEN {
             return Err(DecryptError::TooShort);
         }
+        let mut buf = Zeroizing::new(sealed.to_vec());
         let n = self
             .key
             .open_in_place(nonce, Aad::from(associated_data.as_bytes()), &mut buf)
@@ -121,13 +136,26 @@ impl ApiV3Key {
         associated_data: &str,
         plaintext: &[u8],
     ) -> Result<String, DecryptError> {
+        Ok(B64.encode(self.seal(nonce, associated_data, plaintext)?))
+    }
+
+    /// Encrypts `plaintext` to binary `ciphertext‖tag` (the emulator's encrypted bills).
+    ///
+    /// # Errors
+    /// [`DecryptError::NonceLength`] when the nonce is not 12 bytes.
+    pub fn seal(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, DecryptError> {
         let n = Nonce::try_assume_unique_for_key(nonce.as_bytes())
             .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
         let mut buf = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(n, Aad::from(associated_data.as_bytes()), &mut buf)
             .map_err(|_| DecryptError::Failed)?;
-        Ok(B64.encode(buf))
+        Ok(buf)
     }
 }
 

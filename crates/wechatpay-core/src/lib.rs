@@ -37,8 +37,8 @@
 pub mod aead;
 pub mod apiv2;
 pub mod certificates;
-pub mod digest;
 mod clock;
+pub mod digest;
 mod error;
 mod keys;
 pub mod manual;

@@ -20,6 +20,10 @@ pub(crate) struct Caller {
     pub(crate) response_serial: String,
 }
 
+/// Marks an answer WeChat Pay does not sign (a bill file): it is streamed as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unsigned;
+
 /// Buffers the body, authenticates, runs the handler, signs the answer.
 /// Forces the key an answer is signed with (certificate downloads are signed with the
 /// certificate they carry).
@@ -49,6 +53,9 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             let mut req = Request::from_parts(parts, Body::from(bytes));
             req.extensions_mut().insert(caller.clone());
             let resp = next.run(req).await;
+            if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {
+                return resp;
+            }
             sign(&s, &caller, resp).await
         }
     }

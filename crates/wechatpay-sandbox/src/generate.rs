@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 
 use crate::SandboxError;
 use crate::config::{
-    Behaviour, Config, Deduction, PlatformConfig, RefundOutcome, ProviderConfig, ServiceConfig, SubMerchantConfig,
-    UserConfig,
+    Behaviour, Config, Deduction, PlatformConfig, ProviderConfig, RefundOutcome, ServiceConfig,
+    SubMerchantConfig, UserConfig,
 };
 
 /// What a client needs to talk to a generated sandbox (one merchant profile).

@@ -45,6 +45,7 @@ use axum::routing::get;
 use wechatpay_core::{Clock, SystemClock};
 
 mod auth;
+mod bills;
 mod certificates;
 pub mod config;
 mod error;
@@ -184,6 +185,8 @@ struct Shared {
     /// When the worker will look again on its own (unix ms).
     next_wake: std::sync::atomic::AtomicI64,
     http: reqwest::Client,
+    /// Bill files waiting to be downloaded.
+    bills: bills::Links,
 }
 
 impl std::fmt::Debug for AppState {
@@ -226,6 +229,7 @@ impl AppState {
                 wake: tokio::sync::Notify::new(),
                 next_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
                 http,
+                bills: bills::Links::new(),
             }),
         })
     }
@@ -342,6 +346,7 @@ pub fn app(state: AppState) -> Router {
     let api = payscore::routes(authenticated)
         .merge(permissions::routes(authenticated))
         .merge(refunds::routes(authenticated))
+        .merge(bills::routes(authenticated))
         .route(
             certificates::PATH,
             authenticated(get(certificates::certificates)),

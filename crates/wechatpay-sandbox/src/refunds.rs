@@ -65,13 +65,27 @@ fn forced_error(s: &AppState) -> Result<Option<ApiErr>, ApiErr> {
     s.store()
         .set_setting(FORCED_ERROR, &format!("{code}:{}", times - 1))?;
     let why = "forced by the refund-error test helper";
-    Ok(Some(match code {
-        "NOT_ENOUGH" => ApiErr::new(StatusCode::FORBIDDEN, "NOT_ENOUGH", "基本账户余额不足，请充值后重新发起"),
-        "USER_ACCOUNT_ABNORMAL" => ApiErr::new(StatusCode::FORBIDDEN, "USER_ACCOUNT_ABNORMAL", "退款请求失败"),
-        "FREQUENCY_LIMITED" => ApiErr::new(StatusCode::TOO_MANY_REQUESTS, "FREQUENCY_LIMITED", "频率限制"),
-        _ => ApiErr::system("系统超时"),
-    }
-    .why(why)))
+    Ok(Some(
+        match code {
+            "NOT_ENOUGH" => ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "NOT_ENOUGH",
+                "基本账户余额不足，请充值后重新发起",
+            ),
+            "USER_ACCOUNT_ABNORMAL" => ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "USER_ACCOUNT_ABNORMAL",
+                "退款请求失败",
+            ),
+            "FREQUENCY_LIMITED" => ApiErr::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "FREQUENCY_LIMITED",
+                "频率限制",
+            ),
+            _ => ApiErr::system("系统超时"),
+        }
+        .why(why),
+    ))
 }
 
 async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
@@ -110,11 +124,15 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
         )));
     }
     if now - tx.paid_ms > REFUND_WINDOW_MS {
-        return Err(invalid("the payment is more than one year old; it can no longer be refunded"));
+        return Err(invalid(
+            "the payment is more than one year old; it can no longer be refunded",
+        ));
     }
     let (count, refunded) = s.store().refunded(&tx.transaction_id)?;
     if count >= MAX_REFUNDS {
-        return Err(invalid(format!("the payment already has {MAX_REFUNDS} refunds, the most allowed")));
+        return Err(invalid(format!(
+            "the payment already has {MAX_REFUNDS} refunds, the most allowed"
+        )));
     }
     if refunded + req.amount.refund.get() > tx.amount {
         return Err(invalid(format!(
@@ -132,7 +150,12 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
         transaction_id: tx.transaction_id.clone(),
         refund: req.amount.refund.get(),
         status: "PROCESSING".into(),
-        outcome: if w.abnormal_refunds.contains(&tx.openid) { "ABNORMAL" } else { "SUCCESS" }.into(),
+        outcome: if w.abnormal_refunds.contains(&tx.openid) {
+            "ABNORMAL"
+        } else {
+            "SUCCESS"
+        }
+        .into(),
         request_json: canonical.clone(),
         notify_url: req.notify_url.clone().unwrap_or_default(),
         due_ms: Some(now + i64::try_from(w.behaviour.refund_delay_secs).unwrap_or(0) * 1000),
@@ -219,7 +242,9 @@ pub(crate) fn settle(s: &AppState, mut r: RefundRow) -> Result<(), crate::worker
     let now = s.now_ms();
     r.status = r.outcome.clone();
     r.success_ms = (r.status == "SUCCESS").then_some(now);
-    let tx = s.store().transaction(&r.sp_mchid, Some(&r.transaction_id), None)?;
+    let tx = s
+        .store()
+        .transaction(&r.sp_mchid, Some(&r.transaction_id), None)?;
     let callback = match (tx, r.notify_url.is_empty()) {
         (Some(tx), false) => {
             let event = match r.status.as_str() {
@@ -277,21 +302,40 @@ pub(crate) async fn outcome_helper(
     State(s): State<AppState>,
     Json(b): Json<OutcomeBody>,
 ) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
-    let bad = |m: &str| (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": m })));
+    let bad = |m: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": m })),
+        )
+    };
     if !matches!(b.outcome.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") {
         return Err(bad("outcome is SUCCESS, CLOSED or ABNORMAL"));
     }
-    let sp = b.sp_mchid.unwrap_or_else(|| s.world().providers.keys().min().cloned().unwrap_or_default());
+    let sp = b.sp_mchid.unwrap_or_else(|| {
+        s.world()
+            .providers
+            .keys()
+            .min()
+            .cloned()
+            .unwrap_or_default()
+    });
     let now = s.now_ms();
     let changed = s
         .store()
         .set_refund_outcome(&sp, &b.out_refund_no, &b.outcome, now)
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))))?;
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({ "error": e.to_string() })),
+            )
+        })?;
     if !changed {
         return Err(bad("no PROCESSING refund with this out_refund_no"));
     }
     s.wake_worker_at(now);
-    Ok(Json(serde_json::json!({ "out_refund_no": b.out_refund_no, "outcome": b.outcome })))
+    Ok(Json(
+        serde_json::json!({ "out_refund_no": b.out_refund_no, "outcome": b.outcome }),
+    ))
 }
 
 /// Test hook body: the error the next `times` refund applications answer.
@@ -312,11 +356,26 @@ pub(crate) async fn error_helper(
     State(s): State<AppState>,
     Json(b): Json<ErrorBody>,
 ) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
-    if !matches!(b.code.as_str(), "NOT_ENOUGH" | "USER_ACCOUNT_ABNORMAL" | "FREQUENCY_LIMITED" | "SYSTEM_ERROR") {
-        return Err((StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "code is NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, FREQUENCY_LIMITED or SYSTEM_ERROR" }))));
+    if !matches!(
+        b.code.as_str(),
+        "NOT_ENOUGH" | "USER_ACCOUNT_ABNORMAL" | "FREQUENCY_LIMITED" | "SYSTEM_ERROR"
+    ) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(
+                serde_json::json!({ "error": "code is NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, FREQUENCY_LIMITED or SYSTEM_ERROR" }),
+            ),
+        ));
     }
     s.store()
         .set_setting(FORCED_ERROR, &format!("{}:{}", b.code, b.times))
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))))?;
-    Ok(Json(serde_json::json!({ "code": b.code, "times": b.times })))
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({ "error": e.to_string() })),
+            )
+        })?;
+    Ok(Json(
+        serde_json::json!({ "code": b.code, "times": b.times }),
+    ))
 }

@@ -153,7 +153,11 @@ pub(crate) fn callback(
         .ok_or_else(|| WorkerError::ProviderGone(sp_mchid.to_owned()))?;
     let resource = EncryptedResource::encrypt(
         &provider.apiv3_key,
-        Some(if event_type.starts_with("REFUND.") { "refund" } else { "payscore" }),
+        Some(if event_type.starts_with("REFUND.") {
+            "refund"
+        } else {
+            "payscore"
+        }),
         &w.behaviour.callback_associated_data,
         &RandomNonce::alphanumeric(12),
         &serde_json::to_vec(plaintext)?,

@@ -57,7 +57,9 @@ pub enum Error {
 pub enum DownloadError {
     /// The decompressed bytes do not have the SHA-1 of the signed answer: the file was
     /// changed or truncated in transit. Apply for the bill again.
-    #[error("download failed its integrity check: SHA-1 of the {bytes} decompressed bytes is {actual}, the signed answer says {expected}; discard it and apply again")]
+    #[error(
+        "download failed its integrity check: SHA-1 of the {bytes} decompressed bytes is {actual}, the signed answer says {expected}; discard it and apply again"
+    )]
     HashMismatch {
         /// The hash from the signed answer.
         expected: String,
@@ -96,6 +98,10 @@ pub enum DownloadError {
         #[source]
         source: std::io::Error,
     },
+    /// An encrypted bill's key or file does not decrypt (wrong private key, or the file
+    /// was changed).
+    #[error("encrypted bill does not decrypt")]
+    Decrypt(#[source] wechatpay_core::DecryptError),
     /// The bill is not UTF-8 text.
     #[error("bill is not UTF-8 text (near byte {at})")]
     NotUtf8 {

@@ -88,7 +88,7 @@ CREATE INDEX IF NOT EXISTS refunds_due ON refunds(due_ms) WHERE due_ms IS NOT NU
 const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description";
 const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
 
-pub(crate) fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
+fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
     Ok(TransactionRow {
         transaction_id: r.get(0)?,
         sp_mchid: r.get(1)?,
@@ -104,7 +104,7 @@ pub(crate) fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Transaction
     })
 }
 
-pub(crate) fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRow> {
+fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRow> {
     Ok(RefundRow {
         sp_mchid: r.get(0)?,
         sub_mchid: r.get(1)?,
@@ -148,7 +148,12 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn transaction(&self, sp: &str, transaction_id: Option<&str>, out_trade_no: Option<&str>) -> Result<Option<TransactionRow>> {
+    pub fn transaction(
+        &self,
+        sp: &str,
+        transaction_id: Option<&str>,
+        out_trade_no: Option<&str>,
+    ) -> Result<Option<TransactionRow>> {
         let conn = self.conn();
         let (sql, key) = match (transaction_id, out_trade_no) {
             (Some(t), _) => ("transaction_id", t),
@@ -156,7 +161,9 @@ impl Store {
             (None, None) => return Ok(None),
         };
         Ok(conn
-            .prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND {sql} = ?2"))?
+            .prepare_cached(&format!(
+                "SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND {sql} = ?2"
+            ))?
             .query_row(params![sp, key], tx_from_row)
             .optional()?)
     }
@@ -165,7 +172,11 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_transactions(&self, rows: &[TransactionRow], refunds: &[RefundRow]) -> Result<()> {
+    pub fn insert_transactions(
+        &self,
+        rows: &[TransactionRow],
+        refunds: &[RefundRow],
+    ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for t in rows {
@@ -220,8 +231,12 @@ impl Store {
     /// SQLite failures.
     pub fn due_refunds(&self, now_ms: i64) -> Result<Vec<RefundRow>> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached(&format!("SELECT {REFUND_COLS} FROM refunds WHERE due_ms IS NOT NULL AND due_ms <= ?1 LIMIT 200"))?;
-        let rows = st.query_map(params![now_ms], refund_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {REFUND_COLS} FROM refunds WHERE due_ms IS NOT NULL AND due_ms <= ?1 LIMIT 200"
+        ))?;
+        let rows = st
+            .query_map(params![now_ms], refund_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -251,7 +266,13 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn set_refund_outcome(&self, sp: &str, out_refund_no: &str, outcome: &str, due_ms: i64) -> Result<bool> {
+    pub fn set_refund_outcome(
+        &self,
+        sp: &str,
+        out_refund_no: &str,
+        outcome: &str,
+        due_ms: i64,
+    ) -> Result<bool> {
         Ok(self.conn().execute(
             "UPDATE refunds SET outcome = ?3, due_ms = ?4 WHERE sp_mchid = ?1 AND out_refund_no = ?2 AND status = 'PROCESSING'",
             params![sp, out_refund_no, outcome, due_ms],
@@ -275,7 +296,8 @@ impl Store {
             Some(p) => {
                 let c = rusqlite::Connection::open_with_flags(
                     p,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 f(&c)
             }
@@ -304,4 +326,78 @@ fn insert_refund_row(conn: &rusqlite::Connection, r: &RefundRow) -> Result<usize
             r.created_ms,
             r.success_ms
         ])?)
+}
+
+/// Calls `f` for each transaction of provider `sp` (and sub-merchant `sub`, if given)
+/// paid in `[from_ms, to_ms)`, in time order, streaming from SQLite.
+///
+/// # Errors
+/// SQLite failures, or `f`'s.
+pub fn for_each_transaction(
+    conn: &rusqlite::Connection,
+    sp: &str,
+    sub: Option<&str>,
+    (from_ms, to_ms): (i64, i64),
+    mut f: impl FnMut(&TransactionRow) -> Result<()>,
+) -> Result<()> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND paid_ms >= ?2 AND paid_ms < ?3 AND (?4 IS NULL OR sub_mchid = ?4) ORDER BY paid_ms, transaction_id"
+    ))?;
+    let mut rows = st.query(params![sp, from_ms, to_ms, sub])?;
+    while let Some(r) = rows.next()? {
+        f(&tx_from_row(r)?)?;
+    }
+    Ok(())
+}
+
+/// Calls `f` for each refund of provider `sp` (and `sub`, if given) applied for (or, with
+/// `by_success`, that succeeded) in `[from_ms, to_ms)`, with its transaction, in time
+/// order, streaming from SQLite.
+///
+/// # Errors
+/// SQLite failures, or `f`'s.
+pub fn for_each_refund(
+    conn: &rusqlite::Connection,
+    sp: &str,
+    sub: Option<&str>,
+    (from_ms, to_ms): (i64, i64),
+    by_success: bool,
+    mut f: impl FnMut(&RefundRow, &TransactionRow) -> Result<()>,
+) -> Result<()> {
+    let at = if by_success {
+        "success_ms"
+    } else {
+        "created_ms"
+    };
+    let cols = |p: &str, list: &str| {
+        list.split(", ")
+            .map(|c| format!("{p}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut st = conn.prepare(&format!(
+        "SELECT {}, {} FROM refunds r JOIN transactions t ON t.transaction_id = r.transaction_id WHERE r.sp_mchid = ?1 AND r.{at} >= ?2 AND r.{at} < ?3 AND (?4 IS NULL OR r.sub_mchid = ?4) ORDER BY r.{at}, r.out_refund_no",
+        cols("r", REFUND_COLS),
+        cols("t", TX_COLS)
+    ))?;
+    let mut rows = st.query(params![sp, from_ms, to_ms, sub])?;
+    let n = REFUND_COLS.split(", ").count();
+    while let Some(r) = rows.next()? {
+        let refund = refund_from_row(r)?;
+        let t = TransactionRow {
+            transaction_id: r.get(n)?,
+            sp_mchid: r.get(n + 1)?,
+            sub_mchid: r.get(n + 2)?,
+            out_trade_no: r.get(n + 3)?,
+            out_order_no: r.get(n + 4)?,
+            order_id: r.get(n + 5)?,
+            appid: r.get(n + 6)?,
+            openid: r.get(n + 7)?,
+            amount: r.get(n + 8)?,
+            paid_ms: r.get(n + 9)?,
+            description: r.get(n + 10)?,
+        };
+        f(&refund, &t)?;
+    }
+    Ok(())
 }

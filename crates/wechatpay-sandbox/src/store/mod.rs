@@ -10,7 +10,7 @@ mod ledger;
 
 pub use authorizations::{AuthorizationRow, AuthorizationState};
 pub use ledger::{RefundRow, TransactionRow};
-pub(crate) use ledger::{refund_from_row, tx_from_row};
+pub use ledger::{for_each_refund, for_each_transaction};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The database contradicts itself (a row vanished inside its own transaction).
     #[error("sandbox store: {0}")]
     Inconsistent(&'static str),
+    /// A bill file could not be written.
+    #[error("sandbox store: bill file")]
+    Io(#[from] std::io::Error),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -183,9 +186,21 @@ fn new_transactions(row: &OrderRow) -> Vec<TransactionRow> {
                 sub_mchid: row.sub_mchid.clone(),
                 out_trade_no: crate::util::random_digits(28),
                 out_order_no: row.out_order_no.clone(),
-                order_id: o.order_id.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
-                appid: o.appid.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
-                openid: o.openid.as_ref().map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                order_id: o
+                    .order_id
+                    .as_ref()
+                    .map(|x| x.as_str().to_owned())
+                    .unwrap_or_default(),
+                appid: o
+                    .appid
+                    .as_ref()
+                    .map(|x| x.as_str().to_owned())
+                    .unwrap_or_default(),
+                openid: o
+                    .openid
+                    .as_ref()
+                    .map(|x| x.as_str().to_owned())
+                    .unwrap_or_default(),
                 amount: d.amount.get(),
                 paid_ms: d
                     .paid_time

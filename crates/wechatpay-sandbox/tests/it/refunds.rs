@@ -21,13 +21,14 @@ pub(crate) async fn paid_order(env: &Env, client: &wechatpay::Client) -> (String
     let (status, _) = helper(env, "clock/advance", json!({"seconds": 61})).await;
     assert_eq!(status, 200);
     let ids = &env.g.client.ids;
-    let q = QueryRequest::by_out_order_no(ids.service_id.as_str(), ids.sub_mchid.as_str(), no.as_str());
+    let q =
+        QueryRequest::by_out_order_no(ids.service_id.as_str(), ids.sub_mchid.as_str(), no.as_str());
     for _ in 0..200 {
         let o = client.send(&q).await.unwrap();
-        if let Some(d) = o.collection.as_ref().and_then(|c| c.details.first()) {
-            if let Some(t) = &d.transaction_id {
-                return (no, t.as_str().to_owned(), d.amount.get());
-            }
+        if let Some(d) = o.collection.as_ref().and_then(|c| c.details.first())
+            && let Some(t) = &d.transaction_id
+        {
+            return (no, t.as_str().to_owned(), d.amount.get());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -40,18 +41,22 @@ async fn a_refund_lives_from_processing_to_success_with_its_callback() {
     let client = env.builder().build().unwrap();
     let verifier = client.callback_verifier().unwrap();
     let v = verifier.clone();
-    let rec = Recorder::start_with(0, Arc::new(move |h, b| match v.verify(h, b) {
-        Ok(_) => axum::http::StatusCode::NO_CONTENT,
-        Err(e) => e.status(),
-    }))
+    let rec = Recorder::start_with(
+        0,
+        Arc::new(move |h, b| match v.verify(h, b) {
+            Ok(_) => axum::http::StatusCode::NO_CONTENT,
+            Err(e) => e.status(),
+        }),
+    )
     .await
     .unwrap();
     let (_, tx, amount) = paid_order(&env, &client).await;
     assert_eq!(amount, 250);
     let sub = env.g.client.ids.sub_mchid.clone();
-    let req = RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R|1*@"), 100, amount)
-        .reason("归还后多收费用")
-        .notify_url(rec.url());
+    let req =
+        RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R|1*@"), 100, amount)
+            .reason("归还后多收费用")
+            .notify_url(rec.url());
     let r = client.send(&req).await.unwrap();
     assert_eq!(r.status, Some(RefundStatus::Processing));
     assert_eq!((r.amount.refund.get(), r.amount.total.get()), (100, 250));
@@ -69,7 +74,9 @@ async fn a_refund_lives_from_processing_to_success_with_its_callback() {
     let got = rec.wait_for(1, Duration::from_secs(10)).await;
     let n = verifier.verify(&got[0].headers, &got[0].body).unwrap();
     assert_eq!(n.event_type, "REFUND.SUCCESS");
-    let Event::Refund(notice) = &n.event else { panic!("{:?}", n.event) };
+    let Event::Refund(notice) = &n.event else {
+        panic!("{:?}", n.event)
+    };
     assert_eq!(notice.out_refund_no, req.out_refund_no);
     assert_eq!(notice.refund_status, Some(RefundStatus::Success));
     assert_eq!(notice.amount.refund.get(), 100);
@@ -91,7 +98,8 @@ async fn refunds_are_refused_as_wechat_pay_refuses_them() {
     let client = env.raw_client();
     let (no, tx, amount) = paid_order(&env, &client).await;
     let sub = env.g.client.ids.sub_mchid.clone();
-    let refund = |n: i64| RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R"), n, amount);
+    let refund =
+        |n: i64| RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R"), n, amount);
 
     // out_order_no is not an out_trade_no (L8).
     let mut by_order = refund(10);
@@ -99,15 +107,24 @@ async fn refunds_are_refused_as_wechat_pay_refuses_them() {
     by_order.out_trade_no = Some(no.clone());
     let e = client.send(&by_order).await.unwrap_err();
     let a = e.as_api().unwrap();
-    assert_eq!((a.status().as_u16(), e.code(), a.message()), (404, Some("RESOURCE_NOT_EXISTS"), Some("订单不存在")));
+    assert_eq!(
+        (a.status().as_u16(), e.code(), a.message()),
+        (404, Some("RESOURCE_NOT_EXISTS"), Some("订单不存在"))
+    );
     // Without sub_mchid (L8).
     let mut no_sub = refund(10);
     no_sub.sub_mchid = None;
-    assert_eq!(client.send(&no_sub).await.unwrap_err().code(), Some("RESOURCE_NOT_EXISTS"));
+    assert_eq!(
+        client.send(&no_sub).await.unwrap_err().code(),
+        Some("RESOURCE_NOT_EXISTS")
+    );
     // amount.total is the deduction's amount.
     let mut wrong_total = refund(10);
     wrong_total.amount.total = (amount + 1).into();
-    assert_eq!(client.send(&wrong_total).await.unwrap_err().code(), Some("INVALID_REQUEST"));
+    assert_eq!(
+        client.send(&wrong_total).await.unwrap_err().code(),
+        Some("INVALID_REQUEST")
+    );
     // More than is left.
     client.send(&refund(200)).await.unwrap();
     let e = client.send(&refund(51)).await.unwrap_err();
@@ -117,10 +134,16 @@ async fn refunds_are_refused_as_wechat_pay_refuses_them() {
     let (s, _) = helper(&env, "refund-error", json!({"code": "NOT_ENOUGH"})).await;
     assert_eq!(s, 200);
     let e = client.send(&refund(1)).await.unwrap_err();
-    assert_eq!((e.as_api().unwrap().status().as_u16(), e.code()), (403, Some("NOT_ENOUGH")));
+    assert_eq!(
+        (e.as_api().unwrap().status().as_u16(), e.code()),
+        (403, Some("NOT_ENOUGH"))
+    );
     client.send(&refund(1)).await.unwrap();
     // An unknown refund.
-    let e = client.send(&QueryRefundRequest::new("NOPE", sub.as_str())).await.unwrap_err();
+    let e = client
+        .send(&QueryRefundRequest::new("NOPE", sub.as_str()))
+        .await
+        .unwrap_err();
     assert_eq!(e.as_api().unwrap().message(), Some("退款单不存在"));
     // Refunds are possible for one year, on the test clock.
     helper(&env, "clock/advance", json!({"seconds": 366 * 86_400})).await;
@@ -145,7 +168,12 @@ async fn at_most_fifty_partial_refunds_and_outcomes_can_be_forced() {
     assert!(e.to_string().contains("50 refunds"), "{e}");
     // A forced ABNORMAL outcome settles now.
     let first = first.unwrap();
-    let (s, a) = helper(&env, "refund-outcome", json!({"out_refund_no": first, "outcome": "ABNORMAL"})).await;
+    let (s, a) = helper(
+        &env,
+        "refund-outcome",
+        json!({"out_refund_no": first, "outcome": "ABNORMAL"}),
+    )
+    .await;
     assert_eq!(s, 200, "{a}");
     let q = QueryRefundRequest::new(&first, sub.as_str());
     for _ in 0..200 {

@@ -77,7 +77,20 @@ impl Client {
     /// [`Error::Build`](crate::Error::Build) when the URL is not on the configured host
     /// (the request is signed only for it); [`Error::Api`](crate::Error::Api) for a non-2xx
     /// answer (an expired link: `400 INVALID_REQUEST`); [`Error::Transport`](crate::Error::Transport).
-    pub async fn download(&self, download_url: &str, expected_sha1: Option<&str>) -> Result<Download> {
+    pub async fn download(
+        &self,
+        download_url: &str,
+        expected_sha1: Option<&str>,
+    ) -> Result<Download> {
+        self.start_download(download_url, expected_sha1, true).await
+    }
+
+    async fn start_download(
+        &self,
+        download_url: &str,
+        expected_sha1: Option<&str>,
+        decode: bool,
+    ) -> Result<Download> {
         let url = download_url.trim();
         let base = &self.inner.base_urls[0];
         let on_host = url
@@ -108,7 +121,10 @@ impl Client {
         let target = format!(
             "{}{}",
             req.url().path(),
-            req.url().query().map(|q| format!("?{q}")).unwrap_or_default()
+            req.url()
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default()
         );
         let transport = |e: reqwest::Error, kind| {
             crate::Error::from(TransportError {
@@ -138,8 +154,8 @@ impl Client {
         Ok(Download {
             resp,
             gunzip: None,
-            gzip_declared,
-            started: false,
+            gzip_declared: decode && gzip_declared,
+            started: !decode,
             hasher: Some(Sha1::new()),
             expected: expected_sha1.map(|h| h.trim().to_ascii_lowercase()),
             sha1: None,
@@ -157,6 +173,100 @@ impl Client {
     pub async fn download_bill(&self, link: &BillLink) -> Result<Download> {
         let expected = (!link.hash_value.trim().is_empty()).then_some(link.hash_value.as_str());
         self.download(link.url(), expected).await
+    }
+
+    /// Downloads, decrypts, decompresses and verifies a sub-merchant fund-flow bill
+    /// ([`SubMerchantFundFlowBillRequest`](wechatpay_models::v3::bill::SubMerchantFundFlowBillRequest)),
+    /// joining its parts in `bill_sequence` order into `path` (temporary file, then
+    /// rename). Each file key is decrypted with this client's private key (RSA-OAEP).
+    /// AES-GCM authenticates a part only at its end, so each encrypted part is held in
+    /// memory (up to `max_download_bytes`) until it has been authenticated.
+    ///
+    /// # Errors
+    /// As [`download`](Self::download); [`DownloadError::Decrypt`] when a part does not
+    /// decrypt; [`DownloadError::HashMismatch`] when a decrypted part does not match its
+    /// hash.
+    pub async fn save_encrypted_bill(
+        &self,
+        bills: &wechatpay_models::v3::bill::EncryptedBills,
+        path: impl AsRef<Path>,
+    ) -> Result<Saved> {
+        let mut parts: Vec<_> = bills.download_bill_list.iter().collect();
+        parts.sort_by_key(|p| p.bill_sequence);
+        let path = path.as_ref().to_path_buf();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| DownloadError::Io { path: p, source }
+        };
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
+            let (mut bytes, mut received, mut whole) = (0u64, 0u64, Sha1::new());
+            for part in parts {
+                let mut dl = self.start_download(&part.download_url, None, false).await?;
+                let mut sealed = Vec::new();
+                while let Some(c) = dl.chunk().await? {
+                    sealed.extend_from_slice(&c);
+                }
+                received += dl.received();
+                let key = self
+                    .inner
+                    .key
+                    .decrypt_oaep(&part.encrypt_key)
+                    .map_err(DownloadError::Decrypt)?;
+                let key = wechatpay_core::ApiV3Key::new(key.as_slice())
+                    .map_err(|_| DownloadError::Decrypt(wechatpay_core::DecryptError::Failed))?;
+                let plain = key
+                    .open(&part.nonce, "", &sealed)
+                    .map_err(DownloadError::Decrypt)?;
+                let plain = if plain.starts_with(&[0x1f, 0x8b]) {
+                    let mut d = GzDecoder::new(Vec::new());
+                    d.write_all(&plain).map_err(DownloadError::Gzip)?;
+                    d.finish().map_err(DownloadError::Gzip)?
+                } else {
+                    plain.to_vec()
+                };
+                let mut h = Sha1::new();
+                h.update(&plain);
+                let actual = h.finish_hex();
+                if !part.hash_value.trim().eq_ignore_ascii_case(&actual) {
+                    return Err(DownloadError::HashMismatch {
+                        expected: crate::printable(part.hash_value.trim(), 64),
+                        actual,
+                        bytes: plain.len() as u64,
+                    }
+                    .into());
+                }
+                whole.update(&plain);
+                bytes += plain.len() as u64;
+                if bytes > self.inner.limits.max_download_bytes {
+                    return Err(DownloadError::TooLarge {
+                        limit: self.inner.limits.max_download_bytes,
+                    }
+                    .into());
+                }
+                f.write_all(&plain).await.map_err(io(&tmp))?;
+            }
+            f.flush().await.map_err(io(&tmp))?;
+            f.sync_all().await.map_err(io(&tmp))?;
+            drop(f);
+            tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
+            Ok::<_, crate::Error>(Saved {
+                path: path.clone(),
+                bytes,
+                received,
+                sha1: whole.finish_hex(),
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
     }
 
     /// Applies for a trade bill and starts downloading it.
@@ -252,14 +362,14 @@ impl Download {
 
     fn finish(&mut self) -> Result<(), DownloadError> {
         let actual = self.hasher.take().map(Sha1::finish_hex).unwrap_or_default();
-        if let Some(expected) = &self.expected {
-            if *expected != actual {
-                return Err(DownloadError::HashMismatch {
-                    expected: crate::printable(expected, 64),
-                    actual,
-                    bytes: self.bytes,
-                });
-            }
+        if let Some(expected) = &self.expected
+            && *expected != actual
+        {
+            return Err(DownloadError::HashMismatch {
+                expected: crate::printable(expected, 64),
+                actual,
+                bytes: self.bytes,
+            });
         }
         self.sha1 = Some(actual);
         Ok(())
@@ -298,9 +408,15 @@ impl Download {
     /// written (the temporary file is removed).
     pub async fn save(mut self, path: impl AsRef<Path>) -> Result<Saved> {
         let path = path.as_ref().to_path_buf();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
-        let io = |source| DownloadError::Io { path: tmp.clone(), source };
+        let io = |source| DownloadError::Io {
+            path: tmp.clone(),
+            source,
+        };
         let result = async {
             let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
             while let Some(c) = self.chunk().await? {
@@ -311,7 +427,10 @@ impl Download {
             drop(f);
             tokio::fs::rename(&tmp, &path)
                 .await
-                .map_err(|source| DownloadError::Io { path: path.clone(), source })?;
+                .map_err(|source| DownloadError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
             Ok::<_, crate::Error>(())
         }
         .await;
@@ -362,11 +481,44 @@ impl TradeBillRows {
     /// As [`Download::chunk`], and [`DownloadError::Bill`] for a line that does not parse
     /// or a summary that does not match the rows.
     pub async fn next_row(&mut self) -> Result<Option<TradeBillRow>> {
+        match self.advance().await {
+            Err(crate::Error::Download(DownloadError::Bill(e))) => {
+                Err(self.integrity_first(e).await)
+            }
+            other => other,
+        }
+    }
+
+    /// A bill that does not parse may have been changed in transit: read to the end, and
+    /// report a hash mismatch rather than the parse error when there is one.
+    async fn integrity_first(
+        &mut self,
+        e: wechatpay_models::v3::bill::trade::BillError,
+    ) -> crate::Error {
+        if !self.ended {
+            loop {
+                match self.download.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(hash @ crate::Error::Download(DownloadError::HashMismatch { .. })) => {
+                        return hash;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        DownloadError::Bill(e).into()
+    }
+
+    async fn advance(&mut self) -> Result<Option<TradeBillRow>> {
         loop {
             if let Some(pos) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
                 let end = self.start + pos;
-                let line = std::str::from_utf8(&self.buf[self.start..end])
-                    .map_err(|_| DownloadError::NotUtf8 { at: self.download.bytes })?;
+                let line = std::str::from_utf8(&self.buf[self.start..end]).map_err(|_| {
+                    DownloadError::NotUtf8 {
+                        at: self.download.bytes,
+                    }
+                })?;
                 let row = self.parser.line(line).map_err(DownloadError::Bill)?;
                 self.start = end + 1;
                 if row.is_some() {
@@ -377,8 +529,11 @@ impl TradeBillRows {
             if self.ended {
                 if self.summary.is_none() {
                     let rest = std::mem::take(&mut self.buf);
-                    let line = std::str::from_utf8(&rest[self.start..])
-                        .map_err(|_| DownloadError::NotUtf8 { at: self.download.bytes })?;
+                    let line = std::str::from_utf8(&rest[self.start..]).map_err(|_| {
+                        DownloadError::NotUtf8 {
+                            at: self.download.bytes,
+                        }
+                    })?;
                     self.start = 0;
                     let row = self.parser.line(line).map_err(DownloadError::Bill)?;
                     let parser = std::mem::take(&mut self.parser);

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bills;
 mod blocking;
 mod callbacks;
 mod calls;

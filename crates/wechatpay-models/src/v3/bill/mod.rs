@@ -90,7 +90,12 @@ impl Endpoint for TradeBillRequest {
         if let Some(s) = &self.sub_mchid {
             c.required_max("sub_mchid", s.as_str(), 32);
         }
-        one_of(&mut c, "bill_type", self.bill_type.as_deref(), &["ALL", "SUCCESS", "REFUND"]);
+        one_of(
+            &mut c,
+            "bill_type",
+            self.bill_type.as_deref(),
+            &["ALL", "SUCCESS", "REFUND"],
+        );
         one_of(&mut c, "tar_type", self.tar_type.as_deref(), &["GZIP"]);
         c.finish()
     }
@@ -142,7 +147,12 @@ impl Endpoint for FundFlowBillRequest {
     fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
         bill_date(&mut c, &self.bill_date, now);
-        one_of(&mut c, "account_type", self.account_type.as_deref(), &["BASIC", "OPERATION", "FEES"]);
+        one_of(
+            &mut c,
+            "account_type",
+            self.account_type.as_deref(),
+            &["BASIC", "OPERATION", "FEES"],
+        );
         one_of(&mut c, "tar_type", self.tar_type.as_deref(), &["GZIP"]);
         c.finish()
     }
@@ -209,7 +219,12 @@ impl Endpoint for SubMerchantFundFlowBillRequest {
             Some(&self.account_type),
             &["BASIC", "OPERATION", "FEES", "DEPOSIT"],
         );
-        one_of(&mut c, "algorithm", Some(&self.algorithm), &["AEAD_AES_256_GCM"]);
+        one_of(
+            &mut c,
+            "algorithm",
+            Some(&self.algorithm),
+            &["AEAD_AES_256_GCM"],
+        );
         one_of(&mut c, "tar_type", self.tar_type.as_deref(), &["GZIP"]);
         c.finish()
     }
@@ -274,24 +289,47 @@ pub struct EncryptedBill {
 }
 
 fn one_of(c: &mut Check, field: &str, v: Option<&str>, allowed: &[&str]) {
-    if let Some(v) = v {
-        if !allowed.contains(&v) {
-            c.push(field, Rule::OneOf, format!("must be one of {}", allowed.join(", ")), Some(v.into()));
-        }
+    if let Some(v) = v
+        && !allowed.contains(&v)
+    {
+        c.push(
+            field,
+            Rule::OneOf,
+            format!("must be one of {}", allowed.join(", ")),
+            Some(v.into()),
+        );
     }
 }
 
 /// `yyyy-MM-dd`, a real day, not after today and at most 3 months back (Beijing time).
 fn bill_date(c: &mut Check, s: &str, now: i64) {
     let Some(day) = parse_bill_date(s) else {
-        c.push("bill_date", Rule::Time, "must be a date written yyyy-MM-dd", Some(s.into()));
+        c.push(
+            "bill_date",
+            Rule::Time,
+            "must be a date written yyyy-MM-dd",
+            Some(s.into()),
+        );
         return;
     };
     let today = beijing_day(now);
     if day > today {
-        c.push("bill_date", Rule::Time, "is in the future (Beijing time)", Some(s.into()));
-    } else if today.checked_sub(time::Duration::days(92)).is_some_and(|d| day < d) {
-        c.push("bill_date", Rule::Time, "is more than 3 months back", Some(s.into()));
+        c.push(
+            "bill_date",
+            Rule::Time,
+            "is in the future (Beijing time)",
+            Some(s.into()),
+        );
+    } else if today
+        .checked_sub(time::Duration::days(92))
+        .is_some_and(|d| day < d)
+    {
+        c.push(
+            "bill_date",
+            Rule::Time,
+            "is more than 3 months back",
+            Some(s.into()),
+        );
     }
 }
 
@@ -299,7 +337,9 @@ fn bill_date(c: &mut Check, s: &str, now: i64) {
 #[must_use]
 pub fn parse_bill_date(s: &str) -> Option<time::Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    (s.len() == 10).then(|| time::Date::parse(s, &fmt).ok()).flatten()
+    (s.len() == 10)
+        .then(|| time::Date::parse(s, &fmt).ok())
+        .flatten()
 }
 
 /// The Beijing-time day of unix time `now`.
@@ -318,11 +358,20 @@ mod tests {
         // 2025-03-01 16:00 UTC is 2025-03-02 00:00 in Beijing.
         let now = 1_740_844_800;
         assert!(TradeBillRequest::new("2025-03-02").validate_at(now).is_ok());
-        let e = TradeBillRequest::new("2025-03-03").validate_at(now).unwrap_err();
+        let e = TradeBillRequest::new("2025-03-03")
+            .validate_at(now)
+            .unwrap_err();
         assert!(e.has_field("bill_date") && e.has(Rule::Time));
         assert!(TradeBillRequest::new("2025-3-1").validate_at(now).is_err());
-        assert!(TradeBillRequest::new("2024-11-01").validate_at(now).is_err());
-        let e = TradeBillRequest::new("2025-03-01").bill_type("REFUNDS").validate_at(now).unwrap_err();
+        assert!(
+            TradeBillRequest::new("2024-11-01")
+                .validate_at(now)
+                .is_err()
+        );
+        let e = TradeBillRequest::new("2025-03-01")
+            .bill_type("REFUNDS")
+            .validate_at(now)
+            .unwrap_err();
         assert!(e.has(Rule::OneOf));
     }
 

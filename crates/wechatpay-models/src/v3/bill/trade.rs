@@ -183,7 +183,11 @@ impl fmt::Display for BillError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Line { line, reason } => write!(f, "trade bill line {line}: {reason}"),
-            Self::Summary { column, stated, computed } => write!(
+            Self::Summary {
+                column,
+                stated,
+                computed,
+            } => write!(
                 f,
                 "trade bill summary {column} says {stated} but the rows add up to {computed}"
             ),
@@ -308,9 +312,12 @@ impl TradeBillParser {
             Part::Header => {
                 let names: Vec<&str> = line.split(',').map(str::trim).collect();
                 self.detail = resolve(&DETAIL, &names);
-                for (need, name) in [(0, "交易时间"), (5, "微信订单号"), (9, "交易状态")] {
+                for (need, name) in [(0, "交易时间"), (5, "微信订单号"), (9, "交易状态")]
+                {
                     if self.detail[need].is_none() {
-                        return Err(self.err(format!("the header has no {name} column; is this a trade bill?")));
+                        return Err(self.err(format!(
+                            "the header has no {name} column; is this a trade bill?"
+                        )));
                     }
                 }
                 self.part = Part::Rows;
@@ -362,7 +369,11 @@ impl TradeBillParser {
         let s = self.summary.ok_or(BillError::Truncated)?;
         let c = self.computed;
         let mismatch = |column: &'static str, stated: String, computed: String| {
-            Err(BillError::Summary { column, stated, computed })
+            Err(BillError::Summary {
+                column,
+                stated,
+                computed,
+            })
         };
         if s.count != c.count {
             return mismatch("总交易单数", s.count.to_string(), c.count.to_string());
@@ -370,7 +381,11 @@ impl TradeBillParser {
         let fen_checks = [
             ("应结订单总金额", s.settlement_total, c.settlement_total),
             ("退款总金额", s.refund, c.refund),
-            ("充值券退款总金额", s.recharge_coupon_refund, c.recharge_coupon_refund),
+            (
+                "充值券退款总金额",
+                s.recharge_coupon_refund,
+                c.recharge_coupon_refund,
+            ),
             ("订单总金额", s.order_amount, c.order_amount),
             ("申请退款总金额", s.refund_requested, c.refund_requested),
         ];
@@ -386,19 +401,26 @@ impl TradeBillParser {
     }
 
     fn err(&self, reason: String) -> BillError {
-        BillError::Line { line: self.line_no, reason }
+        BillError::Line {
+            line: self.line_no,
+            reason,
+        }
     }
 
     fn amount(&self, text: &str, decimals: u32) -> Result<i64, BillError> {
         decimal(text, decimals).ok_or_else(|| {
-            self.err(format!("{text:?} is not an amount with at most {decimals} decimals"))
+            self.err(format!(
+                "{text:?} is not an amount with at most {decimals} decimals"
+            ))
         })
     }
 
     fn row(&mut self, line: &str) -> Result<TradeBillRow, BillError> {
         let f = fields(line);
         let text = |k: usize| -> String {
-            self.detail[k].and_then(|i| f.get(i)).map_or_else(String::new, |s| (*s).to_owned())
+            self.detail[k]
+                .and_then(|i| f.get(i))
+                .map_or_else(String::new, |s| (*s).to_owned())
         };
         let number = |k: usize, decimals: u32| -> Result<i64, BillError> {
             match self.detail[k].and_then(|i| f.get(i)) {
@@ -442,12 +464,18 @@ impl TradeBillParser {
         let t = &mut self.computed;
         t.count += 1;
         // Totals of real bills stay far below i64::MAX fen; saturate rather than wrap.
-        t.settlement_total = t.settlement_total.saturating_add(row.settlement_total.get());
+        t.settlement_total = t
+            .settlement_total
+            .saturating_add(row.settlement_total.get());
         t.refund = t.refund.saturating_add(row.refund.get());
-        t.recharge_coupon_refund = t.recharge_coupon_refund.saturating_add(row.recharge_coupon_refund.get());
+        t.recharge_coupon_refund = t
+            .recharge_coupon_refund
+            .saturating_add(row.recharge_coupon_refund.get());
         t.fee = t.fee.saturating_add(row.fee.0);
         t.order_amount = t.order_amount.saturating_add(row.order_amount.get());
-        t.refund_requested = t.refund_requested.saturating_add(row.refund_requested.get());
+        t.refund_requested = t
+            .refund_requested
+            .saturating_add(row.refund_requested.get());
         Ok(row)
     }
 }
@@ -475,7 +503,9 @@ fn fields(line: &str) -> Vec<&str> {
 fn resolve<const N: usize>(table: &[&[&str]; N], names: &[&str]) -> [Option<usize>; N] {
     let mut out = [None; N];
     for (k, aliases) in table.iter().enumerate() {
-        out[k] = aliases.iter().find_map(|a| names.iter().position(|n| n == a));
+        out[k] = aliases
+            .iter()
+            .find_map(|a| names.iter().position(|n| n == a));
     }
     out
 }
@@ -540,7 +570,10 @@ mod tests {
     #[test]
     fn payscore_attach_keeps_pipes_in_out_order_no() {
         let a = PayscoreAttach::parse("wxzff|1000|A|B*C").unwrap();
-        assert_eq!((a.order_id.as_str(), a.out_order_no.as_str()), ("1000", "A|B*C"));
+        assert_eq!(
+            (a.order_id.as_str(), a.out_order_no.as_str()),
+            ("1000", "A|B*C")
+        );
         assert_eq!(PayscoreAttach::parse("other"), None);
     }
 
@@ -550,9 +583,19 @@ mod tests {
         let e = parse(bill).unwrap_err();
         assert_eq!(
             e,
-            BillError::Summary { column: "应结订单总金额", stated: "25.01".into(), computed: "25.00".into() }
+            BillError::Summary {
+                column: "应结订单总金额",
+                stated: "25.01".into(),
+                computed: "25.00".into()
+            }
         );
-        assert_eq!(parse(&bill[..bill.len() - 11]).unwrap_err(), BillError::Truncated);
-        assert!(matches!(parse("a,b\n").unwrap_err(), BillError::Line { line: 1, .. }));
+        assert_eq!(
+            parse(&bill[..bill.len() - 11]).unwrap_err(),
+            BillError::Truncated
+        );
+        assert!(matches!(
+            parse("a,b\n").unwrap_err(),
+            BillError::Line { line: 1, .. }
+        ));
     }
 }

@@ -154,19 +154,24 @@ impl Endpoint for RefundRequest {
         if let Some(u) = &self.notify_url {
             c.notify_url("/notify_url", u);
         }
-        if let Some(f) = &self.funds_account {
-            if !["AVAILABLE", "UNSETTLED"].contains(&f.as_str()) {
-                c.push(
-                    "/funds_account",
-                    Rule::OneOf,
-                    "must be AVAILABLE (or UNSETTLED)",
-                    Some(f.as_str().into()),
-                );
-            }
+        if let Some(f) = &self.funds_account
+            && !["AVAILABLE", "UNSETTLED"].contains(&f.as_str())
+        {
+            c.push(
+                "/funds_account",
+                Rule::OneOf,
+                "must be AVAILABLE (or UNSETTLED)",
+                Some(f.as_str().into()),
+            );
         }
         let a = &self.amount;
         if a.refund.get() <= 0 {
-            c.push("/amount/refund", Rule::Amount, "must be greater than 0", Some(a.refund.get().into()));
+            c.push(
+                "/amount/refund",
+                Rule::Amount,
+                "must be greater than 0",
+                Some(a.refund.get().into()),
+            );
         }
         if a.refund > a.total {
             c.push(
@@ -177,10 +182,18 @@ impl Endpoint for RefundRequest {
             );
         }
         if a.currency != "CNY" {
-            c.push("/amount/currency", Rule::OneOf, "must be CNY", Some(a.currency.as_str().into()));
+            c.push(
+                "/amount/currency",
+                Rule::OneOf,
+                "must be CNY",
+                Some(a.currency.as_str().into()),
+            );
         }
         if !a.from.is_empty() {
-            let sum = a.from.iter().try_fold(Fen::ZERO, |s, f| s.checked_add(f.amount));
+            let sum = a
+                .from
+                .iter()
+                .try_fold(Fen::ZERO, |s, f| s.checked_add(f.amount));
             if sum != Some(a.refund) {
                 c.push(
                     "/amount/from",
@@ -199,7 +212,12 @@ impl Endpoint for RefundRequest {
                     );
                 }
                 if a.from[..i].iter().any(|g| g.account == f.account) {
-                    c.push(format!("/amount/from/{i}/account"), Rule::UniqueNames, "appears twice", None);
+                    c.push(
+                        format!("/amount/from/{i}/account"),
+                        Rule::UniqueNames,
+                        "appears twice",
+                        None,
+                    );
                 }
             }
         }

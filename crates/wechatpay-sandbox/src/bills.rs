@@ -1,0 +1,768 @@
+//! Bills (lifecycle spec §5): generated from the sandbox's own ledger for a Beijing-time
+//! day, in the official byte layout, and downloaded unsigned through a short-lived link.
+//!
+//! A bill is written to a temporary file as it is read from SQLite (bounded memory for
+//! any number of rows), hashed on the way (SHA-1 of the uncompressed bytes), gzip-compressed
+//! when asked. The link's token is valid `bill_link_valid_secs` of business time and only
+//! for the merchant that applied.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
+use serde_json::json;
+use wechatpay_core::digest::Sha1;
+use wechatpay_models::Endpoint;
+use wechatpay_models::Fen;
+use wechatpay_models::v3::bill::trade::Fee;
+use wechatpay_models::v3::bill::{
+    FundFlowBillRequest, SubMerchantFundFlowBillRequest, TradeBillRequest, beijing_day,
+    parse_bill_date,
+};
+
+use crate::AppState;
+use crate::auth::{Caller, Unsigned};
+use crate::error::ApiErr;
+use crate::store::{RefundRow, StoreError, TransactionRow, for_each_refund, for_each_transaction};
+use crate::util::random_hex;
+
+type Answer = Result<Response, ApiErr>;
+
+/// The download path of bill files.
+pub(crate) const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
+
+/// Bill files waiting to be downloaded, by token.
+#[derive(Debug)]
+pub(crate) struct Links {
+    dir: PathBuf,
+    map: Mutex<HashMap<String, Link>>,
+}
+
+#[derive(Debug)]
+struct Link {
+    path: PathBuf,
+    mchid: String,
+    expires_ms: i64,
+    gzip: bool,
+}
+
+impl Links {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: std::env::temp_dir().join(format!(
+                "wxpay-sandbox-bills-{}-{}",
+                std::process::id(),
+                random_hex(4)
+            )),
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Link>> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets links expired at `now_ms` and removes their files.
+    fn prune(&self, now_ms: i64) {
+        self.lock().retain(|_, l| {
+            let keep = l.expires_ms > now_ms;
+            if !keep {
+                let _ = std::fs::remove_file(&l.path);
+            }
+            keep
+        });
+    }
+}
+
+impl Drop for Links {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub(crate) fn routes(
+    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> Router<AppState> {
+    Router::new()
+        .route(TradeBillRequest::PATH, authenticated(get(tradebill)))
+        .route(FundFlowBillRequest::PATH, authenticated(get(fundflowbill)))
+        .route(
+            SubMerchantFundFlowBillRequest::PATH,
+            authenticated(get(sub_fundflowbill)),
+        )
+        .route(DOWNLOAD_PATH, authenticated(get(download)))
+}
+
+fn query_param(field: &str, issue: &str) -> ApiErr {
+    let mut e = ApiErr::param_field(field, None, issue, "query");
+    e.message = "参数错误".into();
+    e
+}
+
+fn invalid(issue: impl Into<String>) -> ApiErr {
+    ApiErr::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "参数错误").why(issue)
+}
+
+/// The day `bill_date` names, if a bill of it can be asked for at `now` (§5.1, §5.3):
+/// `[start, end)` in unix ms.
+fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), ApiErr> {
+    let raw = q
+        .get("bill_date")
+        .ok_or_else(|| query_param("bill_date", "bill_date is required (yyyy-MM-dd)"))?;
+    let day = parse_bill_date(raw)
+        .ok_or_else(|| query_param("bill_date", "bill_date must be a date written yyyy-MM-dd"))?;
+    let now = s.now();
+    let today = beijing_day(now);
+    if day > today {
+        return Err(invalid("bill_date is in the future"));
+    }
+    if today
+        .checked_sub(time::Duration::days(92))
+        .is_some_and(|d| day < d)
+    {
+        return Err(invalid("bill_date is more than 3 months back"));
+    }
+    let start = (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000;
+    let end = start + 86_400_000;
+    let ready = end / 1000 + i64::from(s.world().behaviour.bill_ready_hour) * 3600;
+    if now < ready {
+        return Err(ApiErr::new(StatusCode::BAD_REQUEST, "STATEMENT_CREATING", "账单生成中").why(format!(
+            "the bill of {raw} is generated from {:02}:00 of the next day (Beijing time, behaviour.bill_ready_hour); retry later",
+            s.world().behaviour.bill_ready_hour
+        )));
+    }
+    Ok((start, end))
+}
+
+fn one_of(
+    q: &HashMap<String, String>,
+    field: &str,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiErr> {
+    match q.get(field) {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(query_param(
+            field,
+            &format!("{field} must be one of {}", allowed.join(", ")),
+        )),
+        v => Ok(v.cloned()),
+    }
+}
+
+fn no_statement(issue: &str) -> ApiErr {
+    ApiErr::new(
+        StatusCode::BAD_REQUEST,
+        "NO_STATEMENT_EXIST",
+        "请求的账单文件不存在",
+    )
+    .why(issue)
+}
+
+/// Which rows a trade bill holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    All,
+    Success,
+    Refund,
+}
+
+async fn tradebill(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let day = bill_day(&s, &q)?;
+    let kind = match one_of(&q, "bill_type", &["ALL", "SUCCESS", "REFUND"])?.as_deref() {
+        Some("SUCCESS") => Kind::Success,
+        Some("REFUND") => Kind::Refund,
+        _ => Kind::All,
+    };
+    let gzip = one_of(&q, "tar_type", &["GZIP"])?.is_some();
+    let sub = q.get("sub_mchid").cloned();
+    if let Some(sub) = &sub {
+        let known = s
+            .world()
+            .providers
+            .get(&c.mchid)
+            .is_some_and(|p| p.subs.contains_key(sub));
+        if !known {
+            return Err(ApiErr::no_auth("权限异常")
+                .why("sub_mchid is not a sub-merchant of this service provider"));
+        }
+    }
+    let (path, token) = s.bill_file();
+    let (mchid, s2, p2) = (c.mchid.clone(), s.clone(), path.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        write_bill(&p2, gzip, |out| {
+            s2.store()
+                .read(|conn| trade_bill(conn, &mchid, sub.as_deref(), day, kind, out))
+        })
+    })
+    .await
+    .map_err(|_| ApiErr::system("系统错误"))??;
+    let Some(sha1) = written else {
+        let _ = std::fs::remove_file(&path);
+        return Err(no_statement(
+            "no payment or refund of this merchant on that day",
+        ));
+    };
+    Ok(link(&s, &c, &headers, path, token, gzip, sha1))
+}
+
+async fn fundflowbill(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    bill_day(&s, &q)?;
+    one_of(&q, "account_type", &["BASIC", "OPERATION", "FEES"])?;
+    one_of(&q, "tar_type", &["GZIP"])?;
+    Err(no_statement(
+        "the sandbox keeps no movements of the service provider's own accounts (payments settle to sub-merchants): ask for sub-merchant-fundflowbill",
+    ))
+}
+
+async fn sub_fundflowbill(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let sub = q
+        .get("sub_mchid")
+        .cloned()
+        .ok_or_else(|| query_param("sub_mchid", "sub_mchid is required"))?;
+    let day = bill_day(&s, &q)?;
+    let account = one_of(
+        &q,
+        "account_type",
+        &["BASIC", "OPERATION", "FEES", "DEPOSIT"],
+    )?
+    .ok_or_else(|| query_param("account_type", "account_type is required"))?;
+    match one_of(&q, "algorithm", &["AEAD_AES_256_GCM", "SM4_GCM"])?.as_deref() {
+        None => return Err(query_param("algorithm", "algorithm is required")),
+        Some("SM4_GCM") => {
+            return Err(invalid(
+                "the sandbox encrypts bills with AEAD_AES_256_GCM only",
+            ));
+        }
+        Some(_) => {}
+    }
+    let gzip = one_of(&q, "tar_type", &["GZIP"])?.is_some();
+    let provider_cert_key = {
+        let w = s.world();
+        let p = w.providers.get(&c.mchid);
+        if !p.is_some_and(|p| p.subs.contains_key(&sub)) {
+            return Err(ApiErr::no_auth("权限异常")
+                .why("sub_mchid is not a sub-merchant of this service provider"));
+        }
+        p.map(|p| p.key.clone())
+    };
+    if account != "BASIC" {
+        return Err(no_statement(
+            "the sandbox keeps only the BASIC account of sub-merchants",
+        ));
+    }
+    let (plain, token) = s.bill_file();
+    let (mchid, s2, p2) = (c.mchid.clone(), s.clone(), plain.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        write_bill(&p2, gzip, |out| {
+            s2.store()
+                .read(|conn| fund_flow_bill(conn, &mchid, &sub, day, out))
+        })
+    })
+    .await
+    .map_err(|_| ApiErr::system("系统错误"))??;
+    let Some(sha1) = written else {
+        let _ = std::fs::remove_file(&plain);
+        return Err(no_statement(
+            "no fund movement of this sub-merchant on that day",
+        ));
+    };
+    // Encrypt the file (after gzip) with a fresh key; the key goes RSA-OAEP-encrypted with
+    // the provider's API key (lifecycle spec §5.1).
+    let key = wechatpay_core::ApiV3Key::generate().map_err(|_| ApiErr::system("系统错误"))?;
+    let nonce = wechatpay_core::RandomNonce::alphanumeric(12);
+    let data = std::fs::read(&plain).map_err(|e| ApiErr::from(StoreError::Io(e)))?;
+    let sealed = key
+        .seal(&nonce, "", &data)
+        .map_err(|_| ApiErr::system("系统错误"))?;
+    std::fs::write(&plain, sealed).map_err(|e| ApiErr::from(StoreError::Io(e)))?;
+    let encrypt_key = provider_cert_key
+        .ok_or_else(|| ApiErr::system("系统错误"))?
+        .encrypt_oaep(key.expose_secret().as_bytes())
+        .map_err(|_| ApiErr::system("系统错误"))?;
+    let Json(l) = link_json(&s, &c, &headers, plain, token, false, sha1);
+    Ok(Json(json!({
+        "download_bill_count": 1,
+        "download_bill_list": [{
+            "bill_sequence": 1,
+            "download_url": l["download_url"],
+            "encrypt_key": encrypt_key,
+            "hash_type": "SHA1",
+            "hash_value": l["hash_value"],
+            "nonce": nonce,
+        }],
+    }))
+    .into_response())
+}
+
+impl AppState {
+    /// A fresh bill file path and its token.
+    fn bill_file(&self) -> (PathBuf, String) {
+        let links = &self.inner.bills;
+        links.prune(self.now_ms());
+        let _ = std::fs::create_dir_all(&links.dir);
+        let token = random_hex(24).to_lowercase();
+        (links.dir.join(&token), token)
+    }
+}
+
+fn link_json(
+    s: &AppState,
+    c: &Caller,
+    headers: &HeaderMap,
+    path: PathBuf,
+    token: String,
+    gzip: bool,
+    sha1: String,
+) -> Json<serde_json::Value> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let url = format!(
+        "http://{host}{DOWNLOAD_PATH}?token={token}{}",
+        if gzip { "&tartype=gzip" } else { "" }
+    );
+    let valid_ms = i64::try_from(s.world().behaviour.bill_link_valid_secs).unwrap_or(300) * 1000;
+    s.inner.bills.lock().insert(
+        token,
+        Link {
+            path,
+            mchid: c.mchid.clone(),
+            expires_ms: s.now_ms() + valid_ms,
+            gzip,
+        },
+    );
+    Json(json!({ "hash_type": "SHA1", "hash_value": sha1, "download_url": url }))
+}
+
+fn link(
+    s: &AppState,
+    c: &Caller,
+    h: &HeaderMap,
+    path: PathBuf,
+    token: String,
+    gzip: bool,
+    sha1: String,
+) -> Response {
+    link_json(s, c, h, path, token, gzip, sha1).into_response()
+}
+
+/// `GET /v3/billdownload/file?token=…`: the file, unsigned (§5.2).
+async fn download(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
+    let expired = || {
+        ApiErr::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "参数错误")
+            .why("请按第一步申请账单的API指引，重新获取账单地址后再请求: the token is unknown or expired (download_url is valid behaviour.bill_link_valid_secs)")
+    };
+    let token = q.get("token").ok_or_else(expired)?;
+    let (path, gzip) = {
+        let links = s.inner.bills.lock();
+        let l = links
+            .get(token)
+            .filter(|l| l.expires_ms > s.now_ms())
+            .ok_or_else(expired)?;
+        if l.mchid != c.mchid {
+            return Err(ApiErr::no_auth("权限异常")
+                .why("请检查本次请求的商户是否与第一步申请账单API的请求商户一致"));
+        }
+        (l.path.clone(), l.gzip)
+    };
+    let file = tokio::fs::File::open(&path).await.map_err(|_| expired())?;
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let mut r = Response::new(Body::new(FileBody {
+        file,
+        buf: vec![0; 64 * 1024],
+        len,
+    }));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if gzip {
+            "application/x-gzip"
+        } else {
+            "text/plain"
+        }),
+    );
+    r.extensions_mut().insert(Unsigned);
+    Ok(r)
+}
+
+/// A file streamed as a response body, 64 KiB at a time.
+struct FileBody {
+    file: tokio::fs::File,
+    buf: Vec<u8>,
+    len: Option<u64>,
+}
+
+impl http_body::Body for FileBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let mut rb = tokio::io::ReadBuf::new(&mut this.buf);
+        match tokio::io::AsyncRead::poll_read(Pin::new(&mut this.file), cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(None),
+            Poll::Ready(Ok(())) => {
+                let chunk = bytes::Bytes::copy_from_slice(rb.filled());
+                Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.len.map_or_else(
+            http_body::SizeHint::default,
+            http_body::SizeHint::with_exact,
+        )
+    }
+}
+
+/// Hashes what passes through, uncompressed.
+struct Hashing<W: Write> {
+    inner: W,
+    sha1: Sha1,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(b)?;
+        self.sha1.update(&b[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a bill to `path` through `fill` (which returns the number of detail rows),
+/// gzip-compressed when asked; the SHA-1 of the uncompressed bytes, or `None` when the
+/// bill has no rows.
+fn write_bill(
+    path: &std::path::Path,
+    gzip: bool,
+    fill: impl FnOnce(&mut dyn Write) -> Result<u64, StoreError>,
+) -> Result<Option<String>, StoreError> {
+    let file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(path)?);
+    let (rows, sha1) = if gzip {
+        let mut out = Hashing {
+            inner: flate2::write::GzEncoder::new(file, flate2::Compression::fast()),
+            sha1: Sha1::new(),
+        };
+        let rows = fill(&mut out)?;
+        out.inner.finish()?.flush()?;
+        (rows, out.sha1)
+    } else {
+        let mut out = Hashing {
+            inner: file,
+            sha1: Sha1::new(),
+        };
+        let rows = fill(&mut out)?;
+        out.inner.flush()?;
+        (rows, out.sha1)
+    };
+    Ok((rows > 0).then(|| sha1.finish_hex()))
+}
+
+const ALL_HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
+const SUCCESS_HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注";
+const REFUND_HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,退款申请时间,退款成功时间,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
+const ALL_SUMMARY: &str =
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额";
+const SUCCESS_SUMMARY: &str = "总交易单数,应结订单总金额,手续费总金额,订单总金额";
+/// The fee rate of every sandbox payment, 0.60%: the fee in 0.00001 yuan is fen × 6.
+const RATE: &str = "0.60%";
+
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time.
+fn bill_time(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 8 * 3600)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// One detail or summary line: every value after a backquote, `\r\n` at the end. Line
+/// breaks inside values would end the row, so they become spaces.
+fn line(out: &mut dyn Write, values: &[&str]) -> std::io::Result<()> {
+    let mut s = String::with_capacity(400);
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('`');
+        s.extend(
+            v.chars()
+                .map(|c| if c == '\r' || c == '\n' { ' ' } else { c }),
+        );
+    }
+    s.push_str("\r\n");
+    out.write_all(s.as_bytes())
+}
+
+fn header_line(out: &mut dyn Write, names: &str) -> std::io::Result<()> {
+    out.write_all(names.as_bytes())?;
+    out.write_all(b"\r\n")
+}
+
+fn sub_or_zero(t: &TransactionRow) -> &str {
+    if t.sub_mchid.is_empty() {
+        "0"
+    } else {
+        &t.sub_mchid
+    }
+}
+
+fn attach(t: &TransactionRow) -> String {
+    format!("wxzff|{}|{}", t.order_id, t.out_order_no)
+}
+
+/// The trade bill of `sp` for `day`, in the layout of §5.4. Returns the number of rows.
+fn trade_bill(
+    conn: &rusqlite::Connection,
+    sp: &str,
+    sub: Option<&str>,
+    day: (i64, i64),
+    kind: Kind,
+    out: &mut dyn Write,
+) -> Result<u64, StoreError> {
+    out.write_all("\u{feff}".as_bytes())?;
+    header_line(
+        out,
+        match kind {
+            Kind::All => ALL_HEADER,
+            Kind::Success => SUCCESS_HEADER,
+            Kind::Refund => REFUND_HEADER,
+        },
+    )?;
+    let (mut rows, mut paid, mut fees, mut refunded) = (0u64, 0i64, 0i64, 0i64);
+    if kind != Kind::Refund {
+        for_each_transaction(conn, sp, sub, day, |t| {
+            let amount = Fen(t.amount).to_string();
+            let fee = Fee(t.amount * 6).to_string();
+            let (time, a) = (bill_time(t.paid_ms), attach(t));
+            let head = [
+                time.as_str(),
+                &t.appid,
+                sp,
+                sub_or_zero(t),
+                "",
+                &t.transaction_id,
+                &t.out_trade_no,
+                &t.openid,
+                "AUTH",
+                "SUCCESS",
+                "OTHERS",
+                "CNY",
+                &amount,
+                "0.00",
+            ];
+            if kind == Kind::All {
+                let tail = [
+                    "0",
+                    "0",
+                    "0.00",
+                    "0.00",
+                    "",
+                    "",
+                    &t.description,
+                    &a,
+                    &fee,
+                    RATE,
+                    &amount,
+                    "0.00",
+                    "",
+                ];
+                line(out, &[&head[..], &tail[..]].concat())?;
+            } else {
+                let tail = [t.description.as_str(), &a, &fee, RATE, &amount, ""];
+                line(out, &[&head[..], &tail[..]].concat())?;
+            }
+            rows += 1;
+            paid += t.amount;
+            fees += t.amount * 6;
+            Ok(())
+        })?;
+    }
+    if kind != Kind::Success {
+        for_each_refund(conn, sp, sub, day, false, |r: &RefundRow, t| {
+            let refund = Fen(r.refund).to_string();
+            let (time, a) = (bill_time(r.created_ms), attach(t));
+            let head = [
+                time.as_str(),
+                &t.appid,
+                sp,
+                sub_or_zero(t),
+                "",
+                &t.transaction_id,
+                &t.out_trade_no,
+                &t.openid,
+                "AUTH",
+                "REFUND",
+                "OTHERS",
+                "CNY",
+                "0.00",
+                "0.00",
+            ];
+            let success = r.success_ms.map(bill_time).unwrap_or_default();
+            let refund_cols = [
+                r.refund_id.as_str(),
+                &r.out_refund_no,
+                &refund,
+                "0.00",
+                "ORIGINAL",
+                &r.status,
+                &t.description,
+                &a,
+                "0.00000",
+                RATE,
+                "0.00",
+                &refund,
+                "",
+            ];
+            if kind == Kind::All {
+                line(out, &[&head[..], &refund_cols[..]].concat())?;
+            } else {
+                line(
+                    out,
+                    &[&head[..], &[time.as_str(), &success][..], &refund_cols[..]].concat(),
+                )?;
+            }
+            rows += 1;
+            refunded += r.refund;
+            Ok(())
+        })?;
+    }
+    let count = rows.to_string();
+    let (paid, refunded, fees) = (
+        Fen(paid).to_string(),
+        Fen(refunded).to_string(),
+        Fee(fees).to_string(),
+    );
+    if kind == Kind::Success {
+        header_line(out, SUCCESS_SUMMARY)?;
+        line(out, &[&count, &paid, &fees, &paid])?;
+    } else {
+        header_line(out, ALL_SUMMARY)?;
+        line(
+            out,
+            &[&count, &paid, &refunded, "0.00", &fees, &paid, &refunded],
+        )?;
+    }
+    Ok(rows)
+}
+
+/// A sub-merchant's BASIC-account fund flow for `day` (§5.5): income for payments,
+/// expense for refunds that succeeded that day, with the running balance of the day.
+fn fund_flow_bill(
+    conn: &rusqlite::Connection,
+    sp: &str,
+    sub: &str,
+    day: (i64, i64),
+    out: &mut dyn Write,
+) -> Result<u64, StoreError> {
+    out.write_all("\u{feff}".as_bytes())?;
+    header_line(
+        out,
+        "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),账户结余(元),资金变更提交申请人,备注,业务凭证号",
+    )?;
+    let (mut rows, mut balance, mut income, mut n_in, mut expense, mut n_out) =
+        (0u64, 0i64, 0i64, 0u64, 0i64, 0u64);
+    for_each_transaction(conn, sp, Some(sub), day, |t| {
+        balance += t.amount;
+        income += t.amount;
+        n_in += 1;
+        rows += 1;
+        let flow = format!("{}{}", t.transaction_id, rows);
+        line(
+            out,
+            &[
+                &bill_time(t.paid_ms),
+                &t.transaction_id,
+                &flow,
+                "交易",
+                "交易",
+                "收入",
+                &Fen(t.amount).to_string(),
+                &Fen(balance).to_string(),
+                "system",
+                "",
+                &t.out_trade_no,
+            ],
+        )?;
+        Ok(())
+    })?;
+    for_each_refund(conn, sp, Some(sub), day, true, |r, t| {
+        balance -= r.refund;
+        expense += r.refund;
+        n_out += 1;
+        rows += 1;
+        let flow = format!("{}{}", r.refund_id, rows);
+        line(
+            out,
+            &[
+                &bill_time(r.success_ms.unwrap_or_default()),
+                &r.refund_id,
+                &flow,
+                "退款",
+                "退款",
+                "支出",
+                &Fen(r.refund).to_string(),
+                &Fen(balance).to_string(),
+                "system",
+                "",
+                &t.transaction_id,
+            ],
+        )?;
+        Ok(())
+    })?;
+    header_line(out, "资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额")?;
+    line(
+        out,
+        &[
+            &rows.to_string(),
+            &n_in.to_string(),
+            &Fen(income).to_string(),
+            &n_out.to_string(),
+            &Fen(expense).to_string(),
+        ],
+    )?;
+    Ok(rows)
+}
