@@ -2,11 +2,13 @@
 //! signatures, callbacks and certificates.
 
 mod bench;
+mod bill;
 mod call;
 mod debug;
 mod demo;
 mod launch;
 mod profile;
+mod refund;
 mod sandbox;
 
 use std::process::ExitCode;
@@ -72,6 +74,12 @@ enum Command {
     Launch(launch::Command),
     /// Load-test direct-complete against an embedded sandbox or a URL.
     Bench(bench::Args),
+    /// Refunds of Pay Score deductions.
+    #[command(subcommand)]
+    Refund(refund::Command),
+    /// Reconciliation bills: download, verify, save.
+    #[command(subcommand)]
+    Bill(bill::Command),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +120,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Certs(c) => call::certs(&ctx, c),
         Command::Launch(c) => launch::run(&ctx, c),
         Command::Bench(a) => bench::run(&ctx, a),
+        Command::Refund(c) => refund::run(&ctx, c),
+        Command::Bill(c) => bill::run(&ctx, c),
     }
 }
 

@@ -37,6 +37,25 @@ pub(crate) enum Command {
     /// Move the running sandbox's test clock (business time) forward.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Insert paid orders (and some refunds) of one day straight into the sandbox's
+    /// database, to try bills and the inspection page at scale.
+    #[command(
+        after_help = "Example:\n  wxpay sandbox seed --orders 1000000 --day 2025-03-01\n  wxpay bill download --date 2025-03-01 --gzip --out big.csv   # once the test clock is past 10:00 of the next day"
+    )]
+    Seed {
+        /// Sandbox configuration (from `wxpay sandbox init`).
+        #[arg(long = "config", default_value = "sandbox.toml")]
+        sandbox_config: PathBuf,
+        /// How many paid orders.
+        #[arg(long)]
+        orders: u64,
+        /// Their day, yyyy-MM-dd (Beijing time).
+        #[arg(long)]
+        day: String,
+        /// Refund half of every N-th order (0: none).
+        #[arg(long, default_value_t = 10)]
+        refund_every: u64,
+    },
 }
 
 /// Where the running sandbox is: `--url`, else the profile's `base_url`.
@@ -190,6 +209,35 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                     "\nNext:\n  cd {}\n  wxpay sandbox serve              # listens on {}\n  wxpay call GET /v3/certificates  # in another shell, same folder (uses wxpay.toml)",
                     dir.display(),
                     g.config.listen
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed {
+            sandbox_config,
+            orders,
+            day,
+            refund_every,
+        } => {
+            let (cfg, dir): (Config, PathBuf) = Config::from_file(&sandbox_config)?;
+            let date = wechatpay_models::v3::bill::parse_bill_date(&day)
+                .with_context(|| format!("--day {day:?} is not a date written yyyy-MM-dd"))?;
+            let db = dir.join(&cfg.database);
+            let store = wechatpay_sandbox::store::Store::open(&db.display().to_string())
+                .with_context(|| format!("cannot open {}", db.display()))?;
+            let started = std::time::Instant::now();
+            let n = wechatpay_sandbox::seed(&cfg, &store, date, orders, refund_every)?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"payments": n.payments, "refunds": n.refunds, "day": day})
+                );
+            } else {
+                println!(
+                    "inserted {} paid orders and {} refunds on {day} in {:.1} s",
+                    n.payments,
+                    n.refunds,
+                    started.elapsed().as_secs_f64()
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -54,6 +54,7 @@ mod helpers;
 mod payscore;
 mod permissions;
 mod refunds;
+mod seed;
 pub mod store;
 pub mod testing;
 mod util;
@@ -64,6 +65,7 @@ pub use config::Config;
 pub use generate::{
     ClientCredentials, DemoIds, Generated, generate, hex_serial, self_signed_certificate,
 };
+pub use seed::{Seeded, seed};
 
 /// Errors starting or configuring the sandbox.
 #[derive(Debug, thiserror::Error)]

@@ -141,6 +141,53 @@ impl Client {
         self.inner.callback_verifier()
     }
 
+    /// Downloads a bill and saves it verified ([`crate::Client::download_bill`], then
+    /// [`crate::Download::save`]).
+    ///
+    /// # Errors
+    /// As the async versions.
+    pub fn save_bill(
+        &self,
+        link: &wechatpay_models::v3::bill::BillLink,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<crate::Saved> {
+        self.rt
+            .block_on(async { self.inner.download_bill(link).await?.save(path).await })
+    }
+
+    /// See [`crate::Client::save_encrypted_bill`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn save_encrypted_bill(
+        &self,
+        bills: &wechatpay_models::v3::bill::EncryptedBills,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<crate::Saved> {
+        self.rt
+            .block_on(self.inner.save_encrypted_bill(bills, path))
+    }
+
+    /// Downloads a trade bill as rows, streamed ([`crate::TradeBillRows`]): iterate, then
+    /// read [`TradeBillRows::summary`].
+    ///
+    /// # Errors
+    /// As [`crate::Client::download_bill`].
+    pub fn trade_bill_rows(
+        &self,
+        link: &wechatpay_models::v3::bill::BillLink,
+    ) -> Result<TradeBillRows> {
+        let rows = self
+            .rt
+            .block_on(self.inner.download_bill(link))?
+            .trade_rows();
+        Ok(TradeBillRows {
+            rows,
+            rt: self.rt.clone(),
+            done: false,
+        })
+    }
+
     /// See [`crate::Client::chain`].
     pub fn chain(&self, path: &str) -> Chain<Client> {
         Chain::new(self.clone(), path)
@@ -174,5 +221,58 @@ impl ChainClient for Client {
 
     fn fail<T: Send + 'static>(&self, error: Error) -> Result<T> {
         Err(error)
+    }
+}
+
+/// The rows of a downloaded trade bill, streamed: an iterator of rows. The last item is
+/// an error if the hash or the summary does not match; rows are provisional until the
+/// iterator ends without one.
+pub struct TradeBillRows {
+    rows: crate::TradeBillRows,
+    rt: Arc<Runtime>,
+    done: bool,
+}
+
+impl fmt::Debug for TradeBillRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::TradeBillRows")
+            .field(&self.rows)
+            .finish()
+    }
+}
+
+impl TradeBillRows {
+    /// The summary, checked against the rows, once the iterator has ended.
+    #[must_use]
+    pub fn summary(&self) -> Option<&wechatpay_models::v3::bill::trade::TradeBillSummary> {
+        self.rows.summary()
+    }
+
+    /// SHA-1 of the bill, once the iterator has ended.
+    #[must_use]
+    pub fn sha1(&self) -> Option<&str> {
+        self.rows.sha1()
+    }
+}
+
+impl Iterator for TradeBillRows {
+    type Item = Result<wechatpay_models::v3::bill::trade::TradeBillRow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.rt.block_on(self.rows.next_row());
+        match next {
+            Ok(Some(r)) => Some(Ok(r)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
     }
 }

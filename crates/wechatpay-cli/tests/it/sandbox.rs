@@ -214,3 +214,109 @@ fn the_user_and_the_clock_are_driven_from_the_command_line() {
     assert_eq!(v["businessType"], "wxpayScoreDetail");
     assert_eq!(v["extraData"]["sign"].as_str().unwrap().len(), 64);
 }
+
+/// `wxpay sandbox seed`, then `wxpay bill download` (gzip and plain, verified, rows and
+/// totals) and `wxpay refund create|query` on a seeded deduction.
+#[test]
+fn seed_then_download_the_bill_and_refund_from_the_command_line() {
+    let (dir, _) = init();
+    let folder = dir.path().join("s");
+    // Two days ago (Beijing time): its bill is ready whatever the time of day.
+    let day =
+        wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 2 * 86_400).to_string();
+    let (code, out, err) = run(wxpay()
+        .args([
+            "sandbox",
+            "seed",
+            "--orders",
+            "500",
+            "--refund-every",
+            "100",
+            "--day",
+            &day,
+            "--json",
+        ])
+        .current_dir(&folder));
+    assert_eq!(code, 0, "{err}");
+    let seeded: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (seeded["payments"].as_u64(), seeded["refunds"].as_u64()),
+        (Some(500), Some(5))
+    );
+    let (mut child, url) = serve(&folder);
+    let call = |args: &[&str]| {
+        run(wxpay()
+            .args(args)
+            .current_dir(&folder)
+            .env("WXPAY_BASE_URL", &url))
+    };
+    let mut first_row = None;
+    for gzip in [true, false] {
+        let out_file = folder.join(format!("bill-{gzip}.csv"));
+        let mut args = vec!["bill", "download", "--date", &day, "--json", "--out"];
+        let path = out_file.display().to_string();
+        args.push(&path);
+        if gzip {
+            args.push("--gzip");
+        }
+        let (code, out, err) = call(&args);
+        assert_eq!(code, 0, "{out} {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["rows"], 505, "{v}");
+        assert_eq!(v["sha1"].as_str().unwrap().len(), 40);
+        assert_eq!(gzip, v["received"].as_u64() < v["bytes"].as_u64(), "{v}");
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        first_row.get_or_insert_with(|| text.lines().nth(1).unwrap().to_owned());
+    }
+    // Refund a seeded deduction from its bill row: transaction id, amount.
+    let row = first_row.unwrap();
+    let f: Vec<&str> = row.trim_end().trim_start_matches('`').split(",`").collect();
+    let (sub, tx) = (f[3], f[5]);
+    let total = wechatpay_models::v3::bill::trade::decimal(f[12], 2)
+        .unwrap()
+        .to_string();
+    let (code, out, err) = call(&[
+        "refund",
+        "create",
+        "--sub-mchid",
+        sub,
+        "--transaction-id",
+        tx,
+        "--out-refund-no",
+        "CLI-RF-1",
+        "--refund",
+        "1",
+        "--total",
+        &total,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("\"status\":\"PROCESSING\""), "{out}");
+    let (code, out, err) = call(&[
+        "refund",
+        "query",
+        "--sub-mchid",
+        sub,
+        "--out-refund-no",
+        "CLI-RF-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("refund CLI-RF-1") && out.contains("0.01 of"),
+        "{out}"
+    );
+    // A day without business: the API error, exit status 1, no file.
+    let (code, _, err) = call(&[
+        "bill",
+        "download",
+        "--date",
+        &wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 3 * 86_400).to_string(),
+        "--out",
+        "none.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("NO_STATEMENT_EXIST"), "{err}");
+    assert!(!folder.join("none.csv").exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

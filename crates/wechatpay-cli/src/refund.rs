@@ -1,0 +1,106 @@
+//! `wxpay refund create|query`: refunds over the typed models.
+
+use std::process::ExitCode;
+
+use wechatpay_models::v3::refund::domestic::{QueryRefundRequest, Refund, RefundRequest};
+
+use crate::profile::Context;
+
+/// `wxpay refund …`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Refund (part of) a Pay Score deduction, by its transaction_id
+    /// (collection.details[].transaction_id of the paid order).
+    #[command(
+        after_help = "Example:\n  wxpay refund create --sub-mchid 1900000109 --transaction-id 4200002501202503011000000001 \\\n     --out-refund-no RF20250301001 --refund 500 --total 2500 --reason 归还后多收费用\n\nAmounts are integer fen. Retry with the same --out-refund-no: WeChat Pay refunds it at most once."
+    )]
+    Create {
+        /// The sub-merchant of the payment.
+        #[arg(long)]
+        sub_mchid: String,
+        /// The deduction: collection.details[].transaction_id.
+        #[arg(long)]
+        transaction_id: String,
+        /// Your refund number (≤ 64 bytes of 0-9 A-Z a-z _ - | * @).
+        #[arg(long)]
+        out_refund_no: String,
+        /// Fen to refund.
+        #[arg(long)]
+        refund: i64,
+        /// The deduction's amount in fen (collection.details[].amount).
+        #[arg(long)]
+        total: i64,
+        /// Shown to the user.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Where REFUND.* callbacks go.
+        #[arg(long)]
+        notify_url: Option<String>,
+    },
+    /// A refund's state.
+    #[command(
+        after_help = "Example:\n  wxpay refund query --sub-mchid 1900000109 --out-refund-no RF20250301001"
+    )]
+    Query {
+        /// The sub-merchant.
+        #[arg(long)]
+        sub_mchid: String,
+        /// The refund number.
+        #[arg(long)]
+        out_refund_no: String,
+    },
+}
+
+pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
+    let client = ctx.client()?;
+    let refund = match c {
+        Command::Create {
+            sub_mchid,
+            transaction_id,
+            out_refund_no,
+            refund,
+            total,
+            reason,
+            notify_url,
+        } => {
+            let mut req = RefundRequest::for_transaction(
+                sub_mchid,
+                transaction_id,
+                out_refund_no,
+                refund,
+                total,
+            );
+            req.reason = reason;
+            req.notify_url = notify_url;
+            client.send(&req)?
+        }
+        Command::Query {
+            sub_mchid,
+            out_refund_no,
+        } => client.send(&QueryRefundRequest::new(out_refund_no, sub_mchid))?,
+    };
+    print(ctx, &refund)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(ctx: &Context, r: &Refund) -> anyhow::Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    let status = r.status.as_ref().map_or("-", |s| s.as_str());
+    println!("refund {} ({}): {status}", r.out_refund_no, r.refund_id);
+    println!(
+        "  {} of {} yuan from transaction {}",
+        r.amount.refund, r.amount.total, r.transaction_id
+    );
+    println!(
+        "  created {}{}",
+        r.create_time,
+        r.success_time
+            .as_ref()
+            .map(|t| format!(", succeeded {t}"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
