@@ -21,6 +21,22 @@ pub(crate) enum Command {
         after_help = "Examples:\n  wxpay bill download --date 2025-03-01 --out trade-2025-03-01.csv\n  wxpay bill download --date 2025-03-01 --sub-mchid 1900000109 --bill-type REFUND --out refunds.csv\n  wxpay bill download --date 2025-03-01 --type fundflow --sub-mchid 1900000109 --out fund.csv\n\nBills of a day are ready from 10:00 (Beijing time) of the next day; before that WeChat Pay\nanswers STATEMENT_CREATING. A day without business answers NO_STATEMENT_EXIST.\nExit status 1 on any failure, including a hash mismatch."
     )]
     Download(DownloadArgs),
+    /// Download a download_url you already have (from an apply answer), verify its SHA-1
+    /// and save it decompressed.
+    #[command(
+        after_help = "Example:\n  wxpay bill fetch --url 'https://api.mch.weixin.qq.com/v3/billdownload/file?token=…&tartype=gzip' \\\n     --sha1 23c2df2c63eb435552756e4cf100c546927a0d32 --out bill.csv\n\nThe link is valid 5 minutes; it is signed for and refused on any other host than the profile's."
+    )]
+    Fetch {
+        /// The download_url.
+        #[arg(long)]
+        url: String,
+        /// Its hash_value.
+        #[arg(long)]
+        sha1: String,
+        /// Where to save the file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Arguments of `wxpay bill download`.
@@ -47,7 +63,32 @@ pub(crate) struct DownloadArgs {
 }
 
 pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
-    let Command::Download(a) = c;
+    let a = match c {
+        Command::Download(a) => a,
+        Command::Fetch { url, sha1, out } => {
+            let link = wechatpay_models::v3::bill::BillLink {
+                hash_type: "SHA1".into(),
+                hash_value: sha1,
+                download_url: url,
+            };
+            let saved = ctx.client()?.save_bill(&link, &out)?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"path": saved.path, "bytes": saved.bytes, "received": saved.received, "sha1": saved.sha1})
+                );
+            } else {
+                println!(
+                    "saved {} ({} bytes, {} received), SHA-1 {} verified",
+                    saved.path.display(),
+                    saved.bytes,
+                    saved.received,
+                    saved.sha1
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let client = ctx.client()?;
     let saved = match (a.kind.as_str(), &a.sub_mchid) {
         ("fundflow", Some(sub)) => {

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS transactions (
   description TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_day ON transactions(sp_mchid, paid_ms);
+CREATE INDEX IF NOT EXISTS transactions_time ON transactions(paid_ms);
 CREATE TABLE IF NOT EXISTS refunds (
   sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL, out_refund_no TEXT NOT NULL,
   refund_id TEXT NOT NULL, transaction_id TEXT NOT NULL, refund INTEGER NOT NULL,
@@ -277,6 +278,75 @@ impl Store {
             "UPDATE refunds SET outcome = ?3, due_ms = ?4 WHERE sp_mchid = ?1 AND out_refund_no = ?2 AND status = 'PROCESSING'",
             params![sp, out_refund_no, outcome, due_ms],
         )? > 0)
+    }
+
+    /// A page of transactions, newest first, after cursor `before` (keyset pagination on
+    /// (time, row), so that a page costs the same at any depth of a million rows). Returns
+    /// the rows and the cursor of the next page.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn list_transactions(
+        &self,
+        before: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<(Vec<TransactionRow>, Option<(i64, i64)>)> {
+        self.page(
+            "transactions",
+            TX_COLS,
+            "paid_ms",
+            before,
+            limit,
+            tx_from_row,
+        )
+    }
+
+    /// A page of refunds, newest first, after cursor `before`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn list_refunds(
+        &self,
+        before: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<(Vec<RefundRow>, Option<(i64, i64)>)> {
+        self.page(
+            "refunds",
+            REFUND_COLS,
+            "created_ms",
+            before,
+            limit,
+            refund_from_row,
+        )
+    }
+
+    fn page<T>(
+        &self,
+        table: &str,
+        cols: &str,
+        time: &str,
+        before: Option<(i64, i64)>,
+        limit: u32,
+        decode: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<(Vec<T>, Option<(i64, i64)>)> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {cols}, {time}, rowid FROM {table} WHERE ({time}, rowid) < (?1, ?2) ORDER BY {time} DESC, rowid DESC LIMIT ?3"
+        ))?;
+        let n = cols.split(", ").count();
+        let (t, r) = before.unwrap_or((i64::MAX, i64::MAX));
+        let mut rows = Vec::new();
+        let mut next = None;
+        let mut q = st.query(params![t, r, limit])?;
+        while let Some(row) = q.next()? {
+            rows.push(decode(row)?);
+            next = Some((row.get(n)?, row.get(n + 1)?));
+        }
+        // A short page is the last.
+        if rows.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
+            next = None;
+        }
+        Ok((rows, next))
     }
 
     /// The earliest refund due, unix ms.

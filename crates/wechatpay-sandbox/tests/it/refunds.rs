@@ -184,3 +184,44 @@ async fn at_most_fifty_partial_refunds_and_outcomes_can_be_forced() {
     }
     panic!("the refund did not become ABNORMAL");
 }
+
+/// The ledger pages of the inspection page: keyset pages of 50, newest first, no row twice.
+#[tokio::test]
+async fn the_ledger_is_paged_by_time() {
+    let env = env().await;
+    let day = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 86_400);
+    let n =
+        wechatpay_sandbox::seed(&env.g.config, env.sandbox.state().store(), day, 120, 10).unwrap();
+    assert_eq!((n.payments, n.refunds), (120, 12));
+    let http = reqwest::Client::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut before: Option<String> = None;
+    let mut sizes = Vec::new();
+    loop {
+        let q = before.map(|b| format!("?before={b}")).unwrap_or_default();
+        let v: Value = serde_json::from_slice(
+            &http
+                .get(format!(
+                    "{}/_sandbox/api/transactions{q}",
+                    env.sandbox.base_url()
+                ))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let rows = v["transactions"].as_array().unwrap();
+        sizes.push(rows.len());
+        for r in rows {
+            assert!(seen.insert(r["transaction_id"].as_str().unwrap().to_owned()));
+        }
+        match v["next"].as_str() {
+            Some(next) => before = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [50, 50, 20]);
+}
