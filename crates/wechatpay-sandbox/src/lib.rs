@@ -29,9 +29,14 @@
 //! | `POST /v3/payscore/partner/serviceorder` | create (no-confirm or need-confirm) |
 //! | `GET /v3/payscore/partner/serviceorder?…` | query |
 //! | `POST /v3/payscore/partner/serviceorder/{out_order_no}/{cancel,complete,modify,pay,sync}` | the family |
+//! | `POST /v3/payscore/partner/permissions…`, `/v3/payscore/permissions…` | authorizations |
+//! | `POST /v3/refund/domestic/refunds`, `GET …/refunds/{out_refund_no}` | refunds of deductions |
+//! | `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, `/v3/bill/sub-merchant-fundflowbill` | bills |
+//! | `GET /v3/billdownload/file?token=…` | a bill file, unsigned |
 //! | `GET /v3/certificates` | encrypted platform certificate, or 404 `RESOURCE_NOT_EXISTS` |
-//! | `GET /_sandbox/` | a read-only page of orders and callback attempts |
-//! | `GET /_sandbox/api/orders`, `GET /_sandbox/api/deliveries` | the same as JSON |
+//! | `GET /_sandbox/` | a read-only page of orders, authorizations, the ledger and callback attempts |
+//! | `GET /_sandbox/api/{orders,deliveries,authorizations,clock,transactions,refunds}` | the same as JSON |
+//! | `POST /_sandbox/api/test-helpers/…` | the user's side and test hooks (loopback only) |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,3 +1,4 @@
+#![allow(missing_docs, clippy::unwrap_used)]
 //! Trade-bill parsing: typed rows (header mapping, backquotes, exact yuan → fen, summary
 //! check) against a plain split of the same lines, on a 100 000-row bill in the official
 //! layout. Run: `cargo bench -p wechatpay --bench bill`; rows/s = 100 000 / time.
