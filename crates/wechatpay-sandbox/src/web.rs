@@ -26,13 +26,13 @@ pub(crate) struct Page {
 
 impl Page {
     /// The cursor: `<unix ms>.<row>`.
-    fn cursor(&self) -> Option<(i64, i64)> {
+    fn cursor(&self) -> Option<crate::store::Cursor> {
         let (t, r) = self.before.as_deref()?.split_once('.')?;
         Some((t.parse().ok()?, r.parse().ok()?))
     }
 }
 
-fn cursor(next: Option<(i64, i64)>) -> Option<String> {
+fn cursor(next: Option<crate::store::Cursor>) -> Option<String> {
     next.map(|(t, r)| format!("{t}.{r}"))
 }
 
@@ -51,17 +51,17 @@ async fn transactions(
     State(s): State<AppState>,
     Query(p): Query<Page>,
 ) -> Result<Response, ApiErr> {
-    let (rows, next) = s
+    let page = s
         .store()
         .list_transactions(p.cursor(), p.limit.unwrap_or(50).min(1000))?;
-    Ok(Json(json!({ "transactions": rows, "next": cursor(next) })).into_response())
+    Ok(Json(json!({ "transactions": page.rows, "next": cursor(page.next) })).into_response())
 }
 
 async fn refunds(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, ApiErr> {
-    let (rows, next) = s
+    let page = s
         .store()
         .list_refunds(p.cursor(), p.limit.unwrap_or(50).min(1000))?;
-    Ok(Json(json!({ "refunds": rows, "next": cursor(next) })).into_response())
+    Ok(Json(json!({ "refunds": page.rows, "next": cursor(page.next) })).into_response())
 }
 
 async fn authorizations(

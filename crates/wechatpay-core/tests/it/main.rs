@@ -396,3 +396,37 @@ fn missing_headers_are_named() {
         Err(VerifyError::UnsupportedSignatureType(_))
     ));
 }
+
+/// Lifecycle spec §7.4: the partner REFUND.SUCCESS plaintext of §4.6 under AES-256-GCM,
+/// with `associated_data` `""` (the official examples) and `"refund"` (S12 prose): same
+/// ciphertext prefix, different tag, so the received `associated_data` must be passed
+/// verbatim.
+#[test]
+fn refund_callback_aead_vector() {
+    use aws_lc_rs::digest::{SHA256, digest};
+    let plaintext = r#"{"sp_mchid":"1900000001","sub_mchid":"1900000109","transaction_id":"4200002501202503011000000001","out_trade_no":"1217752501201407033233368018","refund_id":"50300000012025030100000000001","out_refund_no":"RF20250301001","refund_status":"SUCCESS","success_time":"2025-03-01T12:30:05+08:00","user_received_account":"支付用户零钱","amount":{"total":2500,"refund":500,"payer_total":2500,"payer_refund":500}}"#;
+    assert_eq!(plaintext.len(), 409);
+    let key = wechatpay_core::ApiV3Key::new("0123456789abcdef0123456789abcdef").unwrap();
+    let short = |b64: &str| {
+        digest(&SHA256, b64.as_bytes()).as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    for (aad, expected) in [("", "764e0b3e76358fde"), ("refund", "03d0465013d25a61")] {
+        let b64 = key
+            .encrypt("0123456789ab", aad, plaintext.as_bytes())
+            .unwrap();
+        assert!(
+            b64.starts_with("4ouUShyn+3OcYQGHkTVFF3K25P8n+FtJCK28bKun9MpCFgNb"),
+            "{b64}"
+        );
+        assert_eq!(short(&b64), expected);
+        assert_eq!(
+            key.decrypt_to_string("0123456789ab", aad, &b64).unwrap(),
+            plaintext
+        );
+        let other = if aad.is_empty() { "refund" } else { "" };
+        assert!(key.decrypt("0123456789ab", other, &b64).is_err());
+    }
+}

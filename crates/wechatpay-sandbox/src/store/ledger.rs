@@ -65,6 +65,18 @@ pub struct RefundRow {
     pub success_ms: Option<i64>,
 }
 
+/// Where a page of a long list ends: (time in unix ms, SQLite row id).
+pub type Cursor = (i64, i64);
+
+/// A page of a long list, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows.
+    pub rows: Vec<T>,
+    /// The cursor of the next page; `None` after the last.
+    pub next: Option<Cursor>,
+}
+
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS transactions (
   transaction_id TEXT PRIMARY KEY, sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL,
@@ -288,9 +300,9 @@ impl Store {
     /// SQLite failures.
     pub fn list_transactions(
         &self,
-        before: Option<(i64, i64)>,
+        before: Option<Cursor>,
         limit: u32,
-    ) -> Result<(Vec<TransactionRow>, Option<(i64, i64)>)> {
+    ) -> Result<Page<TransactionRow>> {
         self.page(
             "transactions",
             TX_COLS,
@@ -305,11 +317,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_refunds(
-        &self,
-        before: Option<(i64, i64)>,
-        limit: u32,
-    ) -> Result<(Vec<RefundRow>, Option<(i64, i64)>)> {
+    pub fn list_refunds(&self, before: Option<Cursor>, limit: u32) -> Result<Page<RefundRow>> {
         self.page(
             "refunds",
             REFUND_COLS,
@@ -325,10 +333,10 @@ impl Store {
         table: &str,
         cols: &str,
         time: &str,
-        before: Option<(i64, i64)>,
+        before: Option<Cursor>,
         limit: u32,
         decode: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<(Vec<T>, Option<(i64, i64)>)> {
+    ) -> Result<Page<T>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!(
             "SELECT {cols}, {time}, rowid FROM {table} WHERE ({time}, rowid) < (?1, ?2) ORDER BY {time} DESC, rowid DESC LIMIT ?3"
@@ -346,7 +354,7 @@ impl Store {
         if rows.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
             next = None;
         }
-        Ok((rows, next))
+        Ok(Page { rows, next })
     }
 
     /// The earliest refund due, unix ms.

@@ -9,7 +9,7 @@ mod authorizations;
 mod ledger;
 
 pub use authorizations::{AuthorizationRow, AuthorizationState};
-pub use ledger::{RefundRow, TransactionRow};
+pub use ledger::{Cursor, Page, RefundRow, TransactionRow};
 pub use ledger::{for_each_refund, for_each_transaction};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;

@@ -410,3 +410,85 @@ pub struct RefundNotice {
     #[serde(default)]
     pub amount: RefundAmount,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refund(n: i64) -> RefundRequest {
+        RefundRequest::for_transaction(
+            "1900000109",
+            "4200002501202503011000000001",
+            "RF-1|a*b@c",
+            n,
+            2500,
+        )
+    }
+
+    #[test]
+    fn the_spec_sample_serialises_as_documented() {
+        let r = refund(500)
+            .reason("归还后多收费用")
+            .notify_url("https://www.example.com/refund/notify");
+        let mut r = r;
+        r.out_refund_no = "RF20250301001".into();
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"sub_mchid":"1900000109","transaction_id":"4200002501202503011000000001","out_refund_no":"RF20250301001","reason":"归还后多收费用","notify_url":"https://www.example.com/refund/notify","amount":{"refund":500,"total":2500,"currency":"CNY"}}"#
+        );
+        assert!(r.validate_at(0).is_ok());
+    }
+
+    #[test]
+    fn amounts_and_numbers_are_checked_locally() {
+        for bad in [0, -1, 2501] {
+            let e = refund(bad).validate_at(0).unwrap_err();
+            assert!(
+                e.has_field("/amount/refund") && e.has(Rule::Amount),
+                "{bad}: {e}"
+            );
+        }
+        let mut r = refund(500);
+        r.amount.currency = "USD".into();
+        r.amount.from = vec![
+            RefundFrom {
+                account: "AVAILABLE".into(),
+                amount: Fen(300),
+            },
+            RefundFrom {
+                account: "AVAILABLE".into(),
+                amount: Fen(100),
+            },
+        ];
+        let e = r.validate_at(0).unwrap_err();
+        assert!(e.has_field("/amount/currency"));
+        assert!(e.has_field("/amount/from"), "sum 400 ≠ 500: {e}");
+        assert!(
+            e.has_field("/amount/from/1/account"),
+            "duplicate account: {e}"
+        );
+        let mut r = refund(500);
+        r.out_refund_no = "退款1".into();
+        assert!(r.validate_at(0).unwrap_err().has(Rule::Charset));
+        r.out_refund_no = "x".repeat(65);
+        assert!(r.validate_at(0).unwrap_err().has(Rule::Length));
+        let mut r = refund(500);
+        r.out_trade_no = Some("1217752501201407033233368018".into());
+        assert!(
+            r.validate_at(0).unwrap_err().has_field("/transaction_id"),
+            "both given"
+        );
+        let mut r = refund(500);
+        r.reason = Some("退".repeat(27));
+        assert!(
+            r.validate_at(0).unwrap_err().has_field("/reason"),
+            "81 bytes"
+        );
+        assert!(
+            QueryRefundRequest::new("RF|1", "1900000109")
+                .target()
+                .unwrap()
+                .ends_with("/refunds/RF%7C1?sub_mchid=1900000109")
+        );
+    }
+}
