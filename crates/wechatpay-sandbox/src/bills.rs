@@ -105,9 +105,7 @@ pub(crate) fn routes(
 }
 
 fn query_param(field: &str, issue: &str) -> ApiErr {
-    let mut e = ApiErr::param_field(field, None, issue, "query");
-    e.message = "参数错误".into();
-    e
+    ApiErr::param_field(field, None, issue, "query")
 }
 
 fn invalid(issue: impl Into<String>) -> ApiErr {

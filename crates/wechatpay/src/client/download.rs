@@ -22,7 +22,7 @@ use wechatpay_models::v3::bill::{BillLink, TradeBillRequest};
 
 use super::Client;
 use super::exchange::SignOrBuild;
-use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError, TransportKind};
+use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError};
 
 /// A download in progress: decompressed bytes as they arrive, hashed on the way.
 ///
@@ -126,11 +126,13 @@ impl Client {
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default()
         );
-        let transport = |e: reqwest::Error, kind| {
+        let transport = |e: reqwest::Error| {
+            let kind = super::exchange::classify(&e);
             crate::Error::from(TransportError {
                 kind,
                 host: base.split("://").nth(1).unwrap_or(base).to_owned(),
                 attempts: 1,
+                // A download only reads; nothing is processed.
                 maybe_processed: false,
                 source: Box::new(e),
             })
@@ -138,7 +140,7 @@ impl Client {
         let resp = tokio::time::timeout(limits.attempt_timeout, self.inner.http.execute(req))
             .await
             .map_err(|_| DownloadError::Timeout(limits.attempt_timeout))?
-            .map_err(|e| transport(e, TransportKind::Connect))?;
+            .map_err(transport)?;
         let status = resp.status();
         if !status.is_success() {
             let headers = resp.headers().clone();

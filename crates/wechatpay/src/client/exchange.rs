@@ -279,7 +279,7 @@ impl Client {
 }
 
 /// What a failed exchange means for the request.
-fn classify(e: &reqwest::Error) -> TransportKind {
+pub(super) fn classify(e: &reqwest::Error) -> TransportKind {
     if e.is_connect() {
         // Includes a connect timeout: no connection, nothing sent.
         return TransportKind::Connect;
