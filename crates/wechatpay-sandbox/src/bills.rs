@@ -540,12 +540,35 @@ fn header_line(out: &mut dyn Write, names: &str) -> std::io::Result<()> {
     out.write_all(b"\r\n")
 }
 
-fn sub_or_zero(t: &TransactionRow) -> &str {
-    if t.sub_mchid.is_empty() {
+/// The first 14 columns, common to every layout: 交易时间 … 代金券金额.
+fn head<'a>(
+    t: &'a TransactionRow,
+    sp: &'a str,
+    time: &'a str,
+    state: &'a str,
+    settlement: &'a str,
+) -> [&'a str; 14] {
+    let sub = if t.sub_mchid.is_empty() {
         "0"
     } else {
         &t.sub_mchid
-    }
+    };
+    [
+        time,
+        &t.appid,
+        sp,
+        sub,
+        "",
+        &t.transaction_id,
+        &t.out_trade_no,
+        &t.openid,
+        "AUTH",
+        state,
+        "OTHERS",
+        "CNY",
+        settlement,
+        "0.00",
+    ]
 }
 
 fn attach(t: &TransactionRow) -> String {
@@ -576,22 +599,7 @@ fn trade_bill(
             let amount = Fen(t.amount).to_string();
             let fee = Fee(t.amount * 6).to_string();
             let (time, a) = (bill_time(t.paid_ms), attach(t));
-            let head = [
-                time.as_str(),
-                &t.appid,
-                sp,
-                sub_or_zero(t),
-                "",
-                &t.transaction_id,
-                &t.out_trade_no,
-                &t.openid,
-                "AUTH",
-                "SUCCESS",
-                "OTHERS",
-                "CNY",
-                &amount,
-                "0.00",
-            ];
+            let head = head(t, sp, &time, "SUCCESS", &amount);
             if kind == Kind::All {
                 let tail = [
                     "0",
@@ -623,22 +631,7 @@ fn trade_bill(
         for_each_refund(conn, sp, sub, day, false, |r: &RefundRow, t| {
             let refund = Fen(r.refund).to_string();
             let (time, a) = (bill_time(r.created_ms), attach(t));
-            let head = [
-                time.as_str(),
-                &t.appid,
-                sp,
-                sub_or_zero(t),
-                "",
-                &t.transaction_id,
-                &t.out_trade_no,
-                &t.openid,
-                "AUTH",
-                "REFUND",
-                "OTHERS",
-                "CNY",
-                "0.00",
-                "0.00",
-            ];
+            let head = head(t, sp, &time, "REFUND", "0.00");
             let success = r.success_ms.map(bill_time).unwrap_or_default();
             let refund_cols = [
                 r.refund_id.as_str(),

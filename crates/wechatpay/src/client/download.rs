@@ -196,11 +196,7 @@ impl Client {
         let mut parts: Vec<_> = bills.download_bill_list.iter().collect();
         parts.sort_by_key(|p| p.bill_sequence);
         let path = path.as_ref().to_path_buf();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+        let tmp = temp_path(&path);
         let io = |p: &Path| {
             let p = p.to_path_buf();
             move |source| DownloadError::Io { path: p, source }
@@ -280,6 +276,15 @@ impl Client {
         let link = self.send(req).await?;
         self.download_bill(&link).await
     }
+}
+
+/// A hidden temporary file next to `path`, renamed to it once verified.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.part", std::process::id()))
 }
 
 async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Bytes {
@@ -410,11 +415,7 @@ impl Download {
     /// written (the temporary file is removed).
     pub async fn save(mut self, path: impl AsRef<Path>) -> Result<Saved> {
         let path = path.as_ref().to_path_buf();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.part", std::process::id()));
+        let tmp = temp_path(&path);
         let io = |source| DownloadError::Io {
             path: tmp.clone(),
             source,
