@@ -5,6 +5,7 @@
 
 mod hostile;
 mod sandbox;
+mod secrets;
 mod vectors;
 
 use std::path::{Path, PathBuf};
