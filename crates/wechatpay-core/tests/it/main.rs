@@ -9,6 +9,8 @@ use wechatpay_core::{
     VerifyError, certificates, notify, paysign,
 };
 
+mod properties;
+
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/");
 
 fn vectors() -> Value {
