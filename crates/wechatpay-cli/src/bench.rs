@@ -42,6 +42,13 @@ pub(crate) struct Args {
     /// With --url: service_id,appid,sub_mchid,openid for the orders (as printed in wxpay.toml by `sandbox init`).
     #[arg(long)]
     ids: Option<String>,
+    /// Append the out_order_no of every order the server acknowledged (2xx) to this file,
+    /// one per line, as it happens (for crash trials).
+    #[arg(long)]
+    acked: Option<std::path::PathBuf>,
+    /// The orders' notify_url (default: a closed local port).
+    #[arg(long, default_value = "http://127.0.0.1:9/notify")]
+    notify_url: String,
 }
 
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
@@ -128,7 +135,7 @@ struct Ids {
     openid: String,
 }
 
-fn order(ids: &Ids, no: String, now: i64) -> DirectCompleteRequest {
+fn order(ids: &Ids, no: String, now: i64, notify_url: &str) -> DirectCompleteRequest {
     DirectCompleteRequest::new(
         ids.service_id.as_str(),
         ids.appid.as_str(),
@@ -142,7 +149,7 @@ fn order(ids: &Ids, no: String, now: i64) -> DirectCompleteRequest {
         ],
         250,
         TimeRange::from_unix(now - 3600, now - 60),
-        "http://127.0.0.1:9/notify",
+        notify_url,
         ids.openid.as_str(),
     )
     .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
@@ -225,6 +232,17 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
         }
     };
 
+    let acked = match &a.acked {
+        Some(p) => Some(Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open {}", p.display()))?,
+        ))),
+        None => None,
+    };
+    let notify_url: Arc<str> = Arc::from(a.notify_url.as_str());
     let sent = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let ids = Arc::new(ids);
@@ -258,6 +276,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                 done.clone(),
                 prefix.clone(),
             );
+            let (acked, notify_url) = (acked.clone(), notify_url.clone());
             let count = a.count;
             let rate = a.rate;
             tasks.push(tokio::spawn(async move {
@@ -279,8 +298,15 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                         }
                         None => Instant::now(),
                     };
-                    let req = order(&ids, format!("{prefix}{i}"), wechatpay_sandbox::now());
+                    let no = format!("{prefix}{i}");
+                    let req = order(&ids, no.clone(), wechatpay_sandbox::now(), &notify_url);
                     let r = client.send(&req).await;
+                    if let (Ok(_), Some(f)) = (&r, &acked) {
+                        use std::io::Write as _;
+                        if let Ok(mut f) = f.lock() {
+                            let _ = writeln!(f, "{no}");
+                        }
+                    }
                     lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                     done.fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = r {

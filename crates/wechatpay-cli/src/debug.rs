@@ -312,15 +312,32 @@ pub(crate) enum NotifyCommand {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Receive callbacks locally: verify and decrypt each with the profile's keys, answer
+    /// 204 (or 401/400 when one does not verify), and append one line per callback to a
+    /// file: event type, event id, then out_order_no / out_refund_no / authorization code.
+    #[command(
+        after_help = "Example:\n  wxpay notify serve --addr 127.0.0.1:9080 --out callbacks.txt\n  # then use http://127.0.0.1:9080/notify as notify_url; the first line on stdout is the URL"
+    )]
+    Serve {
+        /// Listen address (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        /// The file to append lines to.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 pub(crate) fn notify(ctx: &Context, c: NotifyCommand) -> anyhow::Result<ExitCode> {
-    let NotifyCommand::Decrypt {
-        headers,
-        body,
-        apiv3_key,
-        trust,
-    } = c;
+    let (headers, body, apiv3_key, trust) = match c {
+        NotifyCommand::Decrypt {
+            headers,
+            body,
+            apiv3_key,
+            trust,
+        } => (headers, body, apiv3_key, trust),
+        NotifyCommand::Serve { addr, out } => return serve_callbacks(ctx, &addr, &out),
+    };
     let h = header_map(&headers)?;
     let body = text_or_file(&body)?;
     let key_text = match apiv3_key {
@@ -378,4 +395,60 @@ pub(crate) fn notify(ctx: &Context, c: NotifyCommand) -> anyhow::Result<ExitCode
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `wxpay notify serve`: a local callback receiver that records what it verified.
+fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let client = ctx.client()?;
+    let verifier = client.callback_verifier()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .with_context(|| format!("cannot open {}", out.display()))?;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(file));
+    let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        println!("receiving callbacks at http://{}/notify", listener.local_addr()?);
+        let app = axum::Router::new().fallback(
+            move |h: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (verifier, file) = (verifier.clone(), file.clone());
+                async move {
+                    match verifier.verify(&h, &body) {
+                        Ok(n) => {
+                            let about = n
+                                .out_order_no()
+                                .map(str::to_owned)
+                                .or_else(|| n.refund().map(|r| r.out_refund_no.clone()))
+                                .or_else(|| {
+                                    n.service_authorization()
+                                        .and_then(|a| a.authorization_code.clone())
+                                })
+                                .unwrap_or_default();
+                            let line = format!("{} {} {}\n", n.event_type, n.id, about);
+                            let written = file
+                                .lock()
+                                .map_err(|_| ())
+                                .and_then(|mut f| f.write_all(line.as_bytes()).map_err(|_| ()));
+                            if written.is_err() {
+                                return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                            }
+                            axum::http::StatusCode::NO_CONTENT
+                        }
+                        Err(e) => {
+                            eprintln!("refused a callback: {}", crate::clean(&e.to_string(), 300));
+                            e.status()
+                        }
+                    }
+                }
+            },
+        );
+        axum::serve(listener, app).await.context("callback receiver")?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
