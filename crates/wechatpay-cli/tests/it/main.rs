@@ -115,6 +115,12 @@ fn help_has_examples_on_every_command() {
         vec!["launch", "detail"],
         vec!["launch", "use"],
         vec!["launch", "enable"],
+        vec!["notify", "serve"],
+        vec!["sandbox", "seed"],
+        vec!["refund", "create"],
+        vec!["refund", "query"],
+        vec!["bill", "download"],
+        vec!["bill", "fetch"],
     ] {
         let (code, out, _) = run(wxpay().args(&sub).arg("--help"));
         assert_eq!(code, 0);
