@@ -413,7 +413,10 @@ fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        println!("receiving callbacks at http://{}/notify", listener.local_addr()?);
+        println!(
+            "receiving callbacks at http://{}/notify",
+            listener.local_addr()?
+        );
         let app = axum::Router::new().fallback(
             move |h: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let (verifier, file) = (verifier.clone(), file.clone());
@@ -447,7 +450,9 @@ fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::
                 }
             },
         );
-        axum::serve(listener, app).await.context("callback receiver")?;
+        axum::serve(listener, app)
+            .await
+            .context("callback receiver")?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -171,10 +171,17 @@ impl Client {
     /// Starts downloading a bill from its [`BillLink`], checked against its `hash_value`.
     ///
     /// # Errors
-    /// As [`download`](Self::download).
+    /// [`Error::Build`](crate::Error::Build) when the link has no `hash_value` (the
+    /// download could not be verified); otherwise as [`download`](Self::download).
     pub async fn download_bill(&self, link: &BillLink) -> Result<Download> {
-        let expected = (!link.hash_value.trim().is_empty()).then_some(link.hash_value.as_str());
-        self.download(link.url(), expected).await
+        if link.hash_value.trim().is_empty() {
+            return Err(BuildError::Invalid {
+                field: "hash_value".into(),
+                reason: "the bill link has no SHA-1, so its download could not be verified".into(),
+            }
+            .into());
+        }
+        self.download(link.url(), Some(&link.hash_value)).await
     }
 
     /// Downloads, decrypts, decompresses and verifies a sub-merchant fund-flow bill
