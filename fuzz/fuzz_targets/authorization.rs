@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(a) = text.parse::<Authorization>() {
-        let again: Authorization = a.to_string().parse().expect("a printed Authorization parses");
+        let again: Authorization = a
+            .to_string()
+            .parse()
+            .expect("a printed Authorization parses");
         assert_eq!(again.to_string(), a.to_string());
     }
 });

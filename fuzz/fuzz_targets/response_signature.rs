@@ -9,7 +9,8 @@ fn verifier() -> &'static Verifier {
     static V: std::sync::OnceLock<Verifier> = std::sync::OnceLock::new();
     V.get_or_init(|| {
         let mut v = Verifier::new();
-        let key = PublicKey::from_pem(include_str!("../../tests/vectors/platform_pub.pem")).unwrap();
+        let key =
+            PublicKey::from_pem(include_str!("../../tests/vectors/platform_pub.pem")).unwrap();
         v.add_public_key("PUB_KEY_ID_0114232134912410000000000000", key);
         v
     })
@@ -17,7 +18,10 @@ fn verifier() -> &'static Verifier {
 
 fuzz_target!(|data: &[u8]| {
     // Header lines until an empty line, then the body.
-    let split = data.windows(2).position(|w| w == b"\n\n").unwrap_or(data.len());
+    let split = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .unwrap_or(data.len());
     let (head, body) = (&data[..split], data.get(split + 2..).unwrap_or_default());
     let mut h = http::HeaderMap::new();
     for line in head.split(|&b| b == b'\n') {
