@@ -102,18 +102,23 @@ const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_or
 const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
 
 fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
+    tx_at(r, 0)
+}
+
+/// A transaction from `TX_COLS` starting at column `n` (after other columns in a join).
+fn tx_at(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<TransactionRow> {
     Ok(TransactionRow {
-        transaction_id: r.get(0)?,
-        sp_mchid: r.get(1)?,
-        sub_mchid: r.get(2)?,
-        out_trade_no: r.get(3)?,
-        out_order_no: r.get(4)?,
-        order_id: r.get(5)?,
-        appid: r.get(6)?,
-        openid: r.get(7)?,
-        amount: r.get(8)?,
-        paid_ms: r.get(9)?,
-        description: r.get(10)?,
+        transaction_id: r.get(n)?,
+        sp_mchid: r.get(n + 1)?,
+        sub_mchid: r.get(n + 2)?,
+        out_trade_no: r.get(n + 3)?,
+        out_order_no: r.get(n + 4)?,
+        order_id: r.get(n + 5)?,
+        appid: r.get(n + 6)?,
+        openid: r.get(n + 7)?,
+        amount: r.get(n + 8)?,
+        paid_ms: r.get(n + 9)?,
+        description: r.get(n + 10)?,
     })
 }
 
@@ -462,19 +467,7 @@ pub fn for_each_refund(
     let n = REFUND_COLS.split(", ").count();
     while let Some(r) = rows.next()? {
         let refund = refund_from_row(r)?;
-        let t = TransactionRow {
-            transaction_id: r.get(n)?,
-            sp_mchid: r.get(n + 1)?,
-            sub_mchid: r.get(n + 2)?,
-            out_trade_no: r.get(n + 3)?,
-            out_order_no: r.get(n + 4)?,
-            order_id: r.get(n + 5)?,
-            appid: r.get(n + 6)?,
-            openid: r.get(n + 7)?,
-            amount: r.get(n + 8)?,
-            paid_ms: r.get(n + 9)?,
-            description: r.get(n + 10)?,
-        };
+        let t = tx_at(r, n)?;
         f(&refund, &t)?;
     }
     Ok(())
