@@ -23,6 +23,11 @@ c=$(corpus certificates)
 printf '%s' '{"data":[{"serial_no":"5157F09EFDC096DE15EBE81A47057A7232F1B8E1","effective_time":"2025-01-01T00:00:00+08:00","expire_time":"2030-01-01T00:00:00+08:00","encrypt_certificate":{"algorithm":"AEAD_AES_256_GCM","nonce":"0123456789ab","associated_data":"certificate","ciphertext":"4ouUShyn+3OcYQGHkTVFF3K25P8n"}}]}' >"$c/seed"
 c=$(corpus trade_bill)
 cp crates/wechatpay/tests/fixtures/*.csv "$c/"
+c=$(corpus bill_stream)
+for f in crates/wechatpay/tests/fixtures/*.csv; do
+  # The first byte picks the chunk size and the encoding (here 4 bytes, Detect).
+  n=$(basename "$f"); { printf '\003'; cat "$f"; } >"$c/$n"; { printf '\003'; gzip -c "$f"; } >"$c/$n.gz"
+done
 c=$(corpus request_json)
 printf '%s' '{"service_id":"500001","appid":"wxd678efh567hg6787","sub_mchid":"1900000109","out_order_no":"RENT1","service_introduction":"共享充电宝","post_payments":[{"name":"使用时长","amount":300,"description":"3小时","count":3}],"post_discounts":[{"name":"新用户立减","description":"首单","amount":50}],"total_amount":250,"time_range":{"start_time":"20251126080000","end_time":"20251126100000"},"notify_url":"https://example.com/n","openid":"oUser"}' >"$c/direct_complete"
 printf '%s' '{"sub_mchid":"1900000109","transaction_id":"4200002501202503011000000001","out_refund_no":"RF20250301001","reason":"归还后多收费用","amount":{"refund":500,"total":2500,"currency":"CNY","from":[{"account":"AVAILABLE","amount":500}]}}' >"$c/refund"
@@ -34,7 +39,7 @@ rm -rf "$tmp"
 
 cd fuzz
 printf '%-20s %14s %8s %8s\n' target executions cov crashes
-for t in authorization response_signature callback keys certificates trade_bill request_json sandbox_toml; do
+for t in authorization response_signature callback keys certificates trade_bill bill_stream request_json sandbox_toml; do
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -12,6 +12,7 @@
 //! | `AEAD_AES_256_GCM` (callbacks, certificates) | [`ApiV3Key`] |
 //! | Callback envelopes | [`notify`] |
 //! | Platform certificate download | [`certificates`] |
+//! | Bill files: gunzip, size limit, SHA-1 check while streaming | [`file`] |
 //! | RSA-OAEP sensitive fields, JSAPI `paySign` | [`PublicKey::encrypt_oaep`], [`paysign`] |
 //! | APIv2 HMAC-SHA256 `sign` (Pay Score front-end launches) | [`apiv2`] |
 //! | Time and nonces | [`Clock`], [`NonceSource`] |
@@ -40,6 +41,7 @@ pub mod certificates;
 mod clock;
 pub mod digest;
 mod error;
+pub mod file;
 mod keys;
 pub mod manual;
 pub mod notify;

@@ -8,15 +8,14 @@
 //! read that reaches the end of the stream; nothing counts as verified before that.
 //! Memory stays constant whatever the file size.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use flate2::write::GzDecoder;
 use http::{Method, header};
 use tokio::io::AsyncWriteExt as _;
 use wechatpay_core::digest::Sha1;
+use wechatpay_core::file::{Encoding, FileCheck};
 use wechatpay_models::v3::bill::trade::{TradeBillParser, TradeBillRow, TradeBillSummary};
 use wechatpay_models::v3::bill::{BillLink, TradeBillRequest};
 
@@ -30,15 +29,7 @@ use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError};
 /// [`trade_rows`](Self::trade_rows) do it.
 pub struct Download {
     resp: reqwest::Response,
-    gunzip: Option<GzDecoder<Vec<u8>>>,
-    gzip_declared: bool,
-    started: bool,
-    hasher: Option<Sha1>,
-    expected: Option<String>,
-    sha1: Option<String>,
-    bytes: u64,
-    compressed: u64,
-    max: u64,
+    file: FileCheck,
     read_timeout: Duration,
 }
 
@@ -46,9 +37,7 @@ impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Download")
             .field("status", &self.resp.status())
-            .field("gzip", &self.gunzip.is_some())
-            .field("expected_sha1", &self.expected)
-            .field("bytes", &self.bytes)
+            .field("file", &self.file)
             .finish_non_exhaustive()
     }
 }
@@ -153,17 +142,14 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("gzip"));
         tracing::debug!(path = %target.split('?').next().unwrap_or_default(), status = status.as_u16(), gzip = gzip_declared, "WeChat Pay download");
+        let encoding = match (decode, gzip_declared) {
+            (false, _) => Encoding::Identity,
+            (true, true) => Encoding::Gzip,
+            (true, false) => Encoding::Detect,
+        };
         Ok(Download {
             resp,
-            gunzip: None,
-            gzip_declared: decode && gzip_declared,
-            started: !decode,
-            hasher: Some(Sha1::new()),
-            expected: expected_sha1.map(|h| h.trim().to_ascii_lowercase()),
-            sha1: None,
-            bytes: 0,
-            compressed: 0,
-            max: limits.max_download_bytes,
+            file: FileCheck::new(expected_sha1, encoding, limits.max_download_bytes),
             read_timeout: limits.attempt_timeout,
         })
     }
@@ -228,31 +214,14 @@ impl Client {
                 let plain = key
                     .open(&part.nonce, "", &sealed)
                     .map_err(DownloadError::Decrypt)?;
-                let plain = if plain.starts_with(&[0x1f, 0x8b]) {
-                    let mut d = GzDecoder::new(Vec::new());
-                    d.write_all(&plain).map_err(DownloadError::Gzip)?;
-                    d.finish().map_err(DownloadError::Gzip)?
-                } else {
-                    plain.to_vec()
-                };
-                let mut h = Sha1::new();
-                h.update(&plain);
-                let actual = h.finish_hex();
-                if !part.hash_value.trim().eq_ignore_ascii_case(&actual) {
-                    return Err(DownloadError::HashMismatch {
-                        expected: crate::printable(part.hash_value.trim(), 64),
-                        actual,
-                        bytes: plain.len() as u64,
-                    }
-                    .into());
-                }
+                let max = self.inner.limits.max_download_bytes;
+                let mut check = FileCheck::new(Some(&part.hash_value), Encoding::Detect, max);
+                let mut plain = check.feed(&plain).map_err(DownloadError::from)?.to_vec();
+                plain.extend_from_slice(check.finish().map_err(DownloadError::from)?);
                 whole.update(&plain);
                 bytes += plain.len() as u64;
-                if bytes > self.inner.limits.max_download_bytes {
-                    return Err(DownloadError::TooLarge {
-                        limit: self.inner.limits.max_download_bytes,
-                    }
-                    .into());
+                if bytes > max {
+                    return Err(DownloadError::TooLarge { limit: max }.into());
                 }
                 f.write_all(&plain).await.map_err(io(&tmp))?;
             }
@@ -315,102 +284,52 @@ impl Download {
     /// [`DownloadError::Timeout`].
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
         loop {
-            if self.sha1.is_some() {
+            if self.file.sha1().is_some() {
                 return Ok(None);
             }
             let next = tokio::time::timeout(self.read_timeout, self.resp.chunk())
                 .await
                 .map_err(|_| DownloadError::Timeout(self.read_timeout))?
                 .map_err(|e| DownloadError::Interrupted {
-                    bytes: self.compressed,
+                    bytes: self.file.received(),
                     source: Box::new(e),
                 })?;
-            let out = match next {
-                Some(c) => {
-                    self.compressed += c.len() as u64;
-                    if !self.started && !c.is_empty() {
-                        self.started = true;
-                        // A bill starts with a BOM or text; gzip with 1f 8b.
-                        if self.gzip_declared || c[0] == 0x1f {
-                            self.gunzip = Some(GzDecoder::new(Vec::new()));
-                        }
-                    }
-                    match &mut self.gunzip {
-                        Some(d) => {
-                            d.write_all(&c).map_err(DownloadError::Gzip)?;
-                            Bytes::from(std::mem::take(d.get_mut()))
-                        }
-                        None => c,
-                    }
-                }
-                None => {
-                    let tail = match &mut self.gunzip {
-                        Some(d) => {
-                            d.try_finish().map_err(DownloadError::Gzip)?;
-                            Bytes::from(std::mem::take(d.get_mut()))
-                        }
-                        None => Bytes::new(),
-                    };
-                    self.account(&tail)?;
-                    self.finish()?;
-                    return Ok((!tail.is_empty()).then_some(tail));
-                }
-            };
+            let out = match &next {
+                Some(c) => self.file.feed(c),
+                None => self.file.finish(),
+            }
+            .map_err(DownloadError::from)?;
             if !out.is_empty() {
-                self.account(&out)?;
-                return Ok(Some(out));
+                return Ok(Some(Bytes::copy_from_slice(out)));
+            }
+            if next.is_none() {
+                return Ok(None);
             }
         }
-    }
-
-    fn account(&mut self, bytes: &[u8]) -> Result<(), DownloadError> {
-        self.bytes += bytes.len() as u64;
-        if self.bytes > self.max {
-            return Err(DownloadError::TooLarge { limit: self.max });
-        }
-        if let Some(h) = &mut self.hasher {
-            h.update(bytes);
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), DownloadError> {
-        let actual = self.hasher.take().map(Sha1::finish_hex).unwrap_or_default();
-        if let Some(expected) = &self.expected
-            && *expected != actual
-        {
-            return Err(DownloadError::HashMismatch {
-                expected: crate::printable(expected, 64),
-                actual,
-                bytes: self.bytes,
-            });
-        }
-        self.sha1 = Some(actual);
-        Ok(())
     }
 
     /// SHA-1 of the decompressed bytes, once the stream has ended (and matched).
     #[must_use]
     pub fn sha1(&self) -> Option<&str> {
-        self.sha1.as_deref()
+        self.file.sha1()
     }
 
     /// Decompressed bytes read so far.
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        self.bytes
+        self.file.bytes()
     }
 
     /// Bytes received so far (compressed when the file is gzip).
     #[must_use]
     pub fn received(&self) -> u64 {
-        self.compressed
+        self.file.received()
     }
 
     /// Whether the answer is gzip (known once the first bytes arrived).
     #[must_use]
     pub fn is_gzip(&self) -> bool {
-        self.gunzip.is_some()
+        self.file.is_gzip()
     }
 
     /// Streams the decompressed file to `path`, verified: it is written to a temporary
@@ -450,9 +369,9 @@ impl Download {
         }
         Ok(Saved {
             path,
-            bytes: self.bytes,
-            received: self.compressed,
-            sha1: self.sha1.unwrap_or_default(),
+            bytes: self.file.bytes(),
+            received: self.file.received(),
+            sha1: self.sha1().unwrap_or_default().to_owned(),
         })
     }
 
@@ -526,7 +445,7 @@ impl TradeBillRows {
                 let end = self.start + pos;
                 let line = std::str::from_utf8(&self.buf[self.start..end]).map_err(|_| {
                     DownloadError::NotUtf8 {
-                        at: self.download.bytes,
+                        at: self.download.bytes(),
                     }
                 })?;
                 let row = self.parser.line(line).map_err(DownloadError::Bill)?;
@@ -541,7 +460,7 @@ impl TradeBillRows {
                     let rest = std::mem::take(&mut self.buf);
                     let line = std::str::from_utf8(&rest[self.start..]).map_err(|_| {
                         DownloadError::NotUtf8 {
-                            at: self.download.bytes,
+                            at: self.download.bytes(),
                         }
                     })?;
                     self.start = 0;

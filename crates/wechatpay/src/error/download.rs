@@ -62,3 +62,24 @@ pub enum DownloadError {
     #[error(transparent)]
     Bill(#[from] wechatpay_models::v3::bill::trade::BillError),
 }
+
+impl From<wechatpay_core::file::FileError> for DownloadError {
+    fn from(e: wechatpay_core::file::FileError) -> Self {
+        use wechatpay_core::file::FileError;
+        match e {
+            FileError::HashMismatch {
+                expected,
+                actual,
+                bytes,
+            } => Self::HashMismatch {
+                expected,
+                actual,
+                bytes,
+            },
+            FileError::TooLarge { limit } => Self::TooLarge { limit },
+            FileError::Gzip(e) => Self::Gzip(e),
+            // `FileError` is non-exhaustive; a new check failing is a gzip-level failure.
+            other => Self::Gzip(std::io::Error::other(other)),
+        }
+    }
+}
