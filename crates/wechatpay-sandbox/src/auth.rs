@@ -32,16 +32,34 @@ pub(crate) struct SignWith(pub(crate) String);
 
 pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, s.world().behaviour.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
+    let b = &s.world().behaviour;
+    let read = to_bytes(body, b.max_body_bytes);
+    let read = match b.body_read_timeout_secs {
+        0 => Ok(read.await),
+        secs => tokio::time::timeout(std::time::Duration::from_secs(secs), read).await,
+    };
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
             let e = ApiErr::new(StatusCode::PAYLOAD_TOO_LARGE, "PARAM_ERROR", "请求体过大").why(
                 format!(
                     "the request body is over {} bytes (behaviour.max_body_bytes)",
-                    s.world().behaviour.max_body_bytes
+                    b.max_body_bytes
                 ),
             );
             return with_request_id(e.into_response());
+        }
+        Err(_) => {
+            let e = ApiErr::new(StatusCode::REQUEST_TIMEOUT, "INVALID_REQUEST", "请求超时").why(
+                format!(
+                    "the request body did not arrive within {} s (behaviour.body_read_timeout_secs)",
+                    b.body_read_timeout_secs
+                ),
+            );
+            let mut r = with_request_id(e.into_response());
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
         }
     };
     match check(&s, &parts, &bytes) {

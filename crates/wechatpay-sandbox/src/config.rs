@@ -87,6 +87,20 @@ pub struct Behaviour {
     /// Close keep-alive connections idle this long, in seconds (0: never), as WeChat Pay
     /// does after about 8 s (the field report behind wechatpay-java PR #187).
     pub idle_timeout_secs: u64,
+    /// Close a connection whose request head (request line and headers) is not complete
+    /// this long after its first byte, in seconds (0: never). It cuts off clients that
+    /// send their headers a byte at a time (slowloris).
+    pub header_read_timeout_secs: u64,
+    /// Answer `408` when a request body is not complete this long after its head, in
+    /// seconds (0: never).
+    pub body_read_timeout_secs: u64,
+    /// Most open connections. A new one beyond it closes the connection that has waited
+    /// longest for a request (as nginx reuses idle keep-alive connections); when every
+    /// connection is in a request, the new one gets `503` and is closed.
+    pub max_connections: usize,
+    /// Most requests handled at once; beyond it, an immediate `503 SYSTEM_ERROR` with
+    /// `Retry-After: 1` (unsigned: it is given before the caller is known).
+    pub max_in_flight: usize,
     /// How long a refund stays PROCESSING before it settles, in seconds of business time
     /// (the test clock moves it). Refunds to the balance take up to about 5 minutes.
     pub refund_delay_secs: u64,
@@ -127,6 +141,10 @@ impl Default for Behaviour {
             },
             close_callback_on_terminate: true,
             idle_timeout_secs: 8,
+            header_read_timeout_secs: 5,
+            body_read_timeout_secs: 5,
+            max_connections: 1024,
+            max_in_flight: 256,
             refund_delay_secs: 10,
             refund_callback_schedule_secs: vec![
                 15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600,

@@ -41,7 +41,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -60,6 +60,7 @@ mod payscore;
 mod permissions;
 mod refunds;
 mod seed;
+mod serve;
 pub mod store;
 pub mod testing;
 mod util;
@@ -368,6 +369,10 @@ pub fn app(state: AppState) -> Router {
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new((AtomicUsize::new(0), b.max_in_flight.max(1))),
+            serve::shed,
+        ))
         .with_state(state)
 }
 
@@ -447,62 +452,6 @@ struct NonceCache {
     pruned_at: i64,
 }
 
-/// Serves HTTP/1.1 until `stop`, closing keep-alive connections idle for `idle` (the
-/// wait for the next request's headers), as WeChat Pay closes them after about 8 s.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    idle: Option<Duration>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            () = stopped(&mut stop) => break,
-        };
-        let peer = helpers::Peer(peer);
-        let service =
-            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
-                app.clone(),
-                move |r: http::Request<hyper::body::Incoming>| {
-                    let mut r = r.map(axum::body::Body::new);
-                    r.extensions_mut().insert(peer);
-                    r
-                },
-            ));
-        let mut stop = stop.clone();
-        connections.spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(idle);
-            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-/// Resolves when `stop` turns true (or its sender is gone).
-async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
 /// A running sandbox.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -529,16 +478,13 @@ impl Sandbox {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut stopped2 = stop.subscribe();
         let router = app(state.clone());
-        let idle = match state.world().behaviour.idle_timeout_secs {
-            0 => None,
-            s => Some(Duration::from_secs(s)),
-        };
-        let server = tokio::spawn(serve(listener, router, idle, stopped));
+        let limits = serve::Limits::new(&state.world().behaviour);
+        let server = tokio::spawn(serve::serve(listener, router, limits, stopped));
         let w = state.clone();
         let worker = tokio::spawn(async move {
             tokio::select! {
                 () = worker::run(w) => {}
-                _ = stopped2.wait_for(|s| *s) => {}
+                () = serve::stopped(&mut stopped2) => {}
             }
         });
         Ok(Self {

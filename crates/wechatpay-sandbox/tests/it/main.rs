@@ -8,6 +8,7 @@ mod family;
 mod fidelity;
 mod interop;
 mod lifecycle;
+mod overload;
 mod refunds;
 mod rules;
 mod support;
