@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::json;
+use wechatpay_models::Endpoint as _;
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 use wechatpay_models::v3::payscore::{PostDiscount, PostPayment, TimeRange};
 
@@ -49,6 +50,119 @@ pub(crate) struct Args {
     /// The orders' notify_url (default: a closed local port).
     #[arg(long, default_value = "http://127.0.0.1:9/notify")]
     notify_url: String,
+    /// With --url: retries after a 429/5xx or a lost connection (default: the SDK's); 0
+    /// counts every 503 of an overloaded sandbox as an error.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// With --url: sign N distinct orders before the run, then send them over and over
+    /// without signing again (the sandbox takes a resent signed request within its 5-minute
+    /// window and de-duplicates the order), so that one process can offer many times the
+    /// sandbox's peak. Answers are counted by status and code, not verified; a client that
+    /// got `Retry-After` waits that long before its next order.
+    #[arg(long, value_name = "N", requires = "url", conflicts_with = "acked")]
+    replay: Option<usize>,
+}
+
+/// A signed request, ready to be sent again: its `Authorization` and body.
+struct Signed {
+    authorization: String,
+    body: Vec<u8>,
+}
+
+/// `n` distinct orders signed now with the profile's key.
+fn presign(p: &wechatpay::config::Profile, ids: &Ids, n: usize) -> anyhow::Result<Vec<Signed>> {
+    let mchid = p
+        .mchid
+        .as_deref()
+        .context("--replay needs the profile's mchid")?;
+    let serial = p
+        .serial
+        .as_deref()
+        .context("--replay needs the profile's serial")?;
+    let path = p
+        .private_key
+        .as_deref()
+        .context("--replay needs the profile's private_key")?;
+    let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    let key = wechatpay_core::PrivateKey::from_pem(&pem)?;
+    let now = wechatpay_sandbox::now();
+    let prefix = format!("R{}", wechatpay_core::RandomNonce::alphanumeric(8));
+    (0..n.max(1))
+        .map(|i| {
+            let o = order(
+                ids,
+                format!("{prefix}{i}"),
+                now,
+                "http://127.0.0.1:9/notify",
+            );
+            let body = serde_json::to_vec(&o)?;
+            let nonce = wechatpay_core::RandomNonce::alphanumeric(32);
+            let auth =
+                wechatpay_core::SignableRequest::new("POST", DirectCompleteRequest::PATH, &body)
+                    .sign(mchid, serial, &key, now, &nonce)?;
+            Ok(Signed {
+                authorization: auth.to_string(),
+                body,
+            })
+        })
+        .collect()
+}
+
+/// Sends a pre-signed request; the error key of a non-2xx answer is its `code`. After an
+/// answer with `Retry-After`, waits that long (at most 10 s) before returning.
+async fn send_signed(http: &reqwest::Client, url: &str, r: &Signed) -> Result<(), String> {
+    let resp = http
+        .post(url)
+        .header("Authorization", &r.authorization)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header(
+            "User-Agent",
+            concat!("wxpay-bench/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(r.body.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            let kind = if e.is_connect() {
+                "connect"
+            } else if e.is_timeout() {
+                "timeout"
+            } else {
+                "lost"
+            };
+            let mut src: &dyn std::error::Error = &e;
+            while let Some(s) = src.source() {
+                src = s;
+            }
+            format!("TRANSPORT ({kind}: {src})")
+        })?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    // A well-behaved client waits as long as Retry-After says before its next request.
+    let wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body = resp.bytes().await.unwrap_or_default();
+    if let Some(secs) = wait {
+        tokio::time::sleep(Duration::from_secs(secs.min(10))).await;
+    }
+    Err(serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())))
+}
+
+fn error_key(e: &wechatpay::Error) -> String {
+    match e {
+        wechatpay::Error::Api(api) => api.code().unwrap_or("HTTP_ERROR").to_owned(),
+        wechatpay::Error::Signature(_) => "SIGNATURE".into(),
+        wechatpay::Error::Transport(_) => "TRANSPORT".into(),
+        other => format!("{other}"),
+    }
 }
 
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
@@ -183,6 +297,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
         "wxpay-bench-{}.sqlite",
         wechatpay_core::RandomNonce::alphanumeric(8)
     ));
+    let mut replay = None;
     let (client, ids, target, sandbox) = match &a.url {
         None => {
             let db_path = db.display().to_string();
@@ -221,13 +336,30 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
             };
             let mut p = ctx.profile()?;
             p.base_url = Some(url.clone());
-            let client = crate::profile::client_for(&p)?.as_async().clone();
+            let mut b = p.builder();
+            if let Some(r) = a.retries {
+                b = b.max_retries(r);
+            }
+            let client = b
+                .build_blocking()
+                .context("the profile (wxpay.toml or WXPAY_* variables) does not make a client")?
+                .as_async()
+                .clone();
             let ids = Ids {
                 service_id: service_id.into(),
                 appid: appid.into(),
                 sub_mchid: sub_mchid.into(),
                 openid: openid.into(),
             };
+            if let Some(n) = a.replay {
+                let set = presign(&p, &ids, n)?;
+                let to = format!(
+                    "{}{}",
+                    url.trim_end_matches('/'),
+                    DirectCompleteRequest::PATH
+                );
+                replay = Some(Arc::new((reqwest::Client::new(), to, set)));
+            }
             (client, ids, url.clone(), None)
         }
     };
@@ -276,7 +408,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                 done.clone(),
                 prefix.clone(),
             );
-            let (acked, notify_url) = (acked.clone(), notify_url.clone());
+            let (acked, notify_url, replay) = (acked.clone(), notify_url.clone(), replay.clone());
             let count = a.count;
             let rate = a.rate;
             tasks.push(tokio::spawn(async move {
@@ -300,8 +432,19 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                     };
                     let no = format!("{prefix}{i}");
                     let req = order(&ids, no.clone(), wechatpay_sandbox::now(), &notify_url);
-                    let r = client.send(&req).await;
-                    if let (Ok(_), Some(f)) = (&r, &acked) {
+                    let r = match &replay {
+                        Some(r) => {
+                            let (http, url, set) = &**r;
+                            send_signed(
+                                http,
+                                url,
+                                &set[usize::try_from(i).unwrap_or(0) % set.len()],
+                            )
+                            .await
+                        }
+                        None => client.send(&req).await.map(drop).map_err(|e| error_key(&e)),
+                    };
+                    if let (Ok(()), Some(f)) = (&r, &acked) {
                         use std::io::Write as _;
                         if let Ok(mut f) = f.lock() {
                             let _ = writeln!(f, "{no}");
@@ -309,15 +452,7 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                     }
                     lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                     done.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = r {
-                        let key = match &e {
-                            wechatpay::Error::Api(api) => {
-                                api.code().unwrap_or("HTTP_ERROR").to_owned()
-                            }
-                            wechatpay::Error::Signature(_) => "SIGNATURE".into(),
-                            wechatpay::Error::Transport(_) => "TRANSPORT".into(),
-                            other => format!("{other}"),
-                        };
+                    if let Err(key) = r {
                         *errors.entry(key).or_default() += 1;
                     }
                 }

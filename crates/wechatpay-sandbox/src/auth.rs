@@ -62,24 +62,29 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             return r;
         }
     };
-    match check(&s, &parts, &bytes) {
-        Err(e) => {
-            tracing::info!(code = e.code, message = %e.message, "rejected");
-            with_request_id(e.into_response())
-        }
-        Ok(caller) => {
-            let mut req = Request::from_parts(parts, Body::from(bytes));
-            req.extensions_mut().insert(caller.clone());
-            let resp = next.run(req).await;
-            if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {
-                return resp;
+    let admission = &s.inner.admission;
+    admission
+        .run(async {
+            match check(&s, &parts, &bytes) {
+                Err(e) => {
+                    tracing::info!(code = e.code, message = %e.message, "rejected");
+                    with_request_id(e.into_response())
+                }
+                Ok(caller) => {
+                    let mut req = Request::from_parts(parts, Body::from(bytes));
+                    req.extensions_mut().insert(caller.clone());
+                    let resp = next.run(req).await;
+                    if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {
+                        return resp;
+                    }
+                    sign(&s, &caller, resp).await
+                }
             }
-            sign(&s, &caller, resp).await
-        }
-    }
+        })
+        .await
 }
 
-fn with_request_id(mut r: Response) -> Response {
+pub(crate) fn with_request_id(mut r: Response) -> Response {
     let code = r.extensions().get::<InternalCode>().map_or(0, |c| c.0);
     if let Ok(v) = HeaderValue::from_str(&request_id(code)) {
         r.headers_mut().insert(headers::REQUEST_ID, v);

@@ -95,8 +95,8 @@ pub struct Behaviour {
     /// seconds (0: never).
     pub body_read_timeout_secs: u64,
     /// Most open connections. A new one beyond it closes the connection that has waited
-    /// longest for a request (as nginx reuses idle keep-alive connections); when every
-    /// connection is in a request, the new one gets `503` and is closed.
+    /// longest for a request, if one has waited a second or more (as nginx reuses idle
+    /// keep-alive connections); otherwise the new one gets `503` and is closed.
     pub max_connections: usize,
     /// Most requests handled at once; beyond it, an immediate `503 SYSTEM_ERROR` with
     /// `Retry-After: 1` (unsigned: it is given before the caller is known).

@@ -41,7 +41,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -195,6 +195,8 @@ struct Shared {
     http: reqwest::Client,
     /// Bill files waiting to be downloaded.
     bills: bills::Links,
+    /// Requests in progress (`behaviour.max_in_flight`).
+    admission: serve::Admission,
 }
 
 impl std::fmt::Debug for AppState {
@@ -227,6 +229,7 @@ impl AppState {
             .setting(CLOCK_OFFSET)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let admission = serve::Admission::new(world.behaviour.max_in_flight);
         Ok(Self {
             inner: Arc::new(Shared {
                 world,
@@ -238,6 +241,7 @@ impl AppState {
                 next_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
                 http,
                 bills: bills::Links::new(),
+                admission,
             }),
         })
     }
@@ -368,10 +372,6 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new((AtomicUsize::new(0), b.max_in_flight.max(1))),
-            serve::shed,
         ))
         .with_state(state)
 }

@@ -1,8 +1,8 @@
 //! The HTTP/1.1 server loop, and what keeps it serving under load and slow clients:
 //! idle, header-read and body-read timeouts, a connection limit that first closes
-//! connections waiting for a request (as nginx reuses its idle keep-alive connections),
-//! and a limit on requests in progress beyond which answers are an immediate 503.
-//! All are `[behaviour]` settings.
+//! connections that never made a request (as nginx reuses its waiting connections), and a
+//! limit on requests in progress beyond which answers are an immediate 503. All are
+//! `[behaviour]` settings.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -60,6 +60,8 @@ struct Activity {
     head_started: AtomicU64,
     /// Requests being handled.
     busy: AtomicU32,
+    /// Whether a request was ever made on it.
+    used: std::sync::atomic::AtomicBool,
     close: Notify,
 }
 
@@ -83,22 +85,30 @@ impl Server {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Registers a new connection, closing the one that has waited longest for a request
-    /// when the limit is reached; `None` when every connection is in a request.
+    /// Registers a new connection, closing the one that has waited longest for a first
+    /// request when the limit is reached; `None` when none can be taken.
     fn admit(&self) -> Option<(u64, Arc<Activity>)> {
         let mut conns = self
             .connections
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if conns.len() >= self.limits.max_connections {
+            // Only a connection that never made a request and has been quiet for a second
+            // is taken: a client's kept-alive connection, or a young one whose request may
+            // be on its way, would lose that request.
+            let quiet_since = self.now().saturating_sub(1000);
             let (&id, oldest) = conns
                 .iter()
-                .filter(|(_, a)| a.waiting())
+                .filter(|(_, a)| {
+                    a.waiting()
+                        && !a.used.load(Ordering::Acquire)
+                        && a.last_io.load(Ordering::Relaxed) <= quiet_since
+                })
                 .min_by_key(|&(&id, a)| (a.last_io.load(Ordering::Relaxed), id))?;
             oldest.close.notify_one();
             tracing::debug!(
                 limit = self.limits.max_connections,
-                "connection limit reached; closing the connection idle longest"
+                "connection limit reached; closing the connection that waited longest for a request"
             );
             conns.remove(&id);
         }
@@ -107,6 +117,7 @@ impl Server {
             last_io: AtomicU64::new(self.now()),
             head_started: AtomicU64::new(u64::MAX),
             busy: AtomicU32::new(0),
+            used: std::sync::atomic::AtomicBool::new(false),
             close: Notify::new(),
         });
         conns.insert(id, a.clone());
@@ -211,6 +222,7 @@ struct Busy(Arc<Activity>);
 impl Busy {
     fn new(a: &Arc<Activity>) -> Self {
         a.busy.fetch_add(1, Ordering::AcqRel);
+        a.used.store(true, Ordering::Release);
         a.head_started.store(u64::MAX, Ordering::Release);
         Self(a.clone())
     }
@@ -236,26 +248,57 @@ fn busy(issue: String) -> Response {
         axum::http::header::RETRY_AFTER,
         axum::http::HeaderValue::from_static("1"),
     );
-    r
+    crate::auth::with_request_id(r)
 }
 
-/// Answers 503 at once when `limit` requests are in progress already.
-pub(crate) async fn shed(
-    axum::extract::State(in_flight): axum::extract::State<Arc<(AtomicUsize, usize)>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let (count, limit) = &*in_flight;
-    if count.fetch_add(1, Ordering::AcqRel) >= *limit {
-        count.fetch_sub(1, Ordering::AcqRel);
-        tracing::debug!(limit, "requests in progress at the limit; answering 503");
-        return busy(format!(
-            "{limit} requests are in progress (behaviour.max_in_flight); retry after a second"
-        ));
+/// Admission of authenticated requests whose body has arrived: at most `limit` are
+/// running or waiting, and a few run at once (twice the cores, at least 4), so that under
+/// a burst the excess is answered at once instead of queueing in sockets. Slow bodies do
+/// not count: they are read before admission (and bounded by the body-read timeout).
+pub(crate) struct Admission {
+    admitted: AtomicUsize,
+    limit: usize,
+    running: tokio::sync::Semaphore,
+}
+
+impl Admission {
+    pub(crate) fn new(limit: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self {
+            admitted: AtomicUsize::new(0),
+            limit: limit.max(1),
+            running: tokio::sync::Semaphore::new((2 * cores).max(4)),
+        }
     }
-    let resp = next.run(req).await;
-    count.fetch_sub(1, Ordering::AcqRel);
-    resp
+
+    /// Runs `work` once admitted; a 503 when `limit` requests are admitted already.
+    pub(crate) async fn run(&self, work: impl Future<Output = Response>) -> Response {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.limit {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            tracing::debug!(
+                limit = self.limit,
+                "requests in progress at the limit; answering 503"
+            );
+            return busy(format!(
+                "{} requests are in progress (behaviour.max_in_flight); retry after a second",
+                self.limit
+            ));
+        }
+        let _admitted = Admitted(&self.admitted);
+        let Ok(_running) = self.running.acquire().await else {
+            return busy("the sandbox is stopping".into());
+        };
+        work.await
+    }
+}
+
+/// Counts an admitted request until it is answered (or its caller went away).
+struct Admitted<'a>(&'a AtomicUsize);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Serves HTTP/1.1 until `stop`.
@@ -332,10 +375,13 @@ pub(crate) async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Answers a connection over the limit with a 503 and closes it.
+/// Answers a connection over the limit with a 503 and closes it: once its request head
+/// has arrived (an answer before the request confuses clients), then reading what else
+/// it sends until it closes (closing with unread bytes would reset the connection and
+/// could lose the answer). At most a second in all.
 async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
     let resp = busy(format!(
-        "{limit} connections are open and all are in a request (behaviour.max_connections)"
+        "{limit} connections are open (behaviour.max_connections) and none has been waiting a second for its first request"
     ));
     let (parts, body) = resp.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -351,15 +397,72 @@ async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
         "content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     ));
-    let write = async {
+    let answer = async {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < 16 * 1024 {
+            match stream.read(&mut buf).await? {
+                0 => return Ok(()),
+                n => seen.extend_from_slice(&buf[..n]),
+            }
+        }
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(&body).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        while stream.read(&mut buf).await? > 0 {}
+        Ok::<_, io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn beyond_the_limit_requests_get_503_until_one_ends() {
+        let admission = Arc::new(Admission::new(1));
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let a = admission.clone();
+            async move {
+                a.run(async {
+                    let _ = wait.await;
+                    StatusCode::NO_CONTENT.into_response()
+                })
+                .await
+            }
+        });
+        while admission.admitted.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let shed = admission
+            .run(async { StatusCode::OK.into_response() })
+            .await;
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(shed.headers()["retry-after"], "1");
+        assert!(shed.headers().contains_key("request-id"));
+        let body = axum::body::to_bytes(shed.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "SYSTEM_ERROR");
+        assert!(
+            body["detail"]["issue"]
+                .as_str()
+                .unwrap()
+                .contains("max_in_flight")
+        );
+
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(admission.admitted.load(Ordering::Acquire), 0);
+        let ok = admission
+            .run(async { StatusCode::OK.into_response() })
+            .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
 }
