@@ -164,6 +164,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_key_text_comes_back_only_when_asked() {
+        let text = "Av4mVSbkMpNfhx2oRC7zrW5DHAtOc3eJ";
+        assert_eq!(ApiV3Key::new(text).unwrap().expose_secret().as_str(), text);
+    }
+
+    #[test]
     fn key_length_is_checked() {
         assert!(matches!(
             ApiV3Key::new("short"),

@@ -113,6 +113,12 @@ pub fn verify(params: &[(&str, &str)], key: &ApiV2Key) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_key_text_comes_back_only_when_asked() {
+        let text = "192006250b4c09247ec02edce69f6a2d";
+        assert_eq!(ApiV2Key::new(text).unwrap().expose(), text);
+    }
+
     /// Lifecycle spec §3.5 / §7.1: the official APIv2 vector.
     #[test]
     fn the_official_vector() {

@@ -104,4 +104,24 @@ mod tests {
         assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
     }
+
+    #[test]
+    fn every_alphanumeric_appears() {
+        let many = RandomNonce::alphanumeric(20_000);
+        assert_eq!(many.len(), 20_000);
+        let seen: std::collections::BTreeSet<char> = many.chars().collect();
+        assert_eq!(seen.len(), 62, "{seen:?}");
+        assert_eq!(RandomNonce::alphanumeric(0), "");
+    }
+
+    #[test]
+    fn clocks_tell_the_time() {
+        assert_eq!(FixedClock(1_764_146_249).now(), 1_764_146_249);
+        assert_eq!(FixedClock(1_764_146_249).now_millis(), 1_764_146_249_000);
+        let (secs, ms) = (SystemClock.now(), SystemClock.now_millis());
+        // After 2025-01-01 and before 2100, and the two agree.
+        assert!((1_735_689_600..4_102_444_800).contains(&secs), "{secs}");
+        assert!((ms / 1000 - secs).abs() <= 1, "{ms} {secs}");
+        assert_eq!(FixedNonce("n0nce".into()).nonce(), "n0nce");
+    }
 }

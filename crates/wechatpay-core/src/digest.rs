@@ -50,3 +50,13 @@ impl fmt::Debug for Sha1 {
         f.write_str("Sha1")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_names_the_hash_only() {
+        let mut h = super::Sha1::new();
+        h.update(b"secret bill");
+        assert_eq!(format!("{h:?}"), "Sha1");
+    }
+}

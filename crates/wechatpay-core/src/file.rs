@@ -305,6 +305,17 @@ mod tests {
     }
 
     #[test]
+    fn detection_looks_at_the_first_byte_only() {
+        let mut c = FileCheck::new(None, Encoding::Detect, 1 << 20);
+        assert_eq!(c.feed(b"").unwrap(), b"");
+        assert_eq!(c.feed(b"abc").unwrap(), b"abc");
+        assert_eq!(c.feed(b"\x1f\x8bdef").unwrap(), b"\x1f\x8bdef");
+        assert_eq!(c.finish().unwrap(), b"");
+        assert!(!c.is_gzip());
+        assert!(format!("{c:?}").contains("received: 8"), "{c:?}");
+    }
+
+    #[test]
     fn identity_keeps_gzip_bytes_as_they_are() {
         let gz = gzip(BILL);
         let mut c = FileCheck::new(Some(&sha1(&gz)), Encoding::Identity, 1 << 20);

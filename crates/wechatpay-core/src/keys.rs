@@ -455,7 +455,37 @@ mod tests {
                 && e.to_string().contains("No such file"),
             "{e}"
         );
-        assert!(Certificate::from_pem(&file("platform_pub.pem")).is_err());
+        let e = Certificate::from_pem(&file("platform_pub.pem")).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("found PUBLIC KEY (a public key, e.g. WeChat Pay's pub_key.pem)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_what_identifies_a_key_and_nothing_secret() {
+        let public = PublicKey::from_pem(&file("merchant_pub.pem")).unwrap();
+        assert_eq!(format!("{public:?}"), "PublicKey { spki_len: 294 }");
+        let cert = Certificate::from_pem(&file("merchant_cert.pem")).unwrap();
+        let shown = format!("{cert:?}");
+        assert!(
+            shown.starts_with(&format!("Certificate {{ serial: {:?}", cert.serial())),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn oaep_takes_exactly_up_to_the_key_size() {
+        let public = PublicKey::from_pem(&file("merchant_pub.pem")).unwrap();
+        let key = PrivateKey::from_pem(&file("merchant_key.pem")).unwrap();
+        // RSA-2048 with OAEP SHA-1: 256 - 2 * 20 - 2 = 214 bytes.
+        let c = public.encrypt_oaep(&[7u8; 214]).unwrap();
+        assert_eq!(key.decrypt_oaep(&c).unwrap().as_slice(), &[7u8; 214][..]);
+        assert!(matches!(
+            public.encrypt_oaep(&[7u8; 215]),
+            Err(KeyError::Rejected { .. })
+        ));
     }
 
     #[test]
@@ -464,6 +494,10 @@ mod tests {
             std::fs::read_to_string(format!("{}/tests/data/{n}", env!("CARGO_MANIFEST_DIR")))
                 .unwrap()
         };
+        // DER keeps a serial whose top bit is set positive with a leading 0x00, which is
+        // not part of the serial WeChat Pay shows.
+        let high = Certificate::from_pem(&data("high_bit_serial_cert.pem")).unwrap();
+        assert_eq!(high.serial(), "9A1DE55AD98ED71D6EDD4A4A16996DE7B47773A8");
         let e = Certificate::from_pem(&data("rsa1024_cert.pem")).unwrap_err();
         assert!(e.to_string().contains("shorter than 2048 bits"), "{e}");
         let e = Certificate::from_pem(&data("ec_cert.pem")).unwrap_err();

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -61,7 +61,7 @@ struct Activity {
     /// Requests being handled.
     busy: AtomicU32,
     /// Whether a request was ever made on it.
-    used: std::sync::atomic::AtomicBool,
+    used: AtomicBool,
     close: Notify,
 }
 
@@ -117,7 +117,7 @@ impl Server {
             last_io: AtomicU64::new(self.now()),
             head_started: AtomicU64::new(u64::MAX),
             busy: AtomicU32::new(0),
-            used: std::sync::atomic::AtomicBool::new(false),
+            used: AtomicBool::new(false),
             close: Notify::new(),
         });
         conns.insert(id, a.clone());

@@ -241,6 +241,23 @@ fn notifications() {
             "{name}"
         );
         let got = notify::verify_and_decrypt(&sig, s(c, "body").as_bytes(), &ver, &key, now(&v));
+        // What a receiver answers: 401 for signatures, 500 when it cannot decrypt, with a
+        // FAIL body carrying the reason (and the raw-body hint for a plain bad signature).
+        if let Err(e) = &got {
+            let status = match s(c, "reason") {
+                "decrypt_failed" => 500,
+                _ => 401,
+            };
+            assert_eq!(e.status().as_u16(), status, "{name}");
+            let body: Value = serde_json::from_str(&e.response_body()).unwrap();
+            assert_eq!(body["code"], "FAIL");
+            assert_eq!(body["message"], e.to_string());
+            assert_eq!(
+                e.to_string().contains("pass the raw body bytes"),
+                s(c, "reason") == "bad_signature",
+                "{name}: {e}"
+            );
+        }
         match s(c, "reason") {
             "ok" => {
                 let n = got.unwrap();
@@ -305,6 +322,19 @@ fn certificates_download() {
         assert!(matches!(
             certificates::decrypt_and_verify(&sig, body, &wrong, now(&v), 300),
             Err(certificates::CertificatesError::Decrypt { .. })
+        ));
+        // At most MAX_CERTIFICATES entries are decrypted.
+        let mut list: Value = serde_json::from_slice(body).unwrap();
+        let entry = list["data"][0].clone();
+        let max = certificates::MAX_CERTIFICATES;
+        list["data"] = Value::Array(vec![entry.clone(); max]);
+        let full = serde_json::to_vec(&list).unwrap();
+        assert_eq!(certificates::decrypt(&full, &key).unwrap().len(), max);
+        list["data"].as_array_mut().unwrap().push(entry);
+        let over = serde_json::to_vec(&list).unwrap();
+        assert!(matches!(
+            certificates::decrypt(&over, &key),
+            Err(certificates::CertificatesError::TooMany(n)) if n == max + 1
         ));
     }
 }
@@ -431,4 +461,88 @@ fn refund_callback_aead_vector() {
         let other = if aad.is_empty() { "refund" } else { "" };
         assert!(key.decrypt("0123456789ab", other, &b64).is_err());
     }
+}
+
+#[test]
+fn receivers_answer_by_the_kind_of_failure() {
+    let envelope = serde_json::from_str::<Value>("not json").unwrap_err();
+    assert_eq!(
+        notify::NotifyError::Envelope(envelope).status().as_u16(),
+        400
+    );
+    assert_eq!(notify::NotifyError::NoApiV3Key.status().as_u16(), 500);
+    assert_eq!(
+        notify::failure_body("签名错误"),
+        r#"{"code":"FAIL","message":"签名错误"}"#
+    );
+    for (status, ack) in [
+        (200, true),
+        (204, true),
+        (201, false),
+        (202, false),
+        (500, false),
+    ] {
+        assert_eq!(notify::is_acknowledged(status), ack, "{status}");
+    }
+}
+
+#[test]
+fn the_authorization_header_is_set_sensitive_and_debug_hides_the_signature() {
+    let key = PrivateKey::from_pem(&file("merchant_key.pem")).unwrap();
+    let auth = SignableRequest::new("GET", "/v3/certificates", b"")
+        .sign("1900000109", "SERIAL", &key, 1_764_146_249, "NONCE")
+        .unwrap();
+    let mut h = http::HeaderMap::new();
+    auth.apply_to(&mut h);
+    let v = &h[http::header::AUTHORIZATION];
+    assert_eq!(v.to_str().unwrap(), auth.to_string());
+    assert!(v.is_sensitive());
+    let shown = format!("{auth:?}");
+    assert!(
+        shown.contains("mchid: \"1900000109\"") && shown.contains("** redacted **"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&auth.signature), "{shown}");
+}
+
+#[test]
+fn header_lengths_are_bounded_exactly() {
+    let v = vectors();
+    let c = &cases(&v, "notifications")[0];
+    let headers = |nonce: &str| {
+        let mut h = http::HeaderMap::new();
+        for (k, val) in c["headers"].as_object().unwrap() {
+            h.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                val.as_str().unwrap().parse().unwrap(),
+            );
+        }
+        h.insert("Wechatpay-Nonce", nonce.parse().unwrap());
+        h
+    };
+    assert!(ResponseSignature::from_headers(&headers(&"n".repeat(128))).is_ok());
+    assert!(matches!(
+        ResponseSignature::from_headers(&headers(&"n".repeat(129))),
+        Err(VerifyError::MalformedHeader {
+            name: "Wechatpay-Nonce",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_verifier_says_what_it_trusts() {
+    let v = vectors();
+    assert!(Verifier::new().is_empty());
+    assert_eq!(Verifier::new().max_skew_secs(), 300);
+    assert_eq!(Verifier::new().with_max_skew(42).max_skew_secs(), 42);
+    let ver = verifier(&v);
+    let id = s(&v, "platform_public_key_id");
+    let serial = Certificate::from_pem(&file("platform_cert.pem")).unwrap();
+    assert!(!ver.is_empty());
+    assert!(ver.contains(id) && ver.contains(serial.serial()));
+    assert!(!ver.contains("PUB_KEY_ID_0000"));
+    let mut expected = vec![id, serial.serial()];
+    expected.sort_unstable();
+    assert_eq!(ver.serials(), expected);
 }
