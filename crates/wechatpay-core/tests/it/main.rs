@@ -546,3 +546,53 @@ fn the_verifier_says_what_it_trusts() {
     expected.sort_unstable();
     assert_eq!(ver.serials(), expected);
 }
+
+#[test]
+fn the_preferred_serial_is_the_public_key_else_the_newest_valid_certificate() {
+    let cert = |path: &str| Certificate::from_pem(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let newest = cert(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/high_bit_serial_cert.pem"
+    ));
+    let (platform, merchant) = (
+        Certificate::from_pem(&file("platform_cert.pem")).unwrap(),
+        Certificate::from_pem(&file("merchant_cert.pem")).unwrap(),
+    );
+    let mut ver = Verifier::new();
+    for c in [&newest, &platform, &merchant] {
+        ver.add_certificate(c.clone());
+    }
+    let at = |y: i32| {
+        time::Date::from_calendar_date(y, time::Month::December, 1)
+            .unwrap()
+            .midnight()
+            .assume_utc()
+            .unix_timestamp()
+    };
+    assert_eq!(ver.preferred_serial(at(2026)), Some(newest.serial()));
+    // Before the newest is valid, two certificates from 2025-01-01 tie: the smaller serial.
+    assert_eq!(platform.not_before(), merchant.not_before());
+    assert!(platform.serial() < merchant.serial());
+    assert_eq!(ver.preferred_serial(at(2025)), Some(platform.serial()));
+    assert_eq!(ver.preferred_serial(at(2040)), None, "all expired");
+    let serials: Vec<&str> = ver.certificates().iter().map(|c| c.serial()).collect();
+    assert_eq!(
+        serials,
+        [platform.serial(), merchant.serial(), newest.serial()]
+    );
+    assert_eq!(
+        ver.public_key(merchant.serial()).unwrap().to_pem(),
+        file("merchant_pub.pem")
+    );
+    assert!(ver.public_key("PUB_KEY_ID_0000").is_none());
+
+    let v = vectors();
+    let id = s(&v, "platform_public_key_id");
+    ver.add_public_key(id, PublicKey::from_pem(&file("platform_pub.pem")).unwrap());
+    assert_eq!(ver.preferred_serial(at(2026)), Some(id));
+    assert_eq!(ver.preferred_serial(at(2040)), Some(id));
+    assert_eq!(
+        ver.public_key(id).unwrap().to_pem(),
+        file("platform_pub.pem")
+    );
+}
