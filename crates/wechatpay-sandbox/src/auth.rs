@@ -11,6 +11,7 @@ use wechatpay_core::{Authorization, ResponseSignature, SIGNATURE_TYPE, SignableR
 
 use crate::AppState;
 use crate::error::{ApiErr, InternalCode};
+use crate::store::SignatureCheck;
 use crate::util::{random_hex, request_id};
 
 /// Who called, once authenticated.
@@ -31,7 +32,9 @@ pub(crate) struct Unsigned;
 pub(crate) struct SignWith(pub(crate) String);
 
 pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
+    let mut log = Entry::new(&s, &parts, started);
     let b = &s.world().behaviour;
     let read = to_bytes(body, b.max_body_bytes);
     let read = match b.body_read_timeout_secs {
@@ -47,7 +50,9 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
                     b.max_body_bytes
                 ),
             );
-            return with_request_id(e.into_response());
+            return log
+                .finish(&s, &[], with_request_id(e.into_response()))
+                .await;
         }
         Err(_) => {
             let e = ApiErr::new(StatusCode::REQUEST_TIMEOUT, "INVALID_REQUEST", "请求超时").why(
@@ -59,29 +64,169 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             let mut r = with_request_id(e.into_response());
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return r;
+            return log.finish(&s, &[], r).await;
         }
     };
     let admission = &s.inner.admission;
     admission
         .run(async {
-            match check(&s, &parts, &bytes) {
+            let resp = match check(&s, &parts, &bytes, &mut log) {
                 Err(e) => {
                     tracing::info!(code = e.code, message = %e.message, "rejected");
                     with_request_id(e.into_response())
                 }
                 Ok(caller) => {
-                    let mut req = Request::from_parts(parts, Body::from(bytes));
+                    let mut req = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
                     req.extensions_mut().insert(caller.clone());
                     let resp = next.run(req).await;
                     if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {
-                        return resp;
+                        log.file = true;
+                        resp
+                    } else {
+                        sign(&s, &caller, resp).await
                     }
-                    sign(&s, &caller, resp).await
                 }
-            }
+            };
+            log.finish(&s, &bytes, resp).await
         })
         .await
+}
+
+/// What the request log records of a request, filled in as it is checked.
+struct Entry {
+    row: crate::store::RequestRow,
+    started: std::time::Instant,
+    /// The answer is a file, streamed: its bytes are not logged.
+    file: bool,
+}
+
+impl Entry {
+    fn new(s: &AppState, parts: &Parts, started: std::time::Instant) -> Self {
+        let target = target(parts).to_owned();
+        let request_headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes());
+                let v = if *k == header::AUTHORIZATION {
+                    shorten_signature(&v)
+                } else {
+                    v.into_owned()
+                };
+                (k.as_str().to_owned(), v)
+            })
+            .collect();
+        Self {
+            row: crate::store::RequestRow {
+                id: 0,
+                at_ms: s.real_now_ms(),
+                method: parts.method.as_str().to_owned(),
+                out_order_no: out_order_no(&target, &[]),
+                target,
+                status: 0,
+                code: None,
+                latency_us: 0,
+                request_id: None,
+                mchid: None,
+                serial: None,
+                signature: SignatureCheck::NotChecked,
+                diagnosis: None,
+                request_headers,
+                request_body: String::new(),
+                response_body: String::new(),
+            },
+            started,
+            file: false,
+        }
+    }
+
+    /// Logs the request with its answer, and gives the answer back.
+    async fn finish(mut self, s: &AppState, body: &[u8], resp: Response) -> Response {
+        let (parts, resp_body) = resp.into_parts();
+        let (resp, logged) = if self.file {
+            (
+                Response::from_parts(parts, resp_body),
+                bytes::Bytes::from_static(b"(a file, streamed; not logged)"),
+            )
+        } else {
+            let bytes = to_bytes(resp_body, usize::MAX).await.unwrap_or_default();
+            (
+                Response::from_parts(parts, Body::from(bytes.clone())),
+                bytes,
+            )
+        };
+        let r = &mut self.row;
+        r.status = resp.status().as_u16();
+        r.latency_us = i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+        r.request_id = resp
+            .headers()
+            .get(headers::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !resp.status().is_success() {
+            r.code = serde_json::from_slice::<serde_json::Value>(&logged)
+                .ok()
+                .and_then(|v| v["code"].as_str().map(str::to_owned));
+        }
+        if r.out_order_no.is_none() {
+            r.out_order_no = out_order_no(&r.target, body);
+        }
+        if let Err(e) = s.store().log_request(&self.row, body, &logged) {
+            tracing::warn!(error = %e, "cannot log the request");
+        }
+        resp
+    }
+}
+
+/// The path and query as received.
+fn target(parts: &Parts) -> &str {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str())
+}
+
+/// The Authorization header with its signature cut to 12 characters: enough to tell two
+/// apart, useless to replay.
+fn shorten_signature(v: &str) -> String {
+    let Some(start) = v.find("signature=\"").map(|i| i + "signature=\"".len()) else {
+        return v.to_owned();
+    };
+    let end = v[start..].find('"').map_or(v.len(), |i| start + i);
+    let sig = &v[start..end];
+    if sig.chars().count() <= 12 {
+        return v.to_owned();
+    }
+    let kept: String = sig.chars().take(12).collect();
+    format!(
+        "{}{kept}…({} characters)\"{}",
+        &v[..start],
+        sig.chars().count(),
+        v.get(end + 1..).unwrap_or_default()
+    )
+}
+
+/// The order a request is about: `/serviceorder/{out_order_no}/…`, `?out_order_no=`, or
+/// the body's `out_order_no`.
+fn out_order_no(target: &str, body: &[u8]) -> Option<String> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if let Some(rest) = path.split("/serviceorder/").nth(1)
+        && let Some((no, _)) = rest.split_once('/')
+        && !no.is_empty()
+    {
+        return Some(no.to_owned());
+    }
+    if let Some(no) = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("out_order_no="))
+    {
+        return Some(no.to_owned());
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("out_order_no")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 pub(crate) fn with_request_id(mut r: Response) -> Response {
@@ -92,7 +237,7 @@ pub(crate) fn with_request_id(mut r: Response) -> Response {
     r
 }
 
-fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
+fn check(s: &AppState, parts: &Parts, body: &[u8], log: &mut Entry) -> Result<Caller, ApiErr> {
     let h = &parts.headers;
     if !h.contains_key(header::ACCEPT) || !h.contains_key(header::USER_AGENT) {
         return Err(ApiErr::new(
@@ -113,11 +258,14 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
         return Err(ApiErr::sign("Http头Authorization认证类型不正确")
             .why("the scheme must be WECHATPAY2-SHA256-RSA2048"));
     }
+    log.row.signature = SignatureCheck::Failed;
     let auth: Authorization = raw
         .parse()
         .map_err(|e: wechatpay_core::AuthorizationError| {
             ApiErr::sign("Authorization不合法").why(e.to_string())
         })?;
+    log.row.mchid = Some(auth.mchid.clone());
+    log.row.serial = Some(auth.serial_no.clone());
     if auth.nonce_str.is_empty() || auth.nonce_str.chars().any(char::is_control) {
         // Protocol spec §2.4: any non-empty token without control characters.
         return Err(ApiErr::sign("Authorization不合法")
@@ -155,12 +303,16 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
             auth.serial_no, auth.mchid
         )));
     }
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let target = target(parts);
     let req = SignableRequest::new(parts.method.as_str(), target, body);
     if auth.verify(&req, &provider.key).is_err() {
+        log.row.diagnosis = Some(diagnose(
+            &auth,
+            parts.method.as_str(),
+            target,
+            body,
+            &provider.key,
+        ));
         let message = req.message(auth.timestamp, &auth.nonce_str);
         let text = String::from_utf8_lossy(&message);
         let head_len = text.len() - String::from_utf8_lossy(body).len() - 1;
@@ -191,10 +343,65 @@ fn check(s: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiErr> {
             "nonce_str was already used within the timestamp window (behaviour.reject_replayed_nonce, a sandbox-only check)",
         ));
     }
+    log.row.signature = SignatureCheck::Verified;
     let requested = h.get(headers::SERIAL).and_then(|v| v.to_str().ok());
     Ok(Caller {
         mchid: auth.mchid,
         response_serial: w.response_serial(requested),
+    })
+}
+
+/// For a signature that does not verify: the string the sandbox expected to be signed,
+/// and the usual mistake that would explain it, found by checking the signature against
+/// what each mistake would have signed.
+fn diagnose(
+    auth: &Authorization,
+    method: &str,
+    target: &str,
+    body: &[u8],
+    key: &wechatpay_core::PublicKey,
+) -> serde_json::Value {
+    let expected =
+        SignableRequest::new(method, target, body).message(auth.timestamp, &auth.nonce_str);
+    let path = target.split('?').next().unwrap_or(target);
+    let lower = method.to_ascii_lowercase();
+    let with_newline = [body, b"\n"].concat();
+    let with_host = format!("https://api.mch.weixin.qq.com{target}");
+    let mistakes: [(&str, SignableRequest<'_>); 5] = [
+        (
+            "the query string was left out of the signed URL",
+            SignableRequest::new(method, path, body),
+        ),
+        (
+            "an empty body was signed instead of the body sent",
+            SignableRequest::new(method, target, b""),
+        ),
+        (
+            "the method was signed in lower case",
+            SignableRequest::new(&lower, target, body),
+        ),
+        (
+            "the signed body ends with a newline that was not sent",
+            SignableRequest::new(method, target, &with_newline),
+        ),
+        (
+            "the signed URL includes the scheme and host; sign the path and query only",
+            SignableRequest::new(method, &with_host, body),
+        ),
+    ];
+    let likely = mistakes
+        .iter()
+        .find(|(_, m)| auth.verify(m, key).is_ok())
+        .map_or_else(
+            || format!(
+                "none of the usual mistakes: either the private key is not the one of serial_no {} (mchid {}), or the bytes signed differ from the bytes sent; compare your string to sign with this one byte by byte",
+                auth.serial_no, auth.mchid
+            ),
+            |(what, _)| (*what).to_owned(),
+        );
+    json!({
+        "expected_string_to_sign": String::from_utf8_lossy(&expected),
+        "likely": likely,
     })
 }
 

@@ -36,6 +36,7 @@
 //! | `GET /v3/certificates` | encrypted platform certificate, or 404 `RESOURCE_NOT_EXISTS` |
 //! | `GET /_sandbox/` | a read-only page of orders, authorizations, the ledger and callback attempts |
 //! | `GET /_sandbox/api/{orders,deliveries,authorizations,clock,transactions,refunds}` | the same as JSON |
+//! | `GET /_sandbox/api/requests[/{id}]` | the request log: every API request, its answer, and for a bad signature the expected string to sign |
 //! | `POST /_sandbox/api/test-helpers/…` | the user's side and test hooks (loopback only) |
 
 use std::collections::HashMap;
@@ -265,6 +266,11 @@ impl AppState {
     /// Business time in unix ms.
     pub(crate) fn now_ms(&self) -> i64 {
         self.inner.clock.now_millis() + self.inner.clock_offset_ms.load(Ordering::Acquire)
+    }
+
+    /// The real clock in unix ms.
+    pub(crate) fn real_now_ms(&self) -> i64 {
+        self.inner.clock.now_millis()
     }
 
     /// The real clock (unix seconds): signatures are made and checked with it, since

@@ -45,6 +45,35 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/api/clock", get(clock))
         .route("/_sandbox/api/transactions", get(transactions))
         .route("/_sandbox/api/refunds", get(refunds))
+        .route("/_sandbox/api/requests", get(requests))
+        .route("/_sandbox/api/requests/{id}", get(request))
+}
+
+/// A page of the request log, newest first; `next` is the `before` of the next page.
+async fn requests(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, ApiErr> {
+    let before = p.before.as_deref().and_then(|b| b.parse().ok());
+    let limit = p.limit.unwrap_or(50).clamp(1, 1000);
+    let rows = s.store().list_requests(before, limit)?;
+    let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.id.to_string()));
+    Ok(Json(json!({ "requests": rows, "next": next.flatten() })).into_response())
+}
+
+async fn request(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, ApiErr> {
+    match s.store().request(id)? {
+        Some(r) => Ok(Json(r).into_response()),
+        None => Err(ApiErr::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_EXISTS",
+            "记录不存在",
+        )
+        .why(format!(
+            "no request {id} in the log (it keeps the newest {})",
+            crate::store::REQUEST_LOG_ROWS
+        ))),
+    }
 }
 
 async fn transactions(

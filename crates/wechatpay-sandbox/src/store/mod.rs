@@ -7,10 +7,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 mod authorizations;
 mod ledger;
+mod requests;
 
 pub use authorizations::{AuthorizationRow, AuthorizationState};
 pub use ledger::{Cursor, Page, RefundRow, TransactionRow};
 pub use ledger::{for_each_refund, for_each_transaction};
+pub use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
@@ -285,6 +287,7 @@ impl Store {
         };
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(ledger::SCHEMA)?;
+        conn.execute_batch(requests::SCHEMA)?;
         // Databases made before query ids existed get the column (their orders have none).
         let has_query_id = conn
             .prepare("SELECT 1 FROM pragma_table_info('orders') WHERE name = 'query_id'")?

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod console;
 mod family;
 mod fidelity;
 mod interop;

@@ -1,0 +1,194 @@
+//! The request log: every API request the sandbox received and what it answered, for the
+//! console. The newest [`REQUEST_LOG_ROWS`] are kept.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Result, Store};
+
+/// How many requests the log keeps (older ones are deleted as new ones arrive).
+pub const REQUEST_LOG_ROWS: i64 = 100_000;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS requests (
+  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, method TEXT NOT NULL, target TEXT NOT NULL,
+  status INTEGER NOT NULL, code TEXT, latency_us INTEGER NOT NULL, request_id TEXT,
+  mchid TEXT, serial TEXT, signature TEXT NOT NULL, diagnosis TEXT,
+  request_headers TEXT NOT NULL, request_body BLOB NOT NULL, response_body BLOB NOT NULL,
+  out_order_no TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_order ON requests(out_order_no) WHERE out_order_no IS NOT NULL;
+";
+
+/// Whether a request's signature verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureCheck {
+    /// It verified.
+    Verified,
+    /// It did not (or the Authorization header was unusable).
+    Failed,
+    /// The request was refused before its signature was looked at.
+    NotChecked,
+}
+
+impl SignatureCheck {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Failed => "failed",
+            Self::NotChecked => "not_checked",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "verified" => Self::Verified,
+            "failed" => Self::Failed,
+            _ => Self::NotChecked,
+        }
+    }
+}
+
+/// One logged request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRow {
+    /// Its number in the log (newer is larger).
+    pub id: i64,
+    /// When it arrived, unix ms (real time).
+    pub at_ms: i64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, as received.
+    pub target: String,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// WeChat's `code` of an error answer.
+    pub code: Option<String>,
+    /// From the request's arrival to its answer, µs.
+    pub latency_us: i64,
+    /// The answer's `Request-ID`.
+    pub request_id: Option<String>,
+    /// From the Authorization header, when it parsed.
+    pub mchid: Option<String>,
+    /// The certificate serial from the Authorization header.
+    pub serial: Option<String>,
+    /// Whether its signature verified.
+    pub signature: SignatureCheck,
+    /// For a signature that failed: the string the sandbox expected to be signed and the
+    /// likely mistake; for other refusals, the sandbox's diagnosis.
+    pub diagnosis: Option<Value>,
+    /// Header names and values as received, the Authorization signature shortened.
+    pub request_headers: Vec<(String, String)>,
+    /// The body as received (lossy UTF-8 for display).
+    pub request_body: String,
+    /// The answer's body (lossy UTF-8).
+    pub response_body: String,
+    /// The order the request was about, when its path or body names one.
+    pub out_order_no: Option<String>,
+}
+
+const COLS: &str = "id, at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
+    let json = |i: usize| -> rusqlite::Result<Option<Value>> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .and_then(|s| serde_json::from_str(&s).ok()))
+    };
+    let text = |i: usize| -> rusqlite::Result<String> {
+        Ok(String::from_utf8_lossy(&r.get::<_, Vec<u8>>(i)?).into_owned())
+    };
+    Ok(RequestRow {
+        id: r.get(0)?,
+        at_ms: r.get(1)?,
+        method: r.get(2)?,
+        target: r.get(3)?,
+        status: r.get(4)?,
+        code: r.get(5)?,
+        latency_us: r.get(6)?,
+        request_id: r.get(7)?,
+        mchid: r.get(8)?,
+        serial: r.get(9)?,
+        signature: SignatureCheck::parse(&r.get::<_, String>(10)?),
+        diagnosis: json(11)?,
+        request_headers: json(12)?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
+        request_body: text(13)?,
+        response_body: text(14)?,
+        out_order_no: r.get(15)?,
+    })
+}
+
+impl Store {
+    /// Logs a request (`row.id` is ignored) and drops the oldest beyond
+    /// [`REQUEST_LOG_ROWS`].
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn log_request(
+        &self,
+        row: &RequestRow,
+        request_body: &[u8],
+        response_body: &[u8],
+    ) -> Result<i64> {
+        let conn = self.conn();
+        let headers = serde_json::to_string(&row.request_headers)?;
+        let diagnosis = row.diagnosis.as_ref().map(Value::to_string);
+        conn.prepare_cached(
+            "INSERT INTO requests (at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            row.at_ms,
+            row.method,
+            row.target,
+            row.status,
+            row.code,
+            row.latency_us,
+            row.request_id,
+            row.mchid,
+            row.serial,
+            row.signature.as_str(),
+            diagnosis,
+            headers,
+            request_body,
+            response_body,
+            row.out_order_no,
+        ])?;
+        let id = conn.last_insert_rowid();
+        if id % 1000 == 0 {
+            conn.prepare_cached("DELETE FROM requests WHERE id <= ?1")?
+                .execute([id - REQUEST_LOG_ROWS])?;
+        }
+        Ok(id)
+    }
+
+    /// Up to `limit` logged requests older than `before` (an id), newest first.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn list_requests(&self, before: Option<i64>, limit: u32) -> Result<Vec<RequestRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {COLS} FROM requests WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = st
+            .query_map(params![before.unwrap_or(i64::MAX), limit], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// One logged request.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn request(&self, id: i64) -> Result<Option<RequestRow>> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached(&format!("SELECT {COLS} FROM requests WHERE id = ?1"))?
+            .query_row([id], from_row)
+            .optional()?)
+    }
+}

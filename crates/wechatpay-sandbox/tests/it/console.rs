@@ -1,0 +1,141 @@
+//! The request log behind the console: every API request with its answer, and for a
+//! signature that does not verify, the string the sandbox expected and the likely mistake.
+
+use serde_json::Value;
+use wechatpay_core::SignableRequest;
+
+use crate::support::{Env, env, json, unique};
+
+async fn log(env: &Env) -> Vec<Value> {
+    let r = reqwest::get(format!("{}/_sandbox/api/requests", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    json(r).await["requests"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn every_request_is_logged_with_its_answer() {
+    let env = env().await;
+    let no = unique("LOG");
+    let client = env.builder().build().unwrap();
+    client.send(&env.order(&no)).await.unwrap();
+    let rows = log(&env).await;
+    let r = &rows[0];
+    assert_eq!(r["method"], "POST");
+    assert_eq!(
+        r["target"],
+        "/v3/payscore/partner/serviceorder/direct-complete"
+    );
+    assert_eq!(r["status"], 204);
+    assert_eq!(r["signature"], "verified");
+    assert_eq!(r["mchid"], env.g.client.mchid.as_str());
+    assert_eq!(r["serial"], env.g.client.serial.as_str());
+    assert_eq!(r["out_order_no"], no.as_str());
+    assert!(r["request_body"].as_str().unwrap().contains(&no));
+    assert!(r["request_id"].as_str().unwrap().ends_with("-0"), "{r}");
+    // The Authorization header is there, its signature cut short.
+    let auth = r["request_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "authorization")
+        .unwrap()[1]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(auth.contains("(344 characters)"), "{auth}");
+    assert!(auth.len() < 300, "{auth}");
+    let one = reqwest::get(format!(
+        "{}/_sandbox/api/requests/{}",
+        env.sandbox.base_url(),
+        r["id"]
+    ))
+    .await
+    .unwrap();
+    assert_eq!(json(one).await["id"], r["id"]);
+    let none = reqwest::get(format!(
+        "{}/_sandbox/api/requests/999999",
+        env.sandbox.base_url()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(none.status(), 404);
+}
+
+/// Sends `sent_target` signed over `signed_target` and `signed_body`.
+async fn send_signed(
+    env: &Env,
+    sent_target: &str,
+    signed_target: &str,
+    signed_body: &[u8],
+    sent_body: &[u8],
+) -> u16 {
+    let c = &env.g.client;
+    let ts = wechatpay_sandbox::now();
+    let method = if sent_body.is_empty() { "GET" } else { "POST" };
+    let auth = SignableRequest::new(method, signed_target, signed_body)
+        .sign(&c.mchid, &c.serial, &env.merchant_key(), ts, "N0NCE")
+        .unwrap();
+    reqwest::Client::new()
+        .request(
+            method.parse().unwrap(),
+            format!("{}{sent_target}", env.sandbox.base_url()),
+        )
+        .header("Authorization", auth.to_string())
+        .header("Accept", "application/json")
+        .header("User-Agent", "console-tests")
+        .header("Content-Type", "application/json")
+        .body(sent_body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
+    let env = env().await;
+    let ids = &env.g.client.ids;
+    let path = "/v3/payscore/partner/serviceorder";
+    let target = format!(
+        "{path}?out_order_no=Q1&service_id={}&sub_mchid={}",
+        ids.service_id, ids.sub_mchid
+    );
+    assert_eq!(send_signed(&env, &target, path, b"", b"").await, 401);
+    let r = &log(&env).await[0];
+    assert_eq!(r["signature"], "failed");
+    assert_eq!(r["code"], "SIGN_ERROR");
+    assert_eq!(r["out_order_no"], "Q1");
+    let d = &r["diagnosis"];
+    let expected = d["expected_string_to_sign"].as_str().unwrap();
+    assert!(
+        expected.starts_with(&format!("GET\n{target}\n")),
+        "{expected}"
+    );
+    assert!(expected.ends_with("\nN0NCE\n\n"), "{expected}");
+    assert!(
+        d["likely"].as_str().unwrap().contains("query string"),
+        "{d}"
+    );
+
+    // Bytes that differ from those signed match no usual mistake.
+    let body = serde_json::to_vec(&env.order(&unique("SB"))).unwrap();
+    let mut sent = body.clone();
+    sent.extend_from_slice(b" ");
+    let dc = "/v3/payscore/partner/serviceorder/direct-complete";
+    assert_eq!(send_signed(&env, dc, dc, &body, &sent).await, 401);
+    let r = &log(&env).await[0];
+    assert!(
+        r["diagnosis"]["likely"]
+            .as_str()
+            .unwrap()
+            .starts_with("none of the usual mistakes"),
+        "{r}"
+    );
+    assert_eq!(
+        r["request_body"].as_str().unwrap().as_bytes(),
+        &sent[..],
+        "the body as received"
+    );
+}
