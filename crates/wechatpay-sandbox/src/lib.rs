@@ -54,6 +54,7 @@ mod auth;
 mod bills;
 mod certificates;
 pub mod config;
+mod console;
 mod error;
 mod generate;
 mod helpers;
@@ -372,6 +373,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(web::routes())
+        .merge(console::routes())
         .merge(helpers::routes())
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(wechat_headers))

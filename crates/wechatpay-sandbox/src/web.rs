@@ -138,7 +138,7 @@ const PAGE: &str = r#"<!doctype html>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .ok{color:#070}.bad{color:#b00}code{font-size:12px}</style></head>
-<body><h1>WeChat Pay sandbox</h1><p>Read-only view. JSON: <a href="api/orders">api/orders</a>, <a href="api/deliveries">api/deliveries</a>, <a href="api/authorizations">api/authorizations</a>, <a href="api/clock">api/clock</a>, <a href="api/transactions">api/transactions</a>, <a href="api/refunds">api/refunds</a> (paged: <code>?before=&lt;next&gt;</code>). Refreshes every 2 s.</p>
+<body><h1>WeChat Pay sandbox</h1><p><a href="requests">Request log</a>: every API request, its answer, and why a signature failed.</p><p>Read-only view. JSON: <a href="api/orders">api/orders</a>, <a href="api/deliveries">api/deliveries</a>, <a href="api/authorizations">api/authorizations</a>, <a href="api/clock">api/clock</a>, <a href="api/transactions">api/transactions</a>, <a href="api/refunds">api/refunds</a> (paged: <code>?before=&lt;next&gt;</code>). Refreshes every 2 s.</p>
 <p>Business time (test clock): <b id="clock"></b></p>
 <h2>Orders</h2><table id="orders"><thead><tr><th>sub_mchid</th><th>out_order_no</th><th>state</th><th>collection</th><th>total (fen)</th><th>paid</th><th>note</th></tr></thead><tbody></tbody></table>
 <h2>Authorizations</h2><table id="authorizations"><thead><tr><th>service_id</th><th>sub_mchid</th><th>authorization_code</th><th>user</th><th>state</th></tr></thead><tbody></tbody></table>

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod browser;
 mod console;
 mod family;
 mod fidelity;

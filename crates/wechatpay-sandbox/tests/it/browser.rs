@@ -1,0 +1,191 @@
+//! The console in a real browser: headless Chromium driven through WebDriver
+//! (`chromium` and `chromium-driver`, Debian's packages). Where chromedriver is missing the
+//! tests say so and pass, unless `WECHATPAY_BROWSER=required` (as in `.ci/run`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support::{Env, env, unique};
+
+/// A chromedriver process and a headless Chromium session; both end on drop.
+pub(crate) struct Browser {
+    pub(crate) client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts chromedriver and a browser, or `None` (with a message) where there is none.
+pub(crate) async fn browser() -> Option<Browser> {
+    let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = match Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var("WECHATPAY_BROWSER").as_deref() != Ok("required"),
+                "WECHATPAY_BROWSER=required but {driver} does not start: {e} (apt-get install chromium chromium-driver)"
+            );
+            eprintln!(
+                "skipped: {driver} not found ({e}); install chromium and chromium-driver to run the browser tests"
+            );
+            return None;
+        }
+    };
+    let b = Browser {
+        client: connect(port).await,
+        driver: child,
+    };
+    b.client.set_window_size(1280, 900).await.unwrap();
+    Some(b)
+}
+
+async fn connect(port: u16) -> Client {
+    let mut caps = serde_json::Map::new();
+    let mut options = json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    if let Ok(bin) = std::env::var("CHROME_BIN") {
+        options["binary"] = json!(bin);
+    } else if std::path::Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    caps.insert("goog:chromeOptions".into(), options);
+    let url = format!("http://127.0.0.1:{port}");
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    // chromedriver takes a moment to listen.
+    let mut last = None;
+    for _ in 0..100 {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot start a browser session: {last:?}");
+}
+
+/// Sends a GET of `target` signed over `signed` instead.
+async fn badly_signed_get(env: &Env, target: &str, signed: &str) {
+    let c = &env.g.client;
+    let auth = wechatpay_core::SignableRequest::new("GET", signed, b"")
+        .sign(
+            &c.mchid,
+            &c.serial,
+            &env.merchant_key(),
+            wechatpay_sandbox::now(),
+            "N0NCE",
+        )
+        .unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{}{target}", env.sandbox.base_url()))
+        .header("Authorization", auth.to_string())
+        .header("Accept", "application/json")
+        .header("User-Agent", "browser-tests")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn a_sign_error_shows_the_expected_string_to_sign() {
+    let Some(b) = browser().await else { return };
+    let env = env().await;
+    let ids = &env.g.client.ids;
+    let path = "/v3/payscore/partner/serviceorder";
+    let target = format!(
+        "{path}?out_order_no=BR1&service_id={}&sub_mchid={}",
+        ids.service_id, ids.sub_mchid
+    );
+    badly_signed_get(&env, &target, path).await;
+
+    let c = &b.client;
+    c.goto(&format!("{}/_sandbox/requests", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    let first = c.find(Locator::Css("#requests tbody tr a")).await.unwrap();
+    assert_eq!(first.text().await.unwrap(), format!("GET {target}"));
+    first.click().await.unwrap();
+    let sig = c
+        .wait()
+        .for_element(Locator::Id("signature"))
+        .await
+        .unwrap();
+    assert_eq!(sig.text().await.unwrap(), "failed");
+    let expected = c
+        .find(Locator::Id("expected"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = expected.lines().collect();
+    assert_eq!(lines[0], "GET\\n");
+    assert_eq!(lines[1], format!("{target}\\n"));
+    assert_eq!(lines[3], "N0NCE\\n");
+    let likely = c
+        .find(Locator::Id("likely"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(likely.contains("query string was left out"), "{likely}");
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn script_in_a_request_is_shown_as_text() {
+    let Some(b) = browser().await else { return };
+    let env = env().await;
+    let mut order = env.order(&unique("XSS"));
+    order.attach = Some("<script>window.pwned = 1</script>".into());
+    env.builder().build().unwrap().send(&order).await.unwrap();
+    let c = &b.client;
+    c.goto(&format!("{}/_sandbox/requests", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#requests tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = c
+        .wait()
+        .for_element(Locator::Id("request-body"))
+        .await
+        .unwrap();
+    assert!(
+        body.text()
+            .await
+            .unwrap()
+            .contains("<script>window.pwned = 1</script>")
+    );
+    let pwned = c
+        .execute("return typeof window.pwned", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pwned, json!("undefined"));
+    b.client.clone().close().await.unwrap();
+}
