@@ -9,10 +9,13 @@ use axum::routing::get;
 
 use crate::AppState;
 
+mod orders;
 mod requests;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/_sandbox/orders", get(orders::list))
+        .route("/_sandbox/orders/{id}", get(orders::show))
         .route("/_sandbox/requests", get(requests::list))
         .route("/_sandbox/requests/{id}", get(requests::show))
         .route("/_sandbox/console.css", get(css))
@@ -40,7 +43,7 @@ fn page(title: &str, body: &str) -> Response {
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{} · WeChat Pay sandbox</title>
 <link rel="stylesheet" href="/_sandbox/console.css"></head>
-<body><nav><a href="/_sandbox/">Sandbox</a> <a href="/_sandbox/requests">Requests</a></nav>
+<body><nav><a href="/_sandbox/">Sandbox</a> <a href="/_sandbox/orders">Orders</a> <a href="/_sandbox/requests">Requests</a></nav>
 <main>{body}</main></body></html>"#,
         esc(title)
     );

@@ -98,10 +98,10 @@ CREATE INDEX IF NOT EXISTS refunds_day ON refunds(sp_mchid, created_ms);
 CREATE INDEX IF NOT EXISTS refunds_due ON refunds(due_ms) WHERE due_ms IS NOT NULL;
 ";
 
-const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description";
-const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
+pub(super) const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description";
+pub(super) const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
 
-fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
+pub(super) fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
     tx_at(r, 0)
 }
 
@@ -122,7 +122,7 @@ fn tx_at(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<TransactionRow> {
     })
 }
 
-fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRow> {
+pub(super) fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRow> {
     Ok(RefundRow {
         sp_mchid: r.get(0)?,
         sub_mchid: r.get(1)?,

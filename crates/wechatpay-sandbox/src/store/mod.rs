@@ -6,10 +6,12 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod authorizations;
+mod console;
 mod ledger;
 mod requests;
 
 pub use authorizations::{AuthorizationRow, AuthorizationState};
+pub use console::{OrderFilter, OrderRecord};
 pub use ledger::{Cursor, Page, RefundRow, TransactionRow};
 pub use ledger::{for_each_refund, for_each_transaction};
 pub use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
@@ -239,6 +241,18 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
 const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version, query_id";
 const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
 
+/// Columns `delivery_id, attempt_no, at_ms, status, error, duration_ms`.
+fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
+    Ok(Attempt {
+        delivery_id: r.get(0)?,
+        attempt_no: r.get(1)?,
+        at_ms: r.get(2)?,
+        status: r.get(3)?,
+        error: r.get(4)?,
+        duration_ms: r.get(5)?,
+    })
+}
+
 fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
@@ -288,6 +302,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(ledger::SCHEMA)?;
         conn.execute_batch(requests::SCHEMA)?;
+        conn.execute_batch(console::SCHEMA)?;
         // Databases made before query ids existed get the column (their orders have none).
         let has_query_id = conn
             .prepare("SELECT 1 FROM pragma_table_info('orders') WHERE name = 'query_id'")?
@@ -641,16 +656,7 @@ impl Store {
         ds.into_iter()
             .map(|d| {
                 let a = at
-                    .query_map(params![d.id], |r| {
-                        Ok(Attempt {
-                            delivery_id: r.get(0)?,
-                            attempt_no: r.get(1)?,
-                            at_ms: r.get(2)?,
-                            status: r.get(3)?,
-                            error: r.get(4)?,
-                            duration_ms: r.get(5)?,
-                        })
-                    })?
+                    .query_map(params![d.id], attempt_from_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok((d, a))
             })

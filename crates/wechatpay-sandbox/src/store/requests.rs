@@ -89,9 +89,9 @@ pub struct RequestRow {
     pub out_order_no: Option<String>,
 }
 
-const COLS: &str = "id, at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no";
+pub(super) const COLS: &str = "id, at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
     let json = |i: usize| -> rusqlite::Result<Option<Value>> {
         Ok(r.get::<_, Option<String>>(i)?
             .and_then(|s| serde_json::from_str(&s).ok()))

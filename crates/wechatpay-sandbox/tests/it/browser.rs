@@ -189,3 +189,71 @@ async fn script_in_a_request_is_shown_as_text() {
     assert_eq!(pwned, json!("undefined"));
     b.client.clone().close().await.unwrap();
 }
+
+/// After a flow whose callback failed once and then was acknowledged, the order is found
+/// by filter and its page shows both attempts and the decrypted resource.
+#[tokio::test]
+async fn an_order_page_shows_its_callback_attempts_and_plaintext() {
+    let Some(b) = browser().await else { return };
+    let env = crate::support::env_with(|c| {
+        c.behaviour.deduction_delay_ms = 10;
+        c.behaviour.callback_time_scale = 0.001;
+    })
+    .await;
+    let receiver = wechatpay_sandbox::testing::Recorder::start(1)
+        .await
+        .unwrap();
+    let no = unique("WEB");
+    let mut order = env.order(&no);
+    order.notify_url = receiver.url().into();
+    env.builder().build().unwrap().send(&order).await.unwrap();
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+
+    let c = &b.client;
+    let base = env.sandbox.base_url();
+    c.goto(&format!(
+        "{base}/_sandbox/orders?state=DONE&openid={}",
+        env.g.client.ids.openid
+    ))
+    .await
+    .unwrap();
+    c.find(Locator::LinkText(&no))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let plain = c
+        .wait()
+        .for_element(Locator::Css(".callback .plaintext"))
+        .await
+        .unwrap();
+    let text = plain.text().await.unwrap();
+    assert!(
+        text.contains(&format!("\"out_order_no\": \"{no}\"")),
+        "{text}"
+    );
+    assert!(text.contains("\"state\": \"DONE\""), "{text}");
+    let attempts = c
+        .find_all(Locator::Css(".callback .attempts tr"))
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 3, "a header and two attempts");
+    let second = attempts[2].text().await.unwrap();
+    assert!(
+        second.starts_with("2 ") && second.contains(" 204 "),
+        "{second}"
+    );
+    let timeline = c
+        .find(Locator::Id("timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("deduction 250 fen"), "{timeline}");
+    if let Ok(path) = std::env::var("WECHATPAY_SCREENSHOT") {
+        std::fs::write(path, c.screenshot().await.unwrap()).unwrap();
+    }
+    b.client.clone().close().await.unwrap();
+}

@@ -139,3 +139,70 @@ async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
         "the body as received"
     );
 }
+
+async fn page(env: &Env, path: &str) -> (u16, String) {
+    let r = reqwest::get(format!("{}{path}", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    if status == 200 {
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+    }
+    (status, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn orders_are_found_by_filter_and_escaped() {
+    let env = env().await;
+    let client = env.builder().build().unwrap();
+    let a = unique("FA");
+    let mut first = env.order(&a);
+    first.attach = Some("<img src=x onerror=alert(1)>".into());
+    client.send(&first).await.unwrap();
+    let openid = env.g.client.ids.openid.as_str();
+
+    let (status, html) = page(&env, &format!("/_sandbox/orders?openid={openid}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&a), "{html}");
+    let (_, html) = page(&env, "/_sandbox/orders?openid=oNobody").await;
+    assert!(!html.contains(&a) && html.contains("No orders match."));
+    let today = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now());
+    let (_, html) = page(&env, &format!("/_sandbox/orders?state=DOING&day={today}")).await;
+    assert!(
+        html.contains(&a),
+        "created today, collecting (DOING): {html}"
+    );
+    let (_, html) = page(&env, "/_sandbox/orders?day=2001-01-01").await;
+    assert!(!html.contains(&a));
+    let (status, _) = page(&env, "/_sandbox/orders?day=yesterday").await;
+    assert_eq!(status, 400);
+
+    // The order page escapes what came from the request.
+    let id = html_link_id(
+        &page(&env, &format!("/_sandbox/orders?openid={openid}"))
+            .await
+            .1,
+        &a,
+    );
+    let (status, html) = page(&env, &format!("/_sandbox/orders/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img src=x"), "{html}");
+}
+
+/// The order id in `/_sandbox/orders/{id}` of the link whose text is `no`.
+fn html_link_id(html: &str, no: &str) -> i64 {
+    let end = html.find(&format!("\">{no}</a>")).unwrap();
+    let start = html[..end].rfind("/_sandbox/orders/").unwrap() + "/_sandbox/orders/".len();
+    html[start..end].parse().unwrap()
+}

@@ -1,0 +1,307 @@
+//! Orders: a filtered, paged list, and one page per order with its timeline and callbacks.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{esc, page, when};
+use crate::AppState;
+use crate::error::ApiErr;
+use crate::store::{OrderFilter, OrderRecord};
+
+const PAGE_ROWS: u32 = 50;
+const STATES: [&str; 5] = ["CREATED", "DOING", "DONE", "REVOKED", "EXPIRED"];
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Filter {
+    state: Option<String>,
+    sub_mchid: Option<String>,
+    openid: Option<String>,
+    service_id: Option<String>,
+    /// `YYYY-MM-DD`, a Beijing day.
+    day: Option<String>,
+    /// `<created_ms>.<rowid>`.
+    before: Option<String>,
+}
+
+fn given(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Filter {
+    fn store_filter(&self) -> Result<OrderFilter, ApiErr> {
+        let (from_ms, until_ms) = match given(self.day.as_ref()) {
+            None => (None, None),
+            Some(d) => {
+                // Beijing midnight, unix ms.
+                let start = wechatpay_models::v3::bill::parse_bill_date(&d)
+                    .map(|date| (date.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000)
+                    .ok_or_else(|| {
+                        ApiErr::param("参数错误").why(format!("day {d:?} is not a date YYYY-MM-DD"))
+                    })?;
+                (Some(start), Some(start + 86_400_000))
+            }
+        };
+        Ok(OrderFilter {
+            state: given(self.state.as_ref()),
+            sub_mchid: given(self.sub_mchid.as_ref()),
+            openid: given(self.openid.as_ref()),
+            service_id: given(self.service_id.as_ref()),
+            from_ms,
+            until_ms,
+        })
+    }
+
+    /// The filter as a query string (for the next page's link).
+    fn query(&self) -> String {
+        [
+            ("state", &self.state),
+            ("sub_mchid", &self.sub_mchid),
+            ("openid", &self.openid),
+            ("service_id", &self.service_id),
+            ("day", &self.day),
+        ]
+        .iter()
+        .filter_map(|(k, v)| {
+            given(v.as_ref()).map(|v| format!("{k}={}", wechatpay_models::encode_segment(&v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Response, ApiErr> {
+    let filter = f.store_filter()?;
+    let before = f.before.as_deref().and_then(|b| {
+        let (t, r) = b.split_once('.')?;
+        Some((t.parse().ok()?, r.parse().ok()?))
+    });
+    let found = s.store().find_orders(&filter, before, PAGE_ROWS)?;
+    let input = |name: &str, v: &Option<String>, hint: &str| {
+        format!(
+            "<label>{name} <input name=\"{name}\" value=\"{}\" placeholder=\"{hint}\"></label> ",
+            esc(v.as_deref().unwrap_or(""))
+        )
+    };
+    let mut b = String::from(
+        "<h1>Orders</h1><form id=\"filter\" method=\"get\"><label>state <select name=\"state\"><option value=\"\">any</option>",
+    );
+    for st in STATES {
+        let sel = if f.state.as_deref() == Some(st) {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(b, "<option{sel}>{st}</option>");
+    }
+    b.push_str("</select></label> ");
+    b += &input("sub_mchid", &f.sub_mchid, "");
+    b += &input("openid", &f.openid, "");
+    b += &input("service_id", &f.service_id, "");
+    b += &input("day", &f.day, "YYYY-MM-DD");
+    b.push_str("<button>Filter</button></form>");
+    b.push_str(
+        "<table id=\"orders\"><thead><tr><th>created (Beijing)</th><th>out_order_no</th><th>state</th>\
+         <th>sub_mchid</th><th>openid</th><th>service_id</th><th>total (fen)</th><th>collection</th></tr></thead><tbody>",
+    );
+    for (id, o) in &found.rows {
+        let order = &o.order;
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td><a href=\"/_sandbox/orders/{id}\">{}</a></td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            when(o.created_ms),
+            esc(&o.out_order_no),
+            esc(order.state.as_ref().map(|s| s.as_str()).unwrap_or("")),
+            esc(order
+                .state_description
+                .as_ref()
+                .map(|s| s.as_str())
+                .unwrap_or("")),
+            esc(&o.sub_mchid),
+            esc(order.openid.as_ref().map(|x| x.as_str()).unwrap_or("")),
+            esc(order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("")),
+            order
+                .total_amount
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            esc(order
+                .collection
+                .as_ref()
+                .and_then(|c| c.state.as_ref())
+                .map(|s| s.as_str())
+                .unwrap_or("")),
+        );
+    }
+    b.push_str("</tbody></table>");
+    if found.rows.is_empty() {
+        b.push_str("<p class=\"muted\">No orders match.</p>");
+    }
+    if let Some((t, r)) = found.next {
+        let q = f.query();
+        let sep = if q.is_empty() { "" } else { "&" };
+        let _ = write!(
+            b,
+            "<p><a id=\"older\" href=\"/_sandbox/orders?{q}{sep}before={t}.{r}\">older →</a></p>"
+        );
+    }
+    Ok(page("Orders", &b))
+}
+
+pub(crate) async fn show(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiErr> {
+    let Some(rec) = s.store().order_record(id)? else {
+        return Err(ApiErr::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_EXISTS",
+            "订单不存在",
+        )
+        .why(format!("no order {id}")));
+    };
+    let OrderRecord {
+        order: o,
+        requests,
+        transactions,
+        refunds,
+        deliveries,
+    } = &rec;
+    let json = serde_json::to_string_pretty(&o.order).unwrap_or_default();
+    let order = &o.order;
+    let mut b = format!(
+        "<h1>Order {}</h1><table id=\"summary\"><tr><th>state</th><td>{} {}</td></tr>\
+         <tr><th>total</th><td>{} fen</td></tr><tr><th>collection</th><td>{}</td></tr>\
+         <tr><th>sp_mchid / sub_mchid</th><td>{} / {}</td></tr><tr><th>openid</th><td>{}</td></tr>\
+         <tr><th>service_id</th><td>{}</td></tr><tr><th>created / updated</th><td>{} / {}</td></tr></table>",
+        esc(&o.out_order_no),
+        esc(order.state.as_ref().map(|s| s.as_str()).unwrap_or("")),
+        esc(order
+            .state_description
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or("")),
+        order
+            .total_amount
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        esc(order
+            .collection
+            .as_ref()
+            .and_then(|c| c.state.as_ref())
+            .map(|s| s.as_str())
+            .unwrap_or("")),
+        esc(&o.sp_mchid),
+        esc(&o.sub_mchid),
+        esc(order.openid.as_ref().map(|x| x.as_str()).unwrap_or("")),
+        esc(order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("")),
+        when(o.created_ms),
+        when(o.updated_ms),
+    );
+    // One timeline from every record that has a time.
+    let mut events: Vec<(i64, String)> = Vec::new();
+    for r in requests {
+        events.push((
+            r.at_ms,
+            format!(
+                "request <a href=\"/_sandbox/requests/{}\">{} {}</a> → {} {}",
+                r.id,
+                esc(&r.method),
+                esc(&r.target),
+                r.status,
+                esc(r.code.as_deref().unwrap_or(""))
+            ),
+        ));
+    }
+    for t in transactions {
+        events.push((
+            t.paid_ms,
+            format!(
+                "deduction {} fen, transaction {}",
+                t.amount,
+                esc(&t.transaction_id)
+            ),
+        ));
+    }
+    for r in refunds {
+        events.push((
+            r.created_ms,
+            format!("refund {} applied: {} fen", esc(&r.out_refund_no), r.refund),
+        ));
+        if let Some(ms) = r.success_ms {
+            events.push((
+                ms,
+                format!("refund {} {}", esc(&r.out_refund_no), esc(&r.status)),
+            ));
+        }
+    }
+    for (d, attempts) in deliveries {
+        for a in attempts {
+            events.push((
+                a.at_ms,
+                format!(
+                    "callback {} attempt {} → {}",
+                    esc(&d.event_type),
+                    a.attempt_no,
+                    esc(&a
+                        .status
+                        .map_or_else(|| a.error.clone().unwrap_or_default(), |s| s.to_string()))
+                ),
+            ));
+        }
+    }
+    events.sort_by_key(|e| e.0);
+    b.push_str("<h2>Timeline</h2><table id=\"timeline\">");
+    for (t, what) in &events {
+        let _ = write!(b, "<tr><td>{}</td><td>{what}</td></tr>", when(*t));
+    }
+    b.push_str("</table><h2>Callbacks</h2>");
+    if deliveries.is_empty() {
+        b.push_str("<p class=\"muted\">None yet.</p>");
+    }
+    let key = s.world().providers.get(&o.sp_mchid).map(|p| &p.apiv3_key);
+    for (d, attempts) in deliveries {
+        let _ = write!(
+            b,
+            "<div class=\"callback\"><h3>{} <code>{}</code></h3><p>to {} · {}</p><table class=\"attempts\"><tr><th>#</th><th>time</th><th>receiver status</th><th>ms</th><th>error</th></tr>",
+            esc(&d.event_type),
+            esc(&d.event_id),
+            esc(&d.notify_url),
+            esc(&d.state)
+        );
+        for a in attempts {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                a.attempt_no,
+                when(a.at_ms),
+                a.status.map(|s| s.to_string()).unwrap_or_default(),
+                a.duration_ms,
+                esc(a.error.as_deref().unwrap_or(""))
+            );
+        }
+        let plain = key
+            .and_then(|k| {
+                let n: wechatpay_core::notify::Notification = serde_json::from_str(&d.body).ok()?;
+                let p = n.resource.decrypt(k).ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&p).ok()?;
+                serde_json::to_string_pretty(&v).ok()
+            })
+            .unwrap_or_else(|| "(cannot decrypt with the provider's APIv3 key)".into());
+        let _ = write!(
+            b,
+            "</table><p>Decrypted resource (the sandbox holds the APIv3 key):</p><pre class=\"plaintext\">{}</pre></div>",
+            esc(&plain)
+        );
+    }
+    let _ = write!(
+        b,
+        "<h2>The order as WeChat Pay answers it</h2><pre id=\"order\">{}</pre>",
+        esc(&json)
+    );
+    Ok(page(&format!("Order {}", o.out_order_no), &b))
+}

@@ -1,0 +1,170 @@
+//! What the console reads: orders by filter, one order with everything about it. The
+//! indexes keep a page fast with a million orders.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::ledger::{REFUND_COLS, TX_COLS, refund_from_row, tx_from_row};
+use super::requests::{COLS as REQUEST_COLS, from_row as request_from_row};
+use super::{
+    Attempt, Cursor, DELIVERY_COLS, Delivery, ORDER_COLS, OrderRow, Page, RefundRow, RequestRow,
+    Result, Store, TransactionRow, attempt_from_row, delivery_from_row, order_from_row,
+};
+
+pub(super) const SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS orders_created ON orders(created_ms);
+CREATE INDEX IF NOT EXISTS orders_state ON orders(json_extract(order_json, '$.state'), created_ms);
+CREATE INDEX IF NOT EXISTS orders_sub ON orders(sub_mchid, created_ms);
+CREATE INDEX IF NOT EXISTS orders_openid ON orders(json_extract(order_json, '$.openid'), created_ms);
+CREATE INDEX IF NOT EXISTS orders_service ON orders(json_extract(order_json, '$.service_id'), created_ms);
+CREATE INDEX IF NOT EXISTS transactions_order ON transactions(sp_mchid, out_order_no);
+CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(out_order_no);
+";
+
+/// Which orders to list; `None` matches any.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// `CREATED`, `DOING`, `DONE`, `REVOKED`, `EXPIRED`.
+    pub state: Option<String>,
+    /// The sub-merchant.
+    pub sub_mchid: Option<String>,
+    /// The user.
+    pub openid: Option<String>,
+    /// The Pay Score service.
+    pub service_id: Option<String>,
+    /// Created at or after this unix ms.
+    pub from_ms: Option<i64>,
+    /// Created before this unix ms.
+    pub until_ms: Option<i64>,
+}
+
+/// An order and everything the sandbox knows about it.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    /// The order.
+    pub order: OrderRow,
+    /// API requests about it, oldest first (those still in the request log).
+    pub requests: Vec<RequestRow>,
+    /// Its deductions.
+    pub transactions: Vec<TransactionRow>,
+    /// Refunds of its deductions.
+    pub refunds: Vec<RefundRow>,
+    /// Its callbacks, with every attempt.
+    pub deliveries: Vec<(Delivery, Vec<Attempt>)>,
+}
+
+impl Store {
+    /// A page of orders matching `f`, newest first, after cursor `before`
+    /// (`(created_ms, rowid)`); each row with its rowid.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn find_orders(
+        &self,
+        f: &OrderFilter,
+        before: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Page<(i64, OrderRow)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {ORDER_COLS}, rowid FROM orders
+             WHERE (?1 IS NULL OR json_extract(order_json, '$.state') = ?1)
+               AND (?2 IS NULL OR sub_mchid = ?2)
+               AND (?3 IS NULL OR json_extract(order_json, '$.openid') = ?3)
+               AND (?4 IS NULL OR json_extract(order_json, '$.service_id') = ?4)
+               AND created_ms >= ?5 AND created_ms < ?6
+               AND (created_ms, rowid) < (?7, ?8)
+             ORDER BY created_ms DESC, rowid DESC LIMIT ?9"
+        ))?;
+        let (t, r) = before.unwrap_or((i64::MAX, i64::MAX));
+        let mut rows = Vec::new();
+        let mut q = st.query(params![
+            f.state,
+            f.sub_mchid,
+            f.openid,
+            f.service_id,
+            f.from_ms.unwrap_or(i64::MIN),
+            f.until_ms.unwrap_or(i64::MAX),
+            t,
+            r,
+            limit
+        ])?;
+        while let Some(row) = q.next()? {
+            let (order, json) = order_from_row(row)?;
+            rows.push((row.get::<_, i64>(12)?, order, json));
+        }
+        drop(q);
+        drop(st);
+        drop(conn);
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|(id, o, _)| (o.created_ms, *id)))
+            .flatten();
+        let rows = rows
+            .into_iter()
+            .map(|(id, mut o, json)| {
+                o.order = serde_json::from_str(&json)?;
+                Ok((id, o))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Page { rows, next })
+    }
+
+    /// The order with this rowid and everything about it.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn order_record(&self, rowid: i64) -> Result<Option<OrderRecord>> {
+        let conn = self.conn();
+        let Some((mut order, json)) = conn
+            .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE rowid = ?1"))?
+            .query_row([rowid], order_from_row)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        order.order = serde_json::from_str(&json)?;
+        let no = order.out_order_no.as_str();
+        let requests = conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLS} FROM requests WHERE out_order_no = ?1 ORDER BY id"
+            ))?
+            .query_map([no], request_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let transactions = conn
+            .prepare_cached(&format!(
+                "SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND out_order_no = ?2 ORDER BY paid_ms"
+            ))?
+            .query_map(params![order.sp_mchid, no], tx_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut refunds = Vec::new();
+        for t in &transactions {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {REFUND_COLS} FROM refunds WHERE transaction_id = ?1 ORDER BY created_ms"
+            ))?;
+            refunds.extend(
+                st.query_map([&t.transaction_id], refund_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            );
+        }
+        let ds = conn
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLS} FROM deliveries WHERE sp_mchid = ?1 AND out_order_no = ?2 ORDER BY id"
+            ))?
+            .query_map(params![order.sp_mchid, no], delivery_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut deliveries = Vec::new();
+        for d in ds {
+            let attempts = conn
+                .prepare_cached("SELECT delivery_id, attempt_no, at_ms, status, error, duration_ms FROM attempts WHERE delivery_id = ?1 ORDER BY attempt_no")?
+                .query_map([d.id], attempt_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            deliveries.push((d, attempts));
+        }
+        Ok(Some(OrderRecord {
+            order,
+            requests,
+            transactions,
+            refunds,
+            deliveries,
+        }))
+    }
+}
