@@ -61,7 +61,57 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&p("check-launch"), post(check_launch))
         .route(&p("refund-outcome"), post(crate::refunds::outcome_helper))
         .route(&p("refund-error"), post(crate::refunds::error_helper))
+        .route(&p("resend-callback"), post(resend))
+        .route_layer(axum::middleware::from_fn(same_origin))
         .route_layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Refuses a browser request sent from another site (the console's buttons post from its
+/// own pages): `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` other than
+/// this host. Clients that send neither (tests, scripts) pass.
+async fn same_origin(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let h = req.headers();
+    let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let host = h
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin = h
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let cross_site = site.is_some_and(|s| !matches!(s, "same-origin" | "none"));
+    let other_origin = origin.is_some_and(|o| host.is_none_or(|h| o != format!("http://{h}")));
+    if cross_site || other_origin {
+        return Refused(
+            StatusCode::FORBIDDEN,
+            format!(
+                "test helpers take requests from the sandbox's own pages only (Origin {}, Sec-Fetch-Site {})",
+                origin.unwrap_or("-"),
+                site.unwrap_or("-")
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+struct ResendBody {
+    event_id: String,
+}
+
+/// Sends a callback again now (an extra attempt, also after it was delivered).
+async fn resend(State(s): State<AppState>, Json(b): Json<ResendBody>) -> Answer {
+    let now = s.now_ms();
+    if !s.store().resend_delivery(&b.event_id, now)? {
+        return Err(bad(format!(
+            "no callback {} waiting or finished (one being sent cannot be resent)",
+            b.event_id
+        )));
+    }
+    s.wake_worker_at(now);
+    Ok(Json(
+        json!({ "event_id": b.event_id, "due": rfc3339_beijing(now / 1000) }),
+    ))
 }
 
 /// Refuses callers that are not on this machine.

@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/requests", get(requests::list))
         .route("/_sandbox/requests/{id}", get(requests::show))
         .route("/_sandbox/console.css", get(css))
+        .route("/_sandbox/console.js", get(js))
 }
 
 /// `<`, `>`, `&`, `"` and `'` as entities: safe in text and in quoted attributes.
@@ -42,7 +43,7 @@ fn page(title: &str, body: &str) -> Response {
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{} · WeChat Pay sandbox</title>
-<link rel="stylesheet" href="/_sandbox/console.css"></head>
+<link rel="stylesheet" href="/_sandbox/console.css"><script src="/_sandbox/console.js" defer></script></head>
 <body><nav><a href="/_sandbox/">Sandbox</a> <a href="/_sandbox/orders">Orders</a> <a href="/_sandbox/requests">Requests</a></nav>
 <main>{body}</main></body></html>"#,
         esc(title)
@@ -72,6 +73,42 @@ async fn css() -> Response {
         include_str!("console.css"),
     )
         .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console.js"),
+    )
+        .into_response()
+}
+
+/// A button that calls test helper `helper` with `fields` (name, value) after the
+/// confirmation `confirm`, through the same endpoint scripts use; its answer appears in
+/// the form's `<output>`. `inputs` is extra escaped HTML (visible fields).
+fn action(
+    helper: &str,
+    label: &str,
+    confirm: &str,
+    fields: &[(&str, &str)],
+    inputs: &str,
+) -> String {
+    let mut f = format!(
+        "<form class=\"action\" method=\"post\" action=\"/_sandbox/api/test-helpers/{helper}\" data-confirm=\"{}\">",
+        esc(confirm)
+    );
+    for (k, v) in fields {
+        f += &format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            esc(k),
+            esc(v)
+        );
+    }
+    f += &format!(
+        "{inputs}<button>{}</button> <output></output></form>",
+        esc(label)
+    );
+    f
 }
 
 /// Unix ms as `YYYY-MM-DD HH:MM:SS.mmm` Beijing time (the time WeChat Pay shows).

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{esc, page, when};
+use super::{action, esc, page, when};
 use crate::AppState;
 use crate::error::ApiErr;
 use crate::store::{OrderFilter, OrderRecord};
@@ -105,6 +105,13 @@ pub(crate) async fn list(
     b += &input("service_id", &f.service_id, "");
     b += &input("day", &f.day, "YYYY-MM-DD");
     b.push_str("<button>Filter</button></form>");
+    b += &action(
+        "clock/advance",
+        "Advance the test clock",
+        "Move business time forward (expiries, deductions and retries fall due)?",
+        &[],
+        "<label>seconds <input type=\"number\" name=\"seconds\" value=\"3600\" min=\"0\"></label> ",
+    );
     b.push_str(
         "<table id=\"orders\"><thead><tr><th>created (Beijing)</th><th>out_order_no</th><th>state</th>\
          <th>sub_mchid</th><th>openid</th><th>service_id</th><th>total (fen)</th><th>collection</th></tr></thead><tbody>",
@@ -202,6 +209,59 @@ pub(crate) async fn show(
         when(o.created_ms),
         when(o.updated_ms),
     );
+    let mut actions = String::new();
+    if order.state == Some(wechatpay_models::v3::payscore::OrderState::Created) {
+        // The user who confirms: the order's, else one of the service's users.
+        let service = order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("");
+        let mut users: Vec<&str> = s
+            .world()
+            .users
+            .keys()
+            .filter(|(svc, _)| svc == service)
+            .map(|(_, openid)| openid.as_str())
+            .collect();
+        users.sort_unstable();
+        let user = order
+            .openid
+            .as_ref()
+            .map(|x| x.as_str())
+            .or(users.first().copied())
+            .unwrap_or("");
+        actions += &action(
+            "confirm-order",
+            "User confirms",
+            "The user confirms this order (DOING, USER_CONFIRM callback)?",
+            &[
+                ("mchid", &o.sp_mchid),
+                ("sub_mchid", &o.sub_mchid),
+                ("out_order_no", &o.out_order_no),
+            ],
+            &format!(
+                "<label>openid <input name=\"openid\" value=\"{}\"></label> ",
+                esc(user)
+            ),
+        );
+    }
+    if let Some(openid) = order.openid.as_ref().map(|x| x.as_str()) {
+        for (outcome, label) in [
+            ("success", "Next deduction succeeds"),
+            ("fail", "Next deduction fails"),
+        ] {
+            actions += &action(
+                "deduction-outcome",
+                label,
+                &format!("Deductions from {openid} will {outcome}?"),
+                &[("openid", openid), ("outcome", outcome)],
+                "",
+            );
+        }
+    }
+    if !actions.is_empty() {
+        let _ = write!(
+            b,
+            "<h2>Act as the user</h2><div id=\"actions\">{actions}</div>"
+        );
+    }
     // One timeline from every record that has a time.
     let mut events: Vec<(i64, String)> = Vec::new();
     for r in requests {
@@ -284,6 +344,13 @@ pub(crate) async fn show(
                 esc(a.error.as_deref().unwrap_or(""))
             );
         }
+        b += &action(
+            "resend-callback",
+            "Re-send now",
+            &format!("Send {} to {} again now?", d.event_type, d.notify_url),
+            &[("event_id", &d.event_id)],
+            "",
+        );
         let plain = key
             .and_then(|k| {
                 let n: wechatpay_core::notify::Notification = serde_json::from_str(&d.body).ok()?;

@@ -108,6 +108,19 @@ impl Store {
         Ok(Page { rows, next })
     }
 
+    /// Makes a callback due again at `now_ms` (not while an attempt is being made);
+    /// whether there was one.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn resend_delivery(&self, event_id: &str, now_ms: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2 WHERE event_id = ?1 AND state != 'sending'",
+            params![event_id, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
     /// The order with this rowid and everything about it.
     ///
     /// # Errors

@@ -257,3 +257,78 @@ async fn an_order_page_shows_its_callback_attempts_and_plaintext() {
     }
     b.client.clone().close().await.unwrap();
 }
+
+/// A need-confirm order: the console's "User confirms" button asks first, then the
+/// sandbox sends USER_CONFIRM to the order's notify_url.
+#[tokio::test]
+async fn user_confirms_from_the_console() {
+    use wechatpay_models::v3::payscore::partner::serviceorder::CreateRequest;
+    use wechatpay_models::v3::payscore::{RiskFund, TimeRange};
+    let Some(b) = browser().await else { return };
+    let env = env().await;
+    let receiver = wechatpay_sandbox::testing::Recorder::start(0)
+        .await
+        .unwrap();
+    let ids = &env.g.client.ids;
+    let no = unique("CF");
+    let create = CreateRequest::new(
+        ids.confirm_service_id.as_str(),
+        ids.appid.as_str(),
+        ids.sub_mchid.as_str(),
+        &no,
+        "充电宝租借",
+        RiskFund::new("DEPOSIT", 9900),
+        TimeRange::on_accept(),
+        receiver.url(),
+    );
+    env.builder().build().unwrap().send(&create).await.unwrap();
+
+    let c = &b.client;
+    c.goto(&format!(
+        "{}/_sandbox/orders?state=CREATED",
+        env.sandbox.base_url()
+    ))
+    .await
+    .unwrap();
+    c.find(Locator::LinkText(&no))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let button = c
+        .wait()
+        .for_element(Locator::XPath(
+            "//form[contains(@action,'confirm-order')]//button",
+        ))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    assert!(
+        c.get_alert_text()
+            .await
+            .unwrap()
+            .contains("confirms this order")
+    );
+    c.accept_alert().await.unwrap();
+    let out = c
+        .find(Locator::Css("form[action$='confirm-order'] output"))
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = out.text().await.unwrap();
+        if answer.starts_with("200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        answer.starts_with("200") && answer.contains("\"USER_CONFIRM\""),
+        "{answer}"
+    );
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let envelope: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(envelope["event_type"], "PAYSCORE.USER_CONFIRM");
+    b.client.clone().close().await.unwrap();
+}

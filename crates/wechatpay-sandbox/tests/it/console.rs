@@ -206,3 +206,79 @@ fn html_link_id(html: &str, no: &str) -> i64 {
     let start = html[..end].rfind("/_sandbox/orders/").unwrap() + "/_sandbox/orders/".len();
     html[start..end].parse().unwrap()
 }
+
+async fn post_helper(env: &Env, name: &str, body: Value, extra: &[(&str, String)]) -> (u16, Value) {
+    let mut r = reqwest::Client::new()
+        .post(format!(
+            "{}/_sandbox/api/test-helpers/{name}",
+            env.sandbox.base_url()
+        ))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    for (k, v) in extra {
+        r = r.header(*k, v);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), json(r).await)
+}
+
+#[tokio::test]
+async fn helpers_refuse_other_sites_and_resend_callbacks() {
+    let env = crate::support::env_with(|c| {
+        c.behaviour.deduction_delay_ms = 10;
+        c.behaviour.callback_time_scale = 0.001;
+    })
+    .await;
+    let body = serde_json::json!({"seconds": 0});
+    let evil = [("Origin", "http://evil.example".to_owned())];
+    assert_eq!(
+        post_helper(&env, "clock/advance", body.clone(), &evil)
+            .await
+            .0,
+        403
+    );
+    let cross = [("Sec-Fetch-Site", "cross-site".to_owned())];
+    assert_eq!(
+        post_helper(&env, "clock/advance", body.clone(), &cross)
+            .await
+            .0,
+        403
+    );
+    let own = [
+        ("Origin", env.sandbox.base_url()),
+        ("Sec-Fetch-Site", "same-origin".to_owned()),
+    ];
+    assert_eq!(post_helper(&env, "clock/advance", body, &own).await.0, 200);
+
+    let receiver = wechatpay_sandbox::testing::Recorder::start(0)
+        .await
+        .unwrap();
+    let mut order = env.order(&unique("RS"));
+    order.notify_url = receiver.url().into();
+    env.builder().build().unwrap().send(&order).await.unwrap();
+    let got = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    let envelope: Value = serde_json::from_slice(&got[0].body).unwrap();
+    let event_id = envelope["id"].as_str().unwrap().to_owned();
+    let (status, a) = post_helper(
+        &env,
+        "resend-callback",
+        serde_json::json!({"event_id": event_id}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    let again = receiver
+        .wait_for(2, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(again[1].body, got[0].body, "the same callback, sent again");
+    let (status, _) = post_helper(
+        &env,
+        "resend-callback",
+        serde_json::json!({"event_id": "EV-none"}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400);
+}
