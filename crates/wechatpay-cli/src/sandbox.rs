@@ -255,7 +255,7 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                 let sandbox = Sandbox::start(cfg, &dir).await?;
                 // The first line on stdout is the URL: scripts wait for it.
                 println!(
-                    "sandbox listening on {} (inspection: {}/_sandbox/)",
+                    "sandbox listening on {} (console: {}/_sandbox/)",
                     sandbox.base_url(),
                     sandbox.base_url()
                 );

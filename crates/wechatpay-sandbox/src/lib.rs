@@ -34,7 +34,7 @@
 //! | `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, `/v3/bill/sub-merchant-fundflowbill` | bills |
 //! | `GET /v3/billdownload/file?token=…` | a bill file, unsigned |
 //! | `GET /v3/certificates` | encrypted platform certificate, or 404 `RESOURCE_NOT_EXISTS` |
-//! | `GET /_sandbox/` | a read-only page of orders, authorizations, the ledger and callback attempts |
+//! | `GET /_sandbox/` | the console: requests (with the expected string to sign of a bad signature), orders with their timeline and callbacks, authorizations, refunds, and buttons that act as the user |
 //! | `GET /_sandbox/api/{orders,deliveries,authorizations,clock,transactions,refunds}` | the same as JSON |
 //! | `GET /_sandbox/api/requests[/{id}]` | the request log: every API request, its answer, and for a bad signature the expected string to sign |
 //! | `POST /_sandbox/api/test-helpers/…` | the user's side and test hooks (loopback only) |
@@ -354,7 +354,7 @@ impl AppState {
     }
 }
 
-/// The router: the API (authenticated, signed) and the inspection pages (`/_sandbox/`).
+/// The router: the API (authenticated, signed), the console (`/_sandbox/`) and its JSON.
 pub fn app(state: AppState) -> Router {
     let b = &state.world().behaviour;
     let timeout = Duration::from_millis(b.request_timeout_ms);

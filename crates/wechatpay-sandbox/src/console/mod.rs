@@ -9,11 +9,15 @@ use axum::routing::get;
 
 use crate::AppState;
 
+mod lists;
 mod orders;
 mod requests;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/_sandbox/", get(lists::home))
+        .route("/_sandbox/authorizations", get(lists::authorizations))
+        .route("/_sandbox/refunds", get(lists::refunds))
         .route("/_sandbox/orders", get(orders::list))
         .route("/_sandbox/orders/{id}", get(orders::show))
         .route("/_sandbox/requests", get(requests::list))
@@ -44,7 +48,7 @@ fn page(title: &str, body: &str) -> Response {
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{} · WeChat Pay sandbox</title>
 <link rel="stylesheet" href="/_sandbox/console.css"><script src="/_sandbox/console.js" defer></script></head>
-<body><nav><a href="/_sandbox/">Sandbox</a> <a href="/_sandbox/orders">Orders</a> <a href="/_sandbox/requests">Requests</a></nav>
+<body><nav><a href="/_sandbox/">Sandbox</a> <a href="/_sandbox/requests">Requests</a> <a href="/_sandbox/orders">Orders</a> <a href="/_sandbox/authorizations">Authorizations</a> <a href="/_sandbox/refunds">Refunds</a></nav>
 <main>{body}</main></body></html>"#,
         esc(title)
     );

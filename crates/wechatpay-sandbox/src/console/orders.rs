@@ -134,7 +134,7 @@ pub(crate) async fn list(
             esc(order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("")),
             order
                 .total_amount
-                .map(|a| a.to_string())
+                .map(|a| a.get().to_string())
                 .unwrap_or_default(),
             esc(order
                 .collection
@@ -194,7 +194,7 @@ pub(crate) async fn show(
             .unwrap_or("")),
         order
             .total_amount
-            .map(|a| a.to_string())
+            .map(|a| a.get().to_string())
             .unwrap_or_default(),
         esc(order
             .collection

@@ -206,11 +206,17 @@ fn new_transactions(row: &OrderRow) -> Vec<TransactionRow> {
                     .map(|x| x.as_str().to_owned())
                     .unwrap_or_default(),
                 amount: d.amount.get(),
-                paid_ms: d
+                // The deduction is recorded as it happens, so the row's update time is
+                // its moment to the millisecond, within paid_time's second.
+                paid_ms: match d
                     .paid_time
                     .as_deref()
                     .and_then(wechatpay_models::validate::payscore_time_to_unix)
-                    .map_or(row.updated_ms, |t| t * 1000),
+                {
+                    Some(t) if row.updated_ms.div_euclid(1000) == t => row.updated_ms,
+                    Some(t) => t * 1000,
+                    None => row.updated_ms,
+                },
                 description: o.service_introduction.clone().unwrap_or_default(),
             })
         })

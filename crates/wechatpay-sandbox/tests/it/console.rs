@@ -282,3 +282,26 @@ async fn helpers_refuse_other_sites_and_resend_callbacks() {
     .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn home_authorizations_and_refunds_pages_render() {
+    let env = env().await;
+    let (status, html) = page(&env, "/_sandbox/").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Business time (test clock)") && html.contains("clock/advance"),
+        "{html}"
+    );
+    let (status, html) = page(&env, "/_sandbox/authorizations").await;
+    assert_eq!(status, 200);
+    // The users of sandbox.toml have authorized: each row can be revoked.
+    let openid = env.g.client.ids.openid.as_str();
+    assert!(
+        html.contains(openid) && html.contains("AVAILABLE"),
+        "{html}"
+    );
+    assert!(html.contains("test-helpers/revoke-authorization"), "{html}");
+    let (status, html) = page(&env, "/_sandbox/refunds").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No refunds yet."), "{html}");
+}
