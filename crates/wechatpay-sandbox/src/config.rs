@@ -34,6 +34,11 @@ pub struct Config {
     /// Users who have authorised a service (免确认授权).
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Lets callers that are not on this machine use the console, its JSON and the test
+    /// helpers, with this token (once as `?token=`, then a cookie; or
+    /// `Authorization: Bearer`). Required to listen on an address other than loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_token: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -351,6 +356,7 @@ pub(crate) struct World {
     pub(crate) users: HashMap<(String, String), Deduction>,
     /// Users whose refunds end ABNORMAL.
     pub(crate) abnormal_refunds: HashSet<String>,
+    pub(crate) console_token: Option<String>,
 }
 
 #[derive(Debug)]
@@ -470,7 +476,17 @@ impl World {
                 "behaviour.callback_time_scale must be >= 0".into(),
             ));
         }
+        if cfg
+            .console_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return Err(SandboxError::Config(
+                "console_token must be at least 16 characters".into(),
+            ));
+        }
         Ok(Self {
+            console_token: cfg.console_token.clone(),
             behaviour: cfg.behaviour.clone(),
             platform_key,
             public_key_id: cfg.platform.public_key_id.clone(),

@@ -37,7 +37,7 @@
 //! | `GET /_sandbox/` | the console: requests (with the expected string to sign of a bad signature), orders with their timeline and callbacks, authorizations, refunds, and buttons that act as the user |
 //! | `GET /_sandbox/api/{orders,deliveries,authorizations,clock,transactions,refunds}` | the same as JSON |
 //! | `GET /_sandbox/api/requests[/{id}]` | the request log: every API request, its answer, and for a bad signature the expected string to sign |
-//! | `POST /_sandbox/api/test-helpers/…` | the user's side and test hooks (loopback only) |
+//! | `POST /_sandbox/api/test-helpers/…` | the user's side and test hooks (this machine, or with `console_token`) |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -370,11 +370,17 @@ pub fn app(state: AppState) -> Router {
             certificates::PATH,
             authenticated(get(certificates::certificates)),
         );
-    Router::new()
-        .merge(api)
+    let console = Router::new()
         .merge(web::routes())
         .merge(console::routes())
         .merge(helpers::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::access,
+        ));
+    Router::new()
+        .merge(api)
+        .merge(console)
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn(wechat_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -483,6 +489,11 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|e| SandboxError::io("cannot read the bound address", e))?;
+        if !addr.ip().is_loopback() && state.world().console_token.is_none() {
+            return Err(SandboxError::Config(format!(
+                "listening on {addr} opens the console and the test helpers to other machines: set console_token in sandbox.toml (16 characters or more), or listen on 127.0.0.1"
+            )));
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut stopped2 = stop.subscribe();
         let router = app(state.clone());

@@ -3,6 +3,7 @@
 //! origin's stylesheet and script.
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +25,77 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/requests/{id}", get(requests::show))
         .route("/_sandbox/console.css", get(css))
         .route("/_sandbox/console.js", get(js))
+}
+
+const COOKIE: &str = "wxpay_console";
+
+/// Who may use the console, its JSON and the test helpers: callers on this machine, and
+/// others that present `console_token` (`?token=` once, which sets a cookie, then the
+/// cookie; or `Authorization: Bearer`).
+pub(crate) async fn access(
+    State(s): State<AppState>,
+    peer: Option<axum::Extension<crate::helpers::Peer>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if peer.is_some_and(|axum::Extension(p)| p.0.ip().is_loopback()) {
+        return next.run(req).await;
+    }
+    let Some(token) = s.world().console_token.as_deref() else {
+        return refused(
+            "the console answers callers on this machine only (set console_token in sandbox.toml to open it to others)",
+        );
+    };
+    let same = |given: &str| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), token.as_bytes())
+            .is_ok()
+    };
+    let h = req.headers();
+    let bearer = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+    if bearer.is_some_and(same) || cookie.is_some_and(same) {
+        return next.run(req).await;
+    }
+    let query = req.uri().query().unwrap_or("");
+    if query
+        .split('&')
+        .any(|kv| kv.strip_prefix("token=").is_some_and(same))
+    {
+        // Trade the token in the address for a cookie, and drop it from the address.
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.starts_with("token="))
+            .collect();
+        let to = if rest.is_empty() {
+            req.uri().path().to_owned()
+        } else {
+            format!("{}?{}", req.uri().path(), rest.join("&"))
+        };
+        let mut r = axum::response::Redirect::to(&to).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{COOKIE}={token}; Path=/_sandbox; HttpOnly; SameSite=Strict"
+        )) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return r;
+    }
+    refused("give the console token (?token=… once, or Authorization: Bearer …)")
+}
+
+fn refused(why: &str) -> Response {
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        axum::Json(serde_json::json!({ "error": why })),
+    )
+        .into_response()
 }
 
 /// `<`, `>`, `&`, `"` and `'` as entities: safe in text and in quoted attributes.
@@ -123,4 +195,105 @@ fn when(ms: i64) -> String {
         t.get(..19).unwrap_or(&t).replace('T', " "),
         ms.rem_euclid(1000)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use crate::helpers::Peer;
+
+    const TOKEN: &str = "0123456789abcdef-console";
+
+    async fn get(
+        app: &axum::Router,
+        uri: &str,
+        from: &str,
+        extra: Option<(&'static str, &str)>,
+    ) -> axum::response::Response {
+        let mut r = Request::get(uri).body(Body::empty()).unwrap();
+        r.extensions_mut().insert(Peer(from.parse().unwrap()));
+        if let Some((k, v)) = extra {
+            r.headers_mut().insert(k, v.parse().unwrap());
+        }
+        app.clone().oneshot(r).await.unwrap()
+    }
+
+    async fn app(token: Option<&str>) -> axum::Router {
+        let g = crate::generate(crate::now()).unwrap();
+        let mut c = g.config;
+        c.database = ":memory:".into();
+        c.console_token = token.map(str::to_owned);
+        crate::app(crate::AppState::new(&c, ".".as_ref()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn other_machines_need_the_token() {
+        let open = app(None).await;
+        assert_eq!(
+            get(&open, "/_sandbox/orders", "127.0.0.1:5000", None)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let far = "192.0.2.7:5000";
+        assert_eq!(
+            get(&open, "/_sandbox/orders", far, None).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            get(&open, "/_sandbox/api/orders", far, None).await.status(),
+            StatusCode::FORBIDDEN
+        );
+
+        let shut = app(Some(TOKEN)).await;
+        assert_eq!(
+            get(&shut, "/_sandbox/orders", far, None).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let wrong = get(
+            &shut,
+            "/_sandbox/orders?token=0123456789abcdef-wrong",
+            far,
+            None,
+        )
+        .await;
+        assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+        // The token in the address becomes a cookie, and leaves the address.
+        let r = get(
+            &shut,
+            &format!("/_sandbox/orders?state=DONE&token={TOKEN}"),
+            far,
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/_sandbox/orders?state=DONE");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let pair = cookie.split(';').next().unwrap();
+        assert_eq!(
+            get(&shut, "/_sandbox/orders", far, Some(("cookie", pair)))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let bearer = format!("Bearer {TOKEN}");
+        assert_eq!(
+            get(
+                &shut,
+                "/_sandbox/api/clock",
+                far,
+                Some(("authorization", &bearer))
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+    }
 }

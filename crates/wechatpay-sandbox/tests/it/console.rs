@@ -305,3 +305,22 @@ async fn home_authorizations_and_refunds_pages_render() {
     assert_eq!(status, 200);
     assert!(html.contains("No refunds yet."), "{html}");
 }
+
+#[tokio::test]
+async fn listening_beyond_loopback_needs_a_console_token() {
+    let e = wechatpay_sandbox::testing::start(|c| c.listen = "0.0.0.0:0".into())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("set console_token"), "{e}");
+    let short = wechatpay_sandbox::testing::start(|c| c.console_token = Some("short".into()))
+        .await
+        .unwrap_err();
+    assert!(short.to_string().contains("at least 16"), "{short}");
+    let (sandbox, _) = wechatpay_sandbox::testing::start(|c| {
+        c.listen = "0.0.0.0:0".into();
+        c.console_token = Some("a-long-enough-console-token".into());
+    })
+    .await
+    .unwrap();
+    sandbox.shutdown().await;
+}
