@@ -45,6 +45,19 @@ async fn every_request_is_logged_with_its_answer() {
         .to_owned();
     assert!(auth.contains("(344 characters)"), "{auth}");
     assert!(auth.len() < 300, "{auth}");
+    // A request that names its order in the path is filed under it too.
+    let cancel = wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest::new(
+        &no,
+        env.g.client.ids.sub_mchid.as_str(),
+        "用户取消",
+    );
+    let _ = client.send(&cancel).await;
+    let latest = &log(&env).await[0];
+    assert_eq!(
+        latest["target"],
+        format!("/v3/payscore/partner/serviceorder/{no}/cancel")
+    );
+    assert_eq!(latest["out_order_no"], no.as_str());
     let one = reqwest::get(format!(
         "{}/_sandbox/api/requests/{}",
         env.sandbox.base_url(),
