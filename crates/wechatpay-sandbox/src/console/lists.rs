@@ -26,6 +26,12 @@ pub(crate) async fn home(State(s): State<AppState>) -> Response {
         &[],
         "<label>seconds <input type=\"number\" name=\"seconds\" value=\"3600\" min=\"0\"></label> ",
     );
+    let today = wechatpay_models::v3::bill::beijing_day(now / 1000);
+    let _ = write!(
+        b,
+        "<form id=\"bill\" method=\"get\" action=\"/_sandbox/bill\"><label>Trade bill of <input type=\"date\" name=\"bill_date\" value=\"{today}\"></label> \
+         <select name=\"bill_type\"><option>ALL</option><option>SUCCESS</option><option>REFUND</option></select> <button>Download</button></form>"
+    );
     b.push_str(
         "<ul><li><a href=\"/_sandbox/requests\">Requests</a>: every API request, its answer, and why a signature failed</li>\
          <li><a href=\"/_sandbox/orders\">Orders</a>: by state, sub-merchant, user, service and day; each with its timeline, callbacks and buttons to act as the user</li>\

@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/", get(lists::home))
         .route("/_sandbox/authorizations", get(lists::authorizations))
         .route("/_sandbox/refunds", get(lists::refunds))
+        .route("/_sandbox/bill", get(crate::bills::console_bill))
         .route("/_sandbox/orders", get(orders::list))
         .route("/_sandbox/orders/{id}", get(orders::show))
         .route("/_sandbox/requests", get(requests::list))

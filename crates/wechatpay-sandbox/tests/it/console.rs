@@ -72,7 +72,7 @@ async fn every_request_is_logged_with_its_answer() {
     ))
     .await
     .unwrap();
-    assert_eq!(none.status(), 404);
+    assert_eq!(none.status(), 400);
 }
 
 /// Sends `sent_target` signed over `signed_target` and `signed_body`.
@@ -336,4 +336,46 @@ async fn listening_beyond_loopback_needs_a_console_token() {
     .await
     .unwrap();
     sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_days_trade_bill_downloads_from_the_console() {
+    let env = crate::support::env_with(|c| c.behaviour.deduction_delay_ms = 10).await;
+    let no = unique("BILL");
+    env.builder()
+        .build()
+        .unwrap()
+        .send(&env.order(&no))
+        .await
+        .unwrap();
+    let base = env.sandbox.base_url();
+    let tx = format!("{base}/_sandbox/api/transactions");
+    for _ in 0..200 {
+        let t = json(reqwest::get(&tx).await.unwrap()).await;
+        if t["transactions"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let today = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now());
+    let r = reqwest::get(format!("{base}/_sandbox/bill?bill_date={today}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"tradebill-"),
+        "{disposition}"
+    );
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("\u{feff}交易时间"), "{text}");
+    assert!(text.contains("wxzff|") && text.contains(&no), "{text}");
+    let none = reqwest::get(format!("{base}/_sandbox/bill?bill_date=2001-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 400);
+    assert_eq!(json(none).await["code"], "NO_STATEMENT_EXIST");
 }
