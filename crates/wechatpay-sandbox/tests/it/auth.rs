@@ -80,11 +80,21 @@ async fn signed_with_another_key() {
     let info = &b["detail"]["sign_information"];
     assert_eq!(info["url"], PATH);
     assert_eq!(info["method"], "POST");
-    assert!(
-        info["truncated_sign_message"]
-            .as_str()
-            .unwrap()
-            .starts_with("POST\n/v3/payscore/partner/serviceorder/direct-complete\n")
+    // WeChat's truncated message: the head, the body's first 8 characters, a newline.
+    let ts = info["truncated_sign_message"].as_str().unwrap();
+    let head = "POST\n/v3/payscore/partner/serviceorder/direct-complete\n";
+    assert!(ts.starts_with(head), "{ts}");
+    let rest: Vec<&str> = ts[head.len()..].split('\n').collect();
+    assert_eq!(
+        rest.len(),
+        4,
+        "timestamp, nonce, 8 body characters, end: {ts:?}"
+    );
+    assert_eq!((rest[1], rest[3]), ("n", ""));
+    assert_eq!(rest[2], String::from_utf8_lossy(&body[..8]));
+    assert_eq!(
+        info["sign_message_length"],
+        head.len() + rest[0].len() + 3 + body.len() + 1
     );
 }
 
@@ -148,6 +158,17 @@ async fn stale_timestamp_is_checked_first() {
             why.contains(&format!(" s {side} the server's clock")),
             "{why}"
         );
+        // The distance is given as a positive number of seconds, either way.
+        let by: i64 = why
+            .split(" is ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((309..=312).contains(&by), "{why}");
     }
 }
 
