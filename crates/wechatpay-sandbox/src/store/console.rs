@@ -64,30 +64,43 @@ impl Store {
         before: Option<Cursor>,
         limit: u32,
     ) -> Result<Page<(i64, OrderRow)>> {
+        // Only the given conditions go into the statement, so that SQLite can answer from
+        // the index of the most selective one, already in time order.
+        let mut conds: Vec<&str> = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        for (sql, v) in [
+            ("json_extract(order_json, '$.state') = ?", &f.state),
+            ("sub_mchid = ?", &f.sub_mchid),
+            ("json_extract(order_json, '$.openid') = ?", &f.openid),
+            (
+                "json_extract(order_json, '$.service_id') = ?",
+                &f.service_id,
+            ),
+        ] {
+            if let Some(v) = v {
+                conds.push(sql);
+                args.push(v.clone().into());
+            }
+        }
+        if let Some(from) = f.from_ms {
+            conds.push("created_ms >= ?");
+            args.push(from.into());
+        }
+        if let Some(until) = f.until_ms {
+            conds.push("created_ms < ?");
+            args.push(until.into());
+        }
+        let (t, r) = before.unwrap_or((i64::MAX, i64::MAX));
+        conds.push("(created_ms, rowid) < (?, ?)");
+        args.extend([t.into(), r.into()]);
+        args.push(i64::from(limit).into());
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!(
-            "SELECT {ORDER_COLS}, rowid FROM orders
-             WHERE (?1 IS NULL OR json_extract(order_json, '$.state') = ?1)
-               AND (?2 IS NULL OR sub_mchid = ?2)
-               AND (?3 IS NULL OR json_extract(order_json, '$.openid') = ?3)
-               AND (?4 IS NULL OR json_extract(order_json, '$.service_id') = ?4)
-               AND created_ms >= ?5 AND created_ms < ?6
-               AND (created_ms, rowid) < (?7, ?8)
-             ORDER BY created_ms DESC, rowid DESC LIMIT ?9"
+            "SELECT {ORDER_COLS}, rowid FROM orders WHERE {} ORDER BY created_ms DESC, rowid DESC LIMIT ?",
+            conds.join(" AND ")
         ))?;
-        let (t, r) = before.unwrap_or((i64::MAX, i64::MAX));
         let mut rows = Vec::new();
-        let mut q = st.query(params![
-            f.state,
-            f.sub_mchid,
-            f.openid,
-            f.service_id,
-            f.from_ms.unwrap_or(i64::MIN),
-            f.until_ms.unwrap_or(i64::MAX),
-            t,
-            r,
-            limit
-        ])?;
+        let mut q = st.query(rusqlite::params_from_iter(args))?;
         while let Some(row) = q.next()? {
             let (order, json) = order_from_row(row)?;
             rows.push((row.get::<_, i64>(12)?, order, json));

@@ -72,7 +72,7 @@ async fn every_request_is_logged_with_its_answer() {
     ))
     .await
     .unwrap();
-    assert_eq!(none.status(), 400);
+    assert_eq!(none.status(), 404);
 }
 
 /// Sends `sent_target` signed over `signed_target` and `signed_body`.
