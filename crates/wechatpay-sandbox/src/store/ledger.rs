@@ -186,17 +186,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Inserts transactions directly (bulk test data: `wxpay sandbox seed`).
+    /// Inserts orders, transactions and refunds directly, in one transaction (bulk test
+    /// data: `wxpay sandbox seed`).
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_transactions(
+    pub fn insert_seeded(
         &self,
+        orders: &[super::OrderRow],
         rows: &[TransactionRow],
         refunds: &[RefundRow],
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        for o in orders {
+            super::insert_order_row(&tx, o)?;
+        }
         for t in rows {
             insert_transaction(&tx, t)?;
         }

@@ -247,6 +247,30 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
 const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version, query_id";
 const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
 
+/// Inserts an order unless its key exists; 1 when inserted.
+fn insert_order_row(conn: &Connection, row: &OrderRow) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (sp_mchid, sub_mchid, out_order_no) DO NOTHING"
+        ))?
+        .execute(params![
+            row.sp_mchid,
+            row.sub_mchid,
+            row.out_order_no,
+            serde_json::to_string(&row.order)?,
+            row.request_json,
+            row.deduction_due_ms,
+            row.deduction_error,
+            i64::from(row.modified),
+            row.created_ms,
+            row.updated_ms,
+            row.version,
+            row.query_id,
+            row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
+        ])?)
+}
+
 /// Columns `delivery_id, attempt_no, at_ms, status, error, duration_ms`.
 fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
     Ok(Attempt {
@@ -381,26 +405,7 @@ impl Store {
     pub fn insert_order(&self, row: &OrderRow) -> Result<Insert> {
         let conn = self.conn();
         // One statement on the common path: the insert itself says whether the key exists.
-        let inserted = conn
-            .prepare_cached(&format!(
-                "INSERT INTO orders ({ORDER_COLS}, order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-                 ON CONFLICT (sp_mchid, sub_mchid, out_order_no) DO NOTHING"
-            ))?
-            .execute(params![
-                row.sp_mchid,
-                row.sub_mchid,
-                row.out_order_no,
-                serde_json::to_string(&row.order)?,
-                row.request_json,
-                row.deduction_due_ms,
-                row.deduction_error,
-                i64::from(row.modified),
-                row.created_ms,
-                row.updated_ms,
-                row.version,
-                row.query_id,
-                row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
-            ])?;
+        let inserted = insert_order_row(&conn, row)?;
         drop(conn);
         if inserted == 1 {
             return Ok(Insert::Created);

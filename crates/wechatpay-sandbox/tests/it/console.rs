@@ -379,3 +379,47 @@ async fn the_days_trade_bill_downloads_from_the_console() {
     assert_eq!(none.status(), 400);
     assert_eq!(json(none).await["code"], "NO_STATEMENT_EXIST");
 }
+
+#[tokio::test]
+async fn seeded_orders_are_in_the_console() {
+    let env = env().await;
+    let day = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 86_400);
+    let n =
+        wechatpay_sandbox::seed(&env.g.config, env.sandbox.state().store(), day, 2_010, 0).unwrap();
+    assert_eq!(n.payments, 2_010);
+    // Users cycle through 1,000: oSEEDUSER0005 has orders 5, 1005 and 2005.
+    let (_, html) = page(
+        &env,
+        &format!("/_sandbox/orders?openid=oSEEDUSER0005&day={day}&state=DONE"),
+    )
+    .await;
+    assert_eq!(
+        html.matches("href=\"/_sandbox/orders/").count(),
+        3,
+        "{html}"
+    );
+    assert!(html.matches("<td>DONE ").count() >= 3, "{html}");
+    // 50 a page, newest first, each page's cursor leading to the next.
+    let (_, first) = page(&env, "/_sandbox/orders").await;
+    assert_eq!(first.matches("href=\"/_sandbox/orders/").count(), 50);
+    let next = first
+        .split("id=\"older\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (_, second) = page(&env, &next).await;
+    assert_eq!(second.matches("href=\"/_sandbox/orders/").count(), 50);
+    let ids = |h: &str| -> Vec<String> {
+        h.split("href=\"/_sandbox/orders/")
+            .skip(1)
+            .map(|x| x.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        ids(&first).iter().all(|i| !ids(&second).contains(i)),
+        "no order on two pages"
+    );
+}
