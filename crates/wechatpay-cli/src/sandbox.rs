@@ -38,7 +38,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Clock(ClockCommand),
     /// Insert paid orders (and some refunds) of one day straight into the sandbox's
-    /// database, to try bills and the inspection page at scale.
+    /// database, to try bills and the console at scale.
     #[command(
         after_help = "Example:\n  wxpay sandbox seed --orders 1000000 --day 2025-03-01\n  wxpay bill download --date 2025-03-01 --gzip --out big.csv   # once the test clock is past 10:00 of the next day"
     )]

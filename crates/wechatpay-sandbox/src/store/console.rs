@@ -155,12 +155,15 @@ impl Store {
             ))?
             .query_map([no], request_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let transactions = conn
+        // Sorted here: an ORDER BY paid_ms would lead SQLite to the (sp_mchid, paid_ms)
+        // index and a scan of every payment of the provider.
+        let mut transactions = conn
             .prepare_cached(&format!(
-                "SELECT {TX_COLS} FROM transactions WHERE sp_mchid = ?1 AND out_order_no = ?2 ORDER BY paid_ms"
+                "SELECT {TX_COLS} FROM transactions INDEXED BY transactions_order WHERE sp_mchid = ?1 AND out_order_no = ?2"
             ))?
             .query_map(params![order.sp_mchid, no], tx_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        transactions.sort_by_key(|t| t.paid_ms);
         let mut refunds = Vec::new();
         for t in &transactions {
             let mut st = conn.prepare_cached(&format!(

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS refunds (
 );
 CREATE INDEX IF NOT EXISTS refunds_transaction ON refunds(transaction_id);
 CREATE INDEX IF NOT EXISTS refunds_day ON refunds(sp_mchid, created_ms);
+CREATE INDEX IF NOT EXISTS refunds_time ON refunds(created_ms);
 CREATE INDEX IF NOT EXISTS refunds_due ON refunds(due_ms) WHERE due_ms IS NOT NULL;
 ";
 
