@@ -117,6 +117,19 @@ pub(crate) async fn show(
             with_newlines(d["expected_string_to_sign"].as_str().unwrap_or("")),
         );
     }
+    // Other refusals: the sandbox's diagnosis is in the answer's detail, as WeChat puts it.
+    let issue = serde_json::from_str::<serde_json::Value>(&r.response_body)
+        .ok()
+        .and_then(|v| v["detail"]["issue"].as_str().map(str::to_owned));
+    if r.diagnosis.is_none()
+        && let Some(issue) = issue.filter(|_| r.status >= 400)
+    {
+        let _ = write!(
+            b,
+            "<h2>Why it was refused</h2><p id=\"issue\">{}</p>",
+            esc(&issue)
+        );
+    }
     b.push_str("<h2>Request headers</h2><table id=\"headers\">");
     for (k, v) in &r.request_headers {
         let _ = write!(

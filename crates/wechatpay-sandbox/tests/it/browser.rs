@@ -187,6 +187,33 @@ async fn script_in_a_request_is_shown_as_text() {
         .await
         .unwrap();
     assert_eq!(pwned, json!("undefined"));
+    // And on the order's page, where attach is part of the order.
+    c.goto(&format!("{}/_sandbox/orders", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    c.find(Locator::LinkText(order.out_order_no.as_str()))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let shown = c
+        .wait()
+        .for_element(Locator::Id("order"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("<script>window.pwned = 1</script>"),
+        "{shown}"
+    );
+    let pwned = c
+        .execute("return typeof window.pwned", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pwned, json!("undefined"));
     b.client.clone().close().await.unwrap();
 }
 

@@ -119,6 +119,15 @@ async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
     let r = &log(&env).await[0];
     assert_eq!(r["signature"], "failed");
     assert_eq!(r["code"], "SIGN_ERROR");
+    let (_, html) = page(&env, &format!("/_sandbox/requests/{}", r["id"])).await;
+    assert!(
+        html.contains("<span class=\"nl\">\\n</span>"),
+        "line ends visible: {html}"
+    );
+    assert!(
+        !html.contains("id=\"issue\""),
+        "a bad signature has its own diagnosis"
+    );
     assert_eq!(r["out_order_no"], "Q1");
     let d = &r["diagnosis"];
     let expected = d["expected_string_to_sign"].as_str().unwrap();
@@ -421,5 +430,33 @@ async fn seeded_orders_are_in_the_console() {
     assert!(
         ids(&first).iter().all(|i| !ids(&second).contains(i)),
         "no order on two pages"
+    );
+}
+
+#[tokio::test]
+async fn other_refusals_show_the_sandboxs_diagnosis() {
+    let env = env().await;
+    let c = &env.g.client;
+    // A timestamp 10 minutes old: refused before the signature is checked.
+    let ts = wechatpay_sandbox::now() - 600;
+    let dc = "/v3/payscore/partner/serviceorder/direct-complete";
+    let auth = SignableRequest::new("POST", dc, b"{}")
+        .sign(&c.mchid, &c.serial, &env.merchant_key(), ts, "N")
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}{dc}", env.sandbox.base_url()))
+        .header("Authorization", auth.to_string())
+        .header("Accept", "application/json")
+        .header("User-Agent", "console-tests")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let row = &log(&env).await[0];
+    let (_, html) = page(&env, &format!("/_sandbox/requests/{}", row["id"])).await;
+    assert!(
+        html.contains("id=\"issue\"") && html.contains("behind the server&#39;s clock"),
+        "{html}"
     );
 }
