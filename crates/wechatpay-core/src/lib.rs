@@ -12,7 +12,7 @@
 //! | `AEAD_AES_256_GCM` (callbacks, certificates) | [`ApiV3Key`] |
 //! | Callback envelopes | [`notify`] |
 //! | Platform certificate download | [`certificates`] |
-//! | Bill files: gunzip, size limit, SHA-1 check while streaming | [`file`] |
+//! | Bill files: gunzip, size limit, SHA-1 check while streaming | [`file`](mod@file) |
 //! | RSA-OAEP sensitive fields, JSAPI `paySign` | [`PublicKey::encrypt_oaep`], [`paysign`] |
 //! | APIv2 HMAC-SHA256 `sign` (Pay Score front-end launches) | [`apiv2`] |
 //! | Time and nonces | [`Clock`], [`NonceSource`] |

@@ -19,13 +19,7 @@ pub(crate) async fn home(State(s): State<AppState>) -> Response {
         when(now),
         when(s.real_now_ms()),
     );
-    b += &action(
-        "clock/advance",
-        "Advance the test clock",
-        "Move business time forward (expiries, deductions and retries fall due)?",
-        &[],
-        "<label>seconds <input type=\"number\" name=\"seconds\" value=\"3600\" min=\"0\"></label> ",
-    );
+    b += &super::clock_action();
     let today = wechatpay_models::v3::bill::beijing_day(now / 1000);
     let _ = write!(
         b,

@@ -188,6 +188,17 @@ fn action(
     f
 }
 
+/// The button that moves the test clock forward.
+fn clock_action() -> String {
+    action(
+        "clock/advance",
+        "Advance the test clock",
+        "Move business time forward (expiries, deductions and retries fall due)?",
+        &[],
+        "<label>seconds <input type=\"number\" name=\"seconds\" value=\"3600\" min=\"0\"></label> ",
+    )
+}
+
 /// Unix ms as `YYYY-MM-DD HH:MM:SS.mmm` Beijing time (the time WeChat Pay shows).
 fn when(ms: i64) -> String {
     let t = crate::util::rfc3339_beijing(ms.div_euclid(1000));

@@ -72,6 +72,40 @@ impl Filter {
     }
 }
 
+/// An order's fields as the console shows them, escaped.
+struct Shown {
+    state: String,
+    total: String,
+    collection: String,
+    openid: String,
+    service_id: String,
+}
+
+impl Shown {
+    fn of(o: &wechatpay_models::v3::payscore::ServiceOrder) -> Self {
+        let text = |v: Option<&str>| esc(v.unwrap_or(""));
+        Self {
+            state: format!(
+                "{} {}",
+                text(o.state.as_ref().map(|s| s.as_str())),
+                text(o.state_description.as_ref().map(|s| s.as_str()))
+            ),
+            total: o
+                .total_amount
+                .map(|a| a.get().to_string())
+                .unwrap_or_default(),
+            collection: text(
+                o.collection
+                    .as_ref()
+                    .and_then(|c| c.state.as_ref())
+                    .map(|s| s.as_str()),
+            ),
+            openid: text(o.openid.as_ref().map(|x| x.as_str())),
+            service_id: text(o.service_id.as_ref().map(|x| x.as_str())),
+        }
+    }
+}
+
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(f): Query<Filter>,
@@ -105,43 +139,24 @@ pub(crate) async fn list(
     b += &input("service_id", &f.service_id, "");
     b += &input("day", &f.day, "YYYY-MM-DD");
     b.push_str("<button>Filter</button></form>");
-    b += &action(
-        "clock/advance",
-        "Advance the test clock",
-        "Move business time forward (expiries, deductions and retries fall due)?",
-        &[],
-        "<label>seconds <input type=\"number\" name=\"seconds\" value=\"3600\" min=\"0\"></label> ",
-    );
+    b += &super::clock_action();
     b.push_str(
         "<table id=\"orders\"><thead><tr><th>created (Beijing)</th><th>out_order_no</th><th>state</th>\
          <th>sub_mchid</th><th>openid</th><th>service_id</th><th>total (fen)</th><th>collection</th></tr></thead><tbody>",
     );
     for (id, o) in &found.rows {
-        let order = &o.order;
+        let v = Shown::of(&o.order);
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><a href=\"/_sandbox/orders/{id}\">{}</a></td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><a href=\"/_sandbox/orders/{id}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             when(o.created_ms),
             esc(&o.out_order_no),
-            esc(order.state.as_ref().map(|s| s.as_str()).unwrap_or("")),
-            esc(order
-                .state_description
-                .as_ref()
-                .map(|s| s.as_str())
-                .unwrap_or("")),
+            v.state,
             esc(&o.sub_mchid),
-            esc(order.openid.as_ref().map(|x| x.as_str()).unwrap_or("")),
-            esc(order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("")),
-            order
-                .total_amount
-                .map(|a| a.get().to_string())
-                .unwrap_or_default(),
-            esc(order
-                .collection
-                .as_ref()
-                .and_then(|c| c.state.as_ref())
-                .map(|s| s.as_str())
-                .unwrap_or("")),
+            v.openid,
+            v.service_id,
+            v.total,
+            v.collection,
         );
     }
     b.push_str("</tbody></table>");
@@ -180,32 +195,20 @@ pub(crate) async fn show(
     } = &rec;
     let json = serde_json::to_string_pretty(&o.order).unwrap_or_default();
     let order = &o.order;
+    let v = Shown::of(order);
     let mut b = format!(
-        "<h1>Order {}</h1><table id=\"summary\"><tr><th>state</th><td>{} {}</td></tr>\
+        "<h1>Order {}</h1><table id=\"summary\"><tr><th>state</th><td>{}</td></tr>\
          <tr><th>total</th><td>{} fen</td></tr><tr><th>collection</th><td>{}</td></tr>\
          <tr><th>sp_mchid / sub_mchid</th><td>{} / {}</td></tr><tr><th>openid</th><td>{}</td></tr>\
          <tr><th>service_id</th><td>{}</td></tr><tr><th>created / updated</th><td>{} / {}</td></tr></table>",
         esc(&o.out_order_no),
-        esc(order.state.as_ref().map(|s| s.as_str()).unwrap_or("")),
-        esc(order
-            .state_description
-            .as_ref()
-            .map(|s| s.as_str())
-            .unwrap_or("")),
-        order
-            .total_amount
-            .map(|a| a.get().to_string())
-            .unwrap_or_default(),
-        esc(order
-            .collection
-            .as_ref()
-            .and_then(|c| c.state.as_ref())
-            .map(|s| s.as_str())
-            .unwrap_or("")),
+        v.state,
+        v.total,
+        v.collection,
         esc(&o.sp_mchid),
         esc(&o.sub_mchid),
-        esc(order.openid.as_ref().map(|x| x.as_str()).unwrap_or("")),
-        esc(order.service_id.as_ref().map(|x| x.as_str()).unwrap_or("")),
+        v.openid,
+        v.service_id,
         when(o.created_ms),
         when(o.updated_ms),
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::support::{Env, env, unique};
+use crate::support::{env, unique};
 
 /// A chromedriver process and a headless Chromium session; both end on drop.
 pub(crate) struct Browser {
@@ -84,27 +84,9 @@ async fn connect(port: u16) -> Client {
     panic!("cannot start a browser session: {last:?}");
 }
 
-/// Sends a GET of `target` signed over `signed` instead.
-async fn badly_signed_get(env: &Env, target: &str, signed: &str) {
-    let c = &env.g.client;
-    let auth = wechatpay_core::SignableRequest::new("GET", signed, b"")
-        .sign(
-            &c.mchid,
-            &c.serial,
-            &env.merchant_key(),
-            wechatpay_sandbox::now(),
-            "N0NCE",
-        )
-        .unwrap();
-    let r = reqwest::Client::new()
-        .get(format!("{}{target}", env.sandbox.base_url()))
-        .header("Authorization", auth.to_string())
-        .header("Accept", "application/json")
-        .header("User-Agent", "browser-tests")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+/// The text of the element `loc` finds.
+async fn text(c: &Client, loc: Locator<'_>) -> String {
+    c.find(loc).await.unwrap().text().await.unwrap()
 }
 
 #[tokio::test]
@@ -117,7 +99,7 @@ async fn a_sign_error_shows_the_expected_string_to_sign() {
         "{path}?out_order_no=BR1&service_id={}&sub_mchid={}",
         ids.service_id, ids.sub_mchid
     );
-    badly_signed_get(&env, &target, path).await;
+    assert_eq!(env.send_signed(&target, path, b"", b"").await, 401);
 
     let c = &b.client;
     c.goto(&format!("{}/_sandbox/requests", env.sandbox.base_url()))
@@ -132,24 +114,12 @@ async fn a_sign_error_shows_the_expected_string_to_sign() {
         .await
         .unwrap();
     assert_eq!(sig.text().await.unwrap(), "failed");
-    let expected = c
-        .find(Locator::Id("expected"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let expected = text(c, Locator::Id("expected")).await;
     let lines: Vec<&str> = expected.lines().collect();
     assert_eq!(lines[0], "GET\\n");
     assert_eq!(lines[1], format!("{target}\\n"));
     assert_eq!(lines[3], "N0NCE\\n");
-    let likely = c
-        .find(Locator::Id("likely"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let likely = text(c, Locator::Id("likely")).await;
     assert!(likely.contains("query string was left out"), "{likely}");
     b.client.clone().close().await.unwrap();
 }
@@ -255,12 +225,12 @@ async fn an_order_page_shows_its_callback_attempts_and_plaintext() {
         .for_element(Locator::Css(".callback .plaintext"))
         .await
         .unwrap();
-    let text = plain.text().await.unwrap();
+    let plaintext = plain.text().await.unwrap();
     assert!(
-        text.contains(&format!("\"out_order_no\": \"{no}\"")),
-        "{text}"
+        plaintext.contains(&format!("\"out_order_no\": \"{no}\"")),
+        "{plaintext}"
     );
-    assert!(text.contains("\"state\": \"DONE\""), "{text}");
+    assert!(plaintext.contains("\"state\": \"DONE\""), "{plaintext}");
     let attempts = c
         .find_all(Locator::Css(".callback .attempts tr"))
         .await
@@ -271,13 +241,7 @@ async fn an_order_page_shows_its_callback_attempts_and_plaintext() {
         second.starts_with("2 ") && second.contains(" 204 "),
         "{second}"
     );
-    let timeline = c
-        .find(Locator::Id("timeline"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let timeline = text(c, Locator::Id("timeline")).await;
     assert!(timeline.contains("deduction 250 fen"), "{timeline}");
     if let Ok(path) = std::env::var("WECHATPAY_SCREENSHOT") {
         std::fs::write(path, c.screenshot().await.unwrap()).unwrap();

@@ -75,37 +75,6 @@ async fn every_request_is_logged_with_its_answer() {
     assert_eq!(none.status(), 404);
 }
 
-/// Sends `sent_target` signed over `signed_target` and `signed_body`.
-async fn send_signed(
-    env: &Env,
-    sent_target: &str,
-    signed_target: &str,
-    signed_body: &[u8],
-    sent_body: &[u8],
-) -> u16 {
-    let c = &env.g.client;
-    let ts = wechatpay_sandbox::now();
-    let method = if sent_body.is_empty() { "GET" } else { "POST" };
-    let auth = SignableRequest::new(method, signed_target, signed_body)
-        .sign(&c.mchid, &c.serial, &env.merchant_key(), ts, "N0NCE")
-        .unwrap();
-    reqwest::Client::new()
-        .request(
-            method.parse().unwrap(),
-            format!("{}{sent_target}", env.sandbox.base_url()),
-        )
-        .header("Authorization", auth.to_string())
-        .header("Accept", "application/json")
-        .header("User-Agent", "console-tests")
-        .header("Content-Type", "application/json")
-        .body(sent_body.to_vec())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
     let env = env().await;
@@ -115,7 +84,7 @@ async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
         "{path}?out_order_no=Q1&service_id={}&sub_mchid={}",
         ids.service_id, ids.sub_mchid
     );
-    assert_eq!(send_signed(&env, &target, path, b"", b"").await, 401);
+    assert_eq!(env.send_signed(&target, path, b"", b"").await, 401);
     let r = &log(&env).await[0];
     assert_eq!(r["signature"], "failed");
     assert_eq!(r["code"], "SIGN_ERROR");
@@ -146,7 +115,7 @@ async fn a_wrong_signature_shows_the_expected_string_and_the_likely_mistake() {
     let mut sent = body.clone();
     sent.extend_from_slice(b" ");
     let dc = "/v3/payscore/partner/serviceorder/direct-complete";
-    assert_eq!(send_signed(&env, dc, dc, &body, &sent).await, 401);
+    assert_eq!(env.send_signed(dc, dc, &body, &sent).await, 401);
     let r = &log(&env).await[0];
     assert!(
         r["diagnosis"]["likely"]

@@ -99,6 +99,38 @@ impl Env {
         )
     }
 
+    /// Sends `sent_target` signed over `signed_target` and `signed_body` (a GET when
+    /// `sent_body` is empty), with nonce `N0NCE`; the answer's status.
+    pub(crate) async fn send_signed(
+        &self,
+        sent_target: &str,
+        signed_target: &str,
+        signed_body: &[u8],
+        sent_body: &[u8],
+    ) -> u16 {
+        let c = &self.g.client;
+        let ts = wechatpay_sandbox::now();
+        let method = if sent_body.is_empty() { "GET" } else { "POST" };
+        let auth = SignableRequest::new(method, signed_target, signed_body)
+            .sign(&c.mchid, &c.serial, &self.merchant_key(), ts, "N0NCE")
+            .unwrap();
+        reqwest::Client::new()
+            .request(
+                method.parse().unwrap(),
+                format!("{}{sent_target}", self.sandbox.base_url()),
+            )
+            .header("Authorization", auth.to_string())
+            .header("Accept", "application/json")
+            .header("User-Agent", "sandbox-tests")
+            .header("Content-Type", "application/json")
+            .body(sent_body.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub(crate) fn merchant_key(&self) -> PrivateKey {
         PrivateKey::from_pem(&self.g.client.private_key_pem).unwrap()
     }
