@@ -11,7 +11,7 @@
 # checks: attack ≥ 0.5 P, after ≥ 0.8 P (within the noise of short runs on a shared machine),
 # every burst answer a 2xx or a 503.
 # Usage: cargo build --release -p wechatpay-cli && scripts/overload.sh [SECONDS=20]
-#        (WXPAY=path/to/wxpay to use another build)
+#        (WXPAY=path/to/wxpay to use another build; BURST_CLIENTS=N burst connections, 2000)
 set -euo pipefail
 secs=${1:-20}
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,7 +63,7 @@ wait "$attacker"
 
 echo burst >"$dir/phase"
 rate=$(python3 -c "print(round(10 * $peak))")
-bench -c 2000 --rate "$rate" --duration "${secs}s" --replay 2000 --retries 0 >"$dir/burst.json"
+bench -c "${BURST_CLIENTS:-2000}" --rate "$rate" --duration "${secs}s" --replay 2000 --retries 0 >"$dir/burst.json"
 
 echo after >"$dir/phase"
 bench -c 16 --duration "${secs}s" >"$dir/after.json"

@@ -358,7 +358,12 @@ pub(crate) fn run(ctx: &Context, a: Args) -> anyhow::Result<ExitCode> {
                     url.trim_end_matches('/'),
                     DirectCompleteRequest::PATH
                 );
-                replay = Some(Arc::new((reqwest::Client::new(), to, set)));
+                // Kept-alive connections are given up before the server's idle close,
+                // as the SDK does.
+                let http = reqwest::Client::builder()
+                    .pool_idle_timeout(wechatpay::POOL_IDLE_TIMEOUT)
+                    .build()?;
+                replay = Some(Arc::new((http, to, set)));
             }
             (client, ids, url.clone(), None)
         }

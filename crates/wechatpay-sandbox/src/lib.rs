@@ -483,7 +483,7 @@ impl Sandbox {
     /// [`SandboxError`] for bad configuration, database or address.
     pub async fn start(config: Config, dir: &Path) -> Result<Self, SandboxError> {
         let state = AppState::new(&config, dir)?;
-        let listener = tokio::net::TcpListener::bind(&config.listen)
+        let listener = serve::listen(&config.listen)
             .await
             .map_err(|e| SandboxError::io(format!("cannot listen on {}", config.listen), e))?;
         let addr = listener

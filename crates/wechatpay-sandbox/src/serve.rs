@@ -23,6 +23,8 @@ use crate::config::Behaviour;
 use crate::error::ApiErr;
 use crate::helpers::Peer;
 
+const LIMIT_REACHED: &str = "connection limit reached";
+
 /// The connection limits, from `[behaviour]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -62,6 +64,8 @@ struct Activity {
     busy: AtomicU32,
     /// Whether a request was ever made on it.
     used: AtomicBool,
+    /// Asked to close for the connection limit.
+    closing: AtomicBool,
     close: Notify,
 }
 
@@ -102,15 +106,18 @@ impl Server {
                 .filter(|(_, a)| {
                     a.waiting()
                         && !a.used.load(Ordering::Acquire)
+                        && !a.closing.load(Ordering::Acquire)
                         && a.last_io.load(Ordering::Relaxed) <= quiet_since
                 })
                 .min_by_key(|&(&id, a)| (a.last_io.load(Ordering::Relaxed), id))?;
+            // It leaves the table when its task ends (it may turn out to hold a request).
+            oldest.closing.store(true, Ordering::Release);
             oldest.close.notify_one();
             tracing::debug!(
                 limit = self.limits.max_connections,
+                id,
                 "connection limit reached; closing the connection that waited longest for a request"
             );
-            conns.remove(&id);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let a = Arc::new(Activity {
@@ -118,6 +125,7 @@ impl Server {
             head_started: AtomicU64::new(u64::MAX),
             busy: AtomicU32::new(0),
             used: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             close: Notify::new(),
         });
         conns.insert(id, a.clone());
@@ -136,7 +144,7 @@ impl Server {
         let tick = self.limits.tick();
         loop {
             tokio::select! {
-                () = a.close.notified() => return "connection limit reached",
+                () = a.close.notified() => return LIMIT_REACHED,
                 () = tokio::time::sleep(tick) => {}
             }
             let now = self.now();
@@ -358,14 +366,29 @@ pub(crate) async fn serve(
             builder.max_buf_size(16 * 1024);
             let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
             let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                reason = server.watch(&activity) => {
-                    tracing::debug!(reason, "closing connection");
-                }
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    reason = server.watch(&activity) => {
+                        if reason == LIMIT_REACHED {
+                            // Its request may be waiting unread (an overloaded server polls
+                            // late): let the connection read once, and keep it if one came.
+                            if tokio::time::timeout(Duration::ZERO, conn.as_mut()).await.is_ok() {
+                                break;
+                            }
+                            if !activity.waiting() {
+                                activity.closing.store(false, Ordering::Release);
+                                continue;
+                            }
+                        }
+                        tracing::debug!(reason, "closing connection");
+                        break;
+                    }
+                    () = stopped(&mut stop) => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                        break;
+                    }
                 }
             }
             server.forget(id);
@@ -378,7 +401,7 @@ pub(crate) async fn serve(
 /// Answers a connection over the limit with a 503 and closes it: once its request head
 /// has arrived (an answer before the request confuses clients), then reading what else
 /// it sends until it closes (closing with unread bytes would reset the connection and
-/// could lose the answer). At most a second in all.
+/// could lose the answer). At most five seconds in all.
 async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
     let resp = busy(format!(
         "{limit} connections are open (behaviour.max_connections) and none has been waiting a second for its first request"
@@ -412,7 +435,28 @@ async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
         while stream.read(&mut buf).await? > 0 {}
         Ok::<_, io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
+    // Long enough for an overloaded server to read the head; then closed either way.
+    let _ = tokio::time::timeout(Duration::from_secs(5), answer).await;
+}
+
+/// Listens on `addr` with a backlog of 4096 connections waiting to be accepted (the
+/// kernel caps it at `net.core.somaxconn`): under a burst, a full backlog drops
+/// handshakes, and clients that already sent their request get it reset.
+pub(crate) async fn listen(addr: &str) -> io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(4096)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
