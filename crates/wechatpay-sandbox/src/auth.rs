@@ -67,16 +67,18 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             return log.finish(&s, &[], r).await;
         }
     };
-    let admission = &s.inner.admission;
-    admission
-        .run(async {
+    let state = s.clone();
+    s.inner
+        .admission
+        .run(async move {
+            let s = state;
             let resp = match check(&s, &parts, &bytes, &mut log) {
                 Err(e) => {
                     tracing::info!(code = e.code, message = %e.message, "rejected");
                     with_request_id(e.into_response())
                 }
                 Ok(caller) => {
-                    let mut req = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
+                    let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
                     req.extensions_mut().insert(caller.clone());
                     let resp = next.run(req).await;
                     if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {

@@ -56,7 +56,7 @@ pub fn seed(
                        "details": [{"seq": 1, "amount": 0, "paid_type": "NEWTON"}]},
         "notify_url": "http://127.0.0.1:9/notify",
     }))?;
-    let start_ms = (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000;
+    let start_ms = crate::util::beijing_midnight_ms(day);
     let run = random_digits(6);
     let mut out = Seeded {
         payments: 0,

@@ -26,3 +26,8 @@ pub(crate) fn random_digits(n: usize) -> String {
 pub(crate) fn request_id(code: u32) -> String {
     format!("{}-{code}", random_hex(22))
 }
+
+/// The start of a Beijing-time day, unix ms.
+pub(crate) fn beijing_midnight_ms(day: time::Date) -> i64 {
+    (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000
+}

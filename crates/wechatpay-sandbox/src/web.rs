@@ -28,9 +28,14 @@ pub(crate) struct Page {
 impl Page {
     /// The cursor: `<unix ms>.<row>`.
     fn cursor(&self) -> Option<crate::store::Cursor> {
-        let (t, r) = self.before.as_deref()?.split_once('.')?;
-        Some((t.parse().ok()?, r.parse().ok()?))
+        parse_cursor(self.before.as_deref()?)
     }
+}
+
+/// A page cursor written `<unix ms>.<row>`.
+pub(crate) fn parse_cursor(s: &str) -> Option<crate::store::Cursor> {
+    let (t, r) = s.split_once('.')?;
+    Some((t.parse().ok()?, r.parse().ok()?))
 }
 
 fn cursor(next: Option<crate::store::Cursor>) -> Option<String> {

@@ -132,7 +132,7 @@ fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), Api
     {
         return Err(invalid("bill_date is more than 3 months back"));
     }
-    let start = (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000;
+    let start = crate::util::beijing_midnight_ms(day);
     let end = start + 86_400_000;
     let ready = end / 1000 + i64::from(s.world().behaviour.bill_ready_hour) * 3600;
     if now < ready {
@@ -142,6 +142,17 @@ fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), Api
         )));
     }
     Ok((start, end))
+}
+
+/// `bill_type` of a trade bill: ALL (the default), SUCCESS or REFUND.
+fn trade_kind(q: &HashMap<String, String>) -> Result<Kind, ApiErr> {
+    Ok(
+        match one_of(q, "bill_type", &["ALL", "SUCCESS", "REFUND"])?.as_deref() {
+            Some("SUCCESS") => Kind::Success,
+            Some("REFUND") => Kind::Refund,
+            _ => Kind::All,
+        },
+    )
 }
 
 fn one_of(
@@ -174,11 +185,7 @@ async fn tradebill(
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
     let day = bill_day(&s, &q)?;
-    let kind = match one_of(&q, "bill_type", &["ALL", "SUCCESS", "REFUND"])?.as_deref() {
-        Some("SUCCESS") => Kind::Success,
-        Some("REFUND") => Kind::Refund,
-        _ => Kind::All,
-    };
+    let kind = trade_kind(&q)?;
     let gzip = one_of(&q, "tar_type", &["GZIP"])?.is_some();
     let sub = q.get("sub_mchid").cloned();
     if let Some(sub) = &sub {
@@ -411,7 +418,7 @@ pub(crate) async fn console_bill(
     let raw = q.get("bill_date").map(String::as_str).unwrap_or_default();
     let day = parse_bill_date(raw)
         .ok_or_else(|| query_param("bill_date", "bill_date must be a date written yyyy-MM-dd"))?;
-    let start = (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000;
+    let start = crate::util::beijing_midnight_ms(day);
     let mchid = match q.get("mchid") {
         Some(m) => m.clone(),
         None => s
@@ -422,11 +429,7 @@ pub(crate) async fn console_bill(
             .cloned()
             .unwrap_or_default(),
     };
-    let kind = match one_of(&q, "bill_type", &["ALL", "SUCCESS", "REFUND"])?.as_deref() {
-        Some("SUCCESS") => Kind::Success,
-        Some("REFUND") => Kind::Refund,
-        _ => Kind::All,
-    };
+    let kind = trade_kind(&q)?;
     let (path, _) = s.bill_file();
     let (m, s2) = (mchid.clone(), s.clone());
     generate(

@@ -116,10 +116,7 @@ pub(crate) async fn refunds(
     State(s): State<AppState>,
     Query(q): Query<Before>,
 ) -> Result<Response, ApiErr> {
-    let before = q.before.as_deref().and_then(|b| {
-        let (t, r) = b.split_once('.')?;
-        Some((t.parse().ok()?, r.parse().ok()?))
-    });
+    let before = q.before.as_deref().and_then(crate::web::parse_cursor);
     let found = s.store().list_refunds(before, 50)?;
     let mut b = String::from(
         "<h1>Refunds</h1><table id=\"refunds\"><thead><tr><th>applied (Beijing)</th><th>out_refund_no</th>\

@@ -37,7 +37,7 @@ impl Filter {
             Some(d) => {
                 // Beijing midnight, unix ms.
                 let start = wechatpay_models::v3::bill::parse_bill_date(&d)
-                    .map(|date| (date.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000)
+                    .map(crate::util::beijing_midnight_ms)
                     .ok_or_else(|| {
                         ApiErr::param("参数错误").why(format!("day {d:?} is not a date YYYY-MM-DD"))
                     })?;
@@ -111,10 +111,7 @@ pub(crate) async fn list(
     Query(f): Query<Filter>,
 ) -> Result<Response, ApiErr> {
     let filter = f.store_filter()?;
-    let before = f.before.as_deref().and_then(|b| {
-        let (t, r) = b.split_once('.')?;
-        Some((t.parse().ok()?, r.parse().ok()?))
-    });
+    let before = f.before.as_deref().and_then(crate::web::parse_cursor);
     let found = s.store().find_orders(&filter, before, PAGE_ROWS)?;
     let input = |name: &str, v: &Option<String>, hint: &str| {
         format!(

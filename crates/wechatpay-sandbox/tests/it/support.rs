@@ -76,19 +76,7 @@ impl Env {
         let auth = SignableRequest::new(method, path, signed_body)
             .sign(&c.mchid, serial, key, timestamp, nonce)
             .unwrap();
-        let r = reqwest::Client::new()
-            .request(
-                method.parse().unwrap(),
-                format!("{}{path}", self.sandbox.base_url()),
-            )
-            .header("Authorization", auth.to_string())
-            .header("Accept", "application/json")
-            .header("User-Agent", "sandbox-tests")
-            .header("Content-Type", "application/json")
-            .body(sent_body.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let r = self.send(method, path, &auth, sent_body).await;
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap();
@@ -114,21 +102,33 @@ impl Env {
         let auth = SignableRequest::new(method, signed_target, signed_body)
             .sign(&c.mchid, &c.serial, &self.merchant_key(), ts, "N0NCE")
             .unwrap();
+        self.send(method, sent_target, &auth, sent_body)
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// Sends `body` to `target` with this Authorization and the headers WeChat Pay wants.
+    async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        auth: &wechatpay_core::Authorization,
+        body: &[u8],
+    ) -> reqwest::Response {
         reqwest::Client::new()
             .request(
                 method.parse().unwrap(),
-                format!("{}{sent_target}", self.sandbox.base_url()),
+                format!("{}{target}", self.sandbox.base_url()),
             )
             .header("Authorization", auth.to_string())
             .header("Accept", "application/json")
             .header("User-Agent", "sandbox-tests")
             .header("Content-Type", "application/json")
-            .body(sent_body.to_vec())
+            .body(body.to_vec())
             .send()
             .await
             .unwrap()
-            .status()
-            .as_u16()
     }
 
     pub(crate) fn merchant_key(&self) -> PrivateKey {
