@@ -7,6 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 mod authorizations;
 mod console;
+mod deliveries;
+use deliveries::{DELIVERY_COLS, attempt_from_row, delivery_from_row, insert_delivery};
 mod ledger;
 mod requests;
 
@@ -245,7 +247,6 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)>
 }
 
 const ORDER_COLS: &str = "sp_mchid, sub_mchid, out_order_no, order_json, request_json, deduction_due_ms, deduction_error, modified, created_ms, updated_ms, version, query_id";
-const DELIVERY_COLS: &str = "id, event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms";
 
 /// Inserts an order unless its key exists; 1 when inserted.
 fn insert_order_row(conn: &Connection, row: &OrderRow) -> Result<usize> {
@@ -269,43 +270,6 @@ fn insert_order_row(conn: &Connection, row: &OrderRow) -> Result<usize> {
             row.query_id,
             row.order.order_id.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default(),
         ])?)
-}
-
-/// Columns `delivery_id, attempt_no, at_ms, status, error, duration_ms`.
-fn attempt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
-    Ok(Attempt {
-        delivery_id: r.get(0)?,
-        attempt_no: r.get(1)?,
-        at_ms: r.get(2)?,
-        status: r.get(3)?,
-        error: r.get(4)?,
-        duration_ms: r.get(5)?,
-    })
-}
-
-fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
-    Ok(Delivery {
-        id: r.get(0)?,
-        event_id: r.get(1)?,
-        sp_mchid: r.get(2)?,
-        out_order_no: r.get(3)?,
-        notify_url: r.get(4)?,
-        event_type: r.get(5)?,
-        body: r.get(6)?,
-        attempts: r.get(7)?,
-        state: r.get(8)?,
-        next_attempt_ms: r.get(9)?,
-        created_ms: r.get(10)?,
-    })
-}
-
-/// Queues a callback inside the transaction that caused it.
-fn insert_delivery(tx: &rusqlite::Transaction<'_>, d: &Delivery) -> Result<()> {
-    tx.execute(
-        "INSERT INTO deliveries (event_id, sp_mchid, out_order_no, notify_url, event_type, body, attempts, state, next_attempt_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'pending', ?7, ?8)",
-        params![d.event_id, d.sp_mchid, d.out_order_no, d.notify_url, d.event_type, d.body, d.next_attempt_ms, d.created_ms],
-    )?;
-    Ok(())
 }
 
 /// The outcome of inserting an order.
@@ -546,76 +510,6 @@ impl Store {
         Self::decode(rows)
     }
 
-    /// Pending deliveries due at `now_ms`, marked `sending` so that no one else takes them.
-    ///
-    /// # Errors
-    /// SQLite failures.
-    pub fn take_due_deliveries(&self, now_ms: i64) -> Result<Vec<Delivery>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let rows = {
-            let mut st = tx.prepare_cached(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 100"))?;
-            st.query_map(params![now_ms], delivery_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        for d in &rows {
-            tx.execute(
-                "UPDATE deliveries SET state = 'sending', next_attempt_ms = NULL WHERE id = ?1",
-                params![d.id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(rows)
-    }
-
-    /// Records an attempt before it is made, committed, so that an attempt that reaches
-    /// the receiver is on record even if the sandbox dies during it. Returns its row id;
-    /// [`finish_attempt`](Self::finish_attempt) completes it.
-    ///
-    /// # Errors
-    /// SQLite failures.
-    pub fn start_attempt(&self, delivery_id: i64, attempt_no: i64, at_ms: i64) -> Result<i64> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, attempt_no, at_ms, status, error, duration_ms) VALUES (?1, ?2, ?3, NULL, ?4, 0)",
-            params![delivery_id, attempt_no, at_ms, UNFINISHED_ATTEMPT],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE deliveries SET attempts = ?2 WHERE id = ?1",
-            params![delivery_id, attempt_no],
-        )?;
-        tx.commit()?;
-        Ok(id)
-    }
-
-    /// Completes attempt `attempt_id` of `a.delivery_id` with its outcome, and sets the
-    /// delivery's new state.
-    ///
-    /// # Errors
-    /// SQLite failures.
-    pub fn finish_attempt(
-        &self,
-        attempt_id: i64,
-        a: &Attempt,
-        state: &str,
-        next_attempt_ms: Option<i64>,
-    ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE attempts SET status = ?2, error = ?3, duration_ms = ?4 WHERE id = ?1",
-            params![attempt_id, a.status, a.error, a.duration_ms],
-        )?;
-        tx.execute(
-            "UPDATE deliveries SET state = ?2, next_attempt_ms = ?3 WHERE id = ?1",
-            params![a.delivery_id, state, next_attempt_ms],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The earliest pending deadline (deduction, refund or delivery), unix ms.
     ///
     /// # Errors
@@ -649,28 +543,5 @@ impl Store {
         drop(st);
         drop(conn);
         Self::decode(rows)
-    }
-
-    /// The newest deliveries with their attempts.
-    ///
-    /// # Errors
-    /// SQLite failures.
-    pub fn list_deliveries(&self, limit: u32) -> Result<Vec<(Delivery, Vec<Attempt>)>> {
-        let conn = self.conn();
-        let mut st = conn.prepare(&format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries ORDER BY id DESC LIMIT ?1"
-        ))?;
-        let ds = st
-            .query_map(params![limit], delivery_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut at = conn.prepare("SELECT delivery_id, attempt_no, at_ms, status, error, duration_ms FROM attempts WHERE delivery_id = ?1 ORDER BY attempt_no")?;
-        ds.into_iter()
-            .map(|d| {
-                let a = at
-                    .query_map(params![d.id], attempt_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok((d, a))
-            })
-            .collect()
     }
 }
