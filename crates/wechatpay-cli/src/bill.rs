@@ -1,11 +1,11 @@
 //! `wxpay bill download`: apply for a bill, stream it, verify its hash, save it.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use wechatpay_models::v3::bill::trade::{TradeBillParser, TradeBillSummary};
+use wechatpay_models::v3::bill::trade::{MAX_LINE_BYTES, TradeBillParser, TradeBillSummary};
 use wechatpay_models::v3::bill::{
     FundFlowBillRequest, SubMerchantFundFlowBillRequest, TradeBillRequest,
 };
@@ -90,17 +90,29 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
         }
     };
     let client = ctx.client()?;
+    // Saved under a random name next to --out, checked, then renamed: a failure leaves
+    // nothing at --out.
+    let dir = match a.out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let part = tempfile::Builder::new()
+        .prefix(".wxpay-bill.")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?
+        .into_temp_path();
     let saved = match (a.kind.as_str(), &a.sub_mchid) {
         ("fundflow", Some(sub)) => {
             let mut req = SubMerchantFundFlowBillRequest::new(sub.as_str(), &a.date);
             req.tar_type = a.gzip.then(|| "GZIP".into());
             let bills = client.send(&req)?;
-            client.save_encrypted_bill(&bills, &a.out)?
+            client.save_encrypted_bill(&bills, &part)?
         }
         ("fundflow", None) => {
             let mut req = FundFlowBillRequest::new(&a.date);
             req.tar_type = a.gzip.then(|| "GZIP".into());
-            client.save_bill(&client.send(&req)?, &a.out)?
+            client.save_bill(&client.send(&req)?, &part)?
         }
         _ => {
             let mut req = TradeBillRequest::new(&a.date)
@@ -109,14 +121,18 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             if let Some(s) = &a.sub_mchid {
                 req = req.sub_mchid(s.as_str());
             }
-            client.save_bill(&client.send(&req)?, &a.out)?
+            client.save_bill(&client.send(&req)?, &part)?
         }
     };
     let summary = if a.kind == "trade" {
-        Some(check_trade_bill(&saved.path)?)
+        Some(check_trade_bill(&part)?)
     } else {
         None
     };
+    part.persist(&a.out)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    let mut saved = saved;
+    saved.path.clone_from(&a.out);
     if ctx.json {
         let mut v = serde_json::json!({
             "path": saved.path,
@@ -163,10 +179,24 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
 /// Parses a saved trade bill and checks its summary against its rows.
 fn check_trade_bill(path: &std::path::Path) -> anyhow::Result<TradeBillSummary> {
     let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut r = std::io::BufReader::with_capacity(256 * 1024, f);
     let mut p = TradeBillParser::new();
-    for line in std::io::BufReader::with_capacity(256 * 1024, f).lines() {
-        let line = line.with_context(|| format!("{} is not UTF-8 text", path.display()))?;
-        p.line(&line)?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut r)
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        if n == MAX_LINE_BYTES && line.last() != Some(&b'\n') {
+            return Err(p.line_too_long().into());
+        }
+        let text = std::str::from_utf8(line.strip_suffix(b"\n").unwrap_or(&line))
+            .context("the bill is not UTF-8 text")?;
+        p.line(text)?;
     }
     Ok(p.finish()?)
 }

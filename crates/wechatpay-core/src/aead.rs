@@ -97,19 +97,31 @@ impl ApiV3Key {
         associated_data: &str,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        let mut buf = Zeroizing::new(sealed.to_vec());
+        let n = self.open_in_place(nonce, associated_data, &mut buf)?.len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Decrypts binary `ciphertext‖tag` in place, without a copy; the plaintext is the
+    /// front of `sealed`. On failure the content of `sealed` is not to be used.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_in_place<'a>(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        sealed: &'a mut [u8],
+    ) -> Result<&'a mut [u8], DecryptError> {
         let nonce = Nonce::try_assume_unique_for_key(nonce.as_bytes())
             .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
         if sealed.len() < TAG_LEN {
             return Err(DecryptError::TooShort);
         }
-        let mut buf = Zeroizing::new(sealed.to_vec());
-        let n = self
-            .key
-            .open_in_place(nonce, Aad::from(associated_data.as_bytes()), &mut buf)
-            .map_err(|_| DecryptError::Failed)?
-            .len();
-        buf.truncate(n);
-        Ok(buf)
+        self.key
+            .open_in_place(nonce, Aad::from(associated_data.as_bytes()), sealed)
+            .map_err(|_| DecryptError::Failed)
     }
 
     /// Like [`decrypt`](Self::decrypt), for a UTF-8 plaintext (JSON or PEM).

@@ -6,6 +6,11 @@
 //! *signed* apply answer, computed over the decompressed file (`hash_type: SHA1`), so
 //! nothing read counts as verified before [`FileCheck::finish`] succeeds.
 //!
+//! Output comes in steps of at most [`STEP_BYTES`], whatever the input: a gzip bomb (a few
+//! megabytes that inflate to gigabytes) can make a caller hold no more than one step, and is
+//! stopped by the size limit or, long before it, by the ratio limit
+//! ([`DEFAULT_MAX_RATIO`]).
+//!
 //! ```
 //! use std::io::Write as _;
 //! use wechatpay_core::file::{Encoding, FileCheck, FileError};
@@ -21,21 +26,45 @@
 //!     1 << 20,
 //! );
 //! let mut out = Vec::new();
-//! for chunk in gz.chunks(7) {
-//!     out.extend_from_slice(check.feed(chunk)?);
+//! for mut chunk in gz.chunks(7) {
+//!     while !chunk.is_empty() {
+//!         let (used, bytes) = check.feed(chunk)?;
+//!         out.extend_from_slice(bytes);
+//!         chunk = &chunk[used..];
+//!     }
 //! }
-//! out.extend_from_slice(check.finish()?);
+//! loop {
+//!     let bytes = check.finish()?;
+//!     if bytes.is_empty() {
+//!         break; // verified
+//!     }
+//!     out.extend_from_slice(bytes);
+//! }
 //! assert_eq!(out, b"abc");
 //! assert_eq!(check.sha1(), Some("a9993e364706816aba3e25717850c26c9cd0d89d"));
 //! # Ok(())
 //! # }
 //! ```
 
-use std::io::Write as _;
-
-use flate2::write::GzDecoder;
+use flate2::{Crc, Decompress, FlushDecompress, Status};
 
 use crate::digest::Sha1;
+
+/// The most decompressed bytes one [`FileCheck::feed`] or [`FileCheck::finish`] returns.
+pub const STEP_BYTES: usize = 64 * 1024;
+
+/// Default limit of decompressed ÷ compressed bytes ([`FileCheck::max_ratio`]). A real
+/// bill compresses about 10×; deflate cannot exceed about 1032×, which only long runs of
+/// one byte reach: a gzip bomb.
+pub const DEFAULT_MAX_RATIO: u64 = 100;
+
+/// Decompressed bytes allowed whatever the ratio, so that a small file (a bill of a few
+/// rows) is never refused for compressing well.
+pub const RATIO_ALLOWANCE: u64 = 1 << 20;
+
+/// The longest gzip member header accepted (10 bytes, then optional extra field, file name
+/// and comment).
+const MAX_GZIP_HEADER: usize = 4096;
 
 /// How the bytes of a file are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,22 +100,39 @@ pub enum FileError {
         /// The limit.
         limit: u64,
     },
+    /// The file decompresses to more than `limit` times its compressed size: a gzip bomb,
+    /// not a bill.
+    #[error(
+        "{compressed} compressed bytes inflated to {decompressed}, more than {limit}\u{d7} (a bill compresses about 10\u{d7}): refused as a gzip bomb"
+    )]
+    Ratio {
+        /// The limit.
+        limit: u64,
+        /// Compressed bytes read when it was exceeded.
+        compressed: u64,
+        /// Decompressed bytes by then.
+        decompressed: u64,
+    },
     /// The bytes are not valid gzip (or the gzip trailer does not match).
     #[error("file is not valid gzip")]
     Gzip(#[source] std::io::Error),
 }
 
+fn bad_gzip(why: &str) -> FileError {
+    FileError::Gzip(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        why.to_owned(),
+    ))
+}
+
 /// A file being checked: feed it the bytes as they arrive, then [`finish`](Self::finish).
 pub struct FileCheck {
     encoding: Encoding,
-    gunzip: Option<GzDecoder<Vec<u8>>>,
+    gunzip: Option<Box<Gunzip>>,
     started: bool,
-    hasher: Option<Sha1>,
     expected: Option<String>,
     sha1: Option<String>,
-    bytes: u64,
-    received: u64,
-    max: u64,
+    tally: Tally,
 }
 
 impl std::fmt::Debug for FileCheck {
@@ -94,15 +140,16 @@ impl std::fmt::Debug for FileCheck {
         f.debug_struct("FileCheck")
             .field("gzip", &self.is_gzip())
             .field("expected_sha1", &self.expected)
-            .field("bytes", &self.bytes)
-            .field("received", &self.received)
+            .field("bytes", &self.tally.bytes)
+            .field("received", &self.tally.received)
             .finish_non_exhaustive()
     }
 }
 
 impl FileCheck {
     /// A check of a file whose decompressed bytes must hash to `expected_sha1` (hex, any
-    /// case; `None` computes the hash without comparing) and number at most `max_bytes`.
+    /// case; `None` computes the hash without comparing) and number at most `max_bytes`,
+    /// and, when gzip, at most [`DEFAULT_MAX_RATIO`] times the compressed bytes.
     #[must_use]
     pub fn new(expected_sha1: Option<&str>, encoding: Encoding, max_bytes: u64) -> Self {
         let expected = expected_sha1.map(|h| {
@@ -117,74 +164,92 @@ impl FileCheck {
             encoding,
             gunzip: None,
             started: false,
-            hasher: Some(Sha1::new()),
             expected,
             sha1: None,
-            bytes: 0,
-            received: 0,
-            max: max_bytes,
+            tally: Tally {
+                hasher: Some(Sha1::new()),
+                bytes: 0,
+                received: 0,
+                max: max_bytes,
+                max_ratio: DEFAULT_MAX_RATIO,
+            },
         }
     }
 
-    /// The decompressed bytes of the next `chunk` (possibly none yet).
+    /// Limits gzip files to `ratio` decompressed bytes per compressed byte (beyond the
+    /// first [`RATIO_ALLOWANCE`] decompressed bytes); 0 turns the check off.
+    #[must_use]
+    pub fn max_ratio(mut self, ratio: u64) -> Self {
+        self.tally.max_ratio = ratio;
+        self
+    }
+
+    /// Takes bytes from the front of `input` and returns how many it took and the
+    /// decompressed bytes they gave (at most [`STEP_BYTES`], possibly none). Call it again
+    /// with the rest until `input` is used up: each call takes or gives at least one byte.
     ///
     /// # Errors
-    /// [`FileError::Gzip`], [`FileError::TooLarge`].
-    pub fn feed<'a>(&'a mut self, chunk: &'a [u8]) -> Result<&'a [u8], FileError> {
-        self.received += chunk.len() as u64;
-        if !self.started && !chunk.is_empty() {
+    /// [`FileError::Gzip`], [`FileError::TooLarge`], [`FileError::Ratio`].
+    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, &'a [u8]), FileError> {
+        if !self.started && !input.is_empty() {
             self.started = true;
             let gzip = match self.encoding {
-                Encoding::Detect => chunk[0] == 0x1f,
+                Encoding::Detect => input[0] == 0x1f,
                 Encoding::Gzip => true,
                 Encoding::Identity => false,
             };
             if gzip {
-                self.gunzip = Some(GzDecoder::new(Vec::new()));
+                self.gunzip = Some(Box::new(Gunzip::new()));
             }
         }
-        let out: &[u8] = match &mut self.gunzip {
-            Some(d) => {
-                d.get_mut().clear();
-                d.write_all(chunk).map_err(FileError::Gzip)?;
-                d.get_ref()
+        let gzip = self.gunzip.is_some();
+        let (used, out): (usize, &[u8]) = match &mut self.gunzip {
+            Some(g) => g.step(input, false)?,
+            None => {
+                let n = input.len().min(STEP_BYTES);
+                (n, &input[..n])
             }
-            None => chunk,
         };
-        account(&mut self.bytes, self.max, self.hasher.as_mut(), out)?;
-        Ok(out)
+        self.tally.received += used as u64;
+        self.tally.add(out, gzip)?;
+        Ok((used, out))
     }
 
-    /// The last decompressed bytes, once the whole file matched its hash; after it,
-    /// [`sha1`](Self::sha1) is known.
+    /// Once all input was fed: the remaining decompressed bytes, a step at a time; an
+    /// empty slice once the whole file matched its hash, after which [`sha1`](Self::sha1)
+    /// is known.
     ///
     /// # Errors
-    /// [`FileError::HashMismatch`] (or a truncated gzip stream, [`FileError::Gzip`]).
+    /// [`FileError::HashMismatch`] (or a truncated gzip stream, [`FileError::Gzip`]), and
+    /// as [`feed`](Self::feed).
     pub fn finish(&mut self) -> Result<&[u8], FileError> {
         if self.sha1.is_some() {
             return Ok(&[]);
         }
-        let tail: &[u8] = match &mut self.gunzip {
-            Some(d) => {
-                d.get_mut().clear();
-                d.try_finish().map_err(FileError::Gzip)?;
-                d.get_ref()
+        if let Some(g) = &mut self.gunzip {
+            let tail = g.step(&[], true)?.1;
+            if !tail.is_empty() {
+                self.tally.add(tail, true)?;
+                return Ok(tail);
             }
-            None => &[],
-        };
-        account(&mut self.bytes, self.max, self.hasher.as_mut(), tail)?;
-        let actual = self.hasher.take().map(Sha1::finish_hex).unwrap_or_default();
+        }
+        let actual = self
+            .tally
+            .hasher
+            .take()
+            .map(Sha1::finish_hex)
+            .unwrap_or_default();
         if let Some(expected) = &self.expected
             && *expected != actual
         {
             return Err(FileError::HashMismatch {
                 expected: expected.clone(),
                 actual,
-                bytes: self.bytes,
+                bytes: self.tally.bytes,
             });
         }
         self.sha1 = Some(actual);
-        Ok(tail)
+        Ok(&[])
     }
 
     /// SHA-1 of the decompressed bytes, lower-case hex, once [`finish`](Self::finish)
@@ -197,13 +262,13 @@ impl FileCheck {
     /// Decompressed bytes so far.
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        self.bytes
+        self.tally.bytes
     }
 
-    /// Bytes fed so far (compressed when the file is gzip).
+    /// Bytes taken so far (compressed when the file is gzip).
     #[must_use]
     pub fn received(&self) -> u64 {
-        self.received
+        self.tally.received
     }
 
     /// Whether the file is gzip (known once the first byte arrived).
@@ -213,24 +278,221 @@ impl FileCheck {
     }
 }
 
-fn account(
-    total: &mut u64,
+/// What came out so far: counted against the limits and hashed.
+struct Tally {
+    hasher: Option<Sha1>,
+    bytes: u64,
+    received: u64,
     max: u64,
-    hasher: Option<&mut Sha1>,
-    out: &[u8],
-) -> Result<(), FileError> {
-    *total += out.len() as u64;
-    if *total > max {
-        return Err(FileError::TooLarge { limit: max });
+    max_ratio: u64,
+}
+
+impl Tally {
+    fn add(&mut self, out: &[u8], gzip: bool) -> Result<(), FileError> {
+        self.bytes += out.len() as u64;
+        if self.bytes > self.max {
+            return Err(FileError::TooLarge { limit: self.max });
+        }
+        if gzip
+            && self.max_ratio > 0
+            && self.bytes > RATIO_ALLOWANCE
+            && self.bytes / self.max_ratio > self.received
+        {
+            return Err(FileError::Ratio {
+                limit: self.max_ratio,
+                compressed: self.received,
+                decompressed: self.bytes,
+            });
+        }
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(out);
+        }
+        Ok(())
     }
-    if let Some(h) = hasher {
-        h.update(out);
+}
+
+/// Where a gzip stream is (RFC 1952): members of header, deflate data and trailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Header,
+    Deflate,
+    Trailer,
+    /// Between members: more input starts another member.
+    Between,
+}
+
+/// A gzip decoder that gives at most [`STEP_BYTES`] per step.
+struct Gunzip {
+    part: Part,
+    /// Header or trailer bytes gathered so far.
+    gathered: Vec<u8>,
+    inflate: Decompress,
+    crc: Crc,
+    out: Box<[u8]>,
+}
+
+impl Gunzip {
+    fn new() -> Self {
+        Self {
+            part: Part::Header,
+            gathered: Vec::new(),
+            inflate: Decompress::new(false),
+            crc: Crc::new(),
+            out: vec![0; STEP_BYTES].into_boxed_slice(),
+        }
     }
-    Ok(())
+
+    /// Takes from `input` and gives decompressed bytes; `end`: no more input will come.
+    fn step(&mut self, input: &[u8], end: bool) -> Result<(usize, &[u8]), FileError> {
+        let mut used = 0;
+        loop {
+            let rest = &input[used..];
+            match self.part {
+                Part::Between if rest.is_empty() => return Ok((used, &[])),
+                Part::Between => self.part = Part::Header,
+                Part::Header | Part::Trailer if rest.is_empty() => {
+                    return if end {
+                        Err(bad_gzip("the gzip stream is truncated"))
+                    } else {
+                        Ok((used, &[]))
+                    };
+                }
+                Part::Header => {
+                    let have = self.gathered.len();
+                    let take = rest.len().min(MAX_GZIP_HEADER - have);
+                    self.gathered.extend_from_slice(&rest[..take]);
+                    match header_len(&self.gathered)? {
+                        Some(len) => {
+                            used += len - have;
+                            self.gathered.clear();
+                            self.part = Part::Deflate;
+                            self.inflate.reset(false);
+                            self.crc.reset();
+                        }
+                        None if self.gathered.len() == MAX_GZIP_HEADER => {
+                            return Err(bad_gzip("the gzip header is too long"));
+                        }
+                        None => used += take,
+                    }
+                }
+                Part::Trailer => {
+                    let take = rest.len().min(8 - self.gathered.len());
+                    self.gathered.extend_from_slice(&rest[..take]);
+                    used += take;
+                    if self.gathered.len() == 8 {
+                        let t = &self.gathered;
+                        let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+                        let size = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+                        if crc != self.crc.sum() || size != self.crc.amount() {
+                            return Err(bad_gzip("the gzip trailer does not match the data"));
+                        }
+                        self.gathered.clear();
+                        self.part = Part::Between;
+                    }
+                }
+                Part::Deflate => {
+                    let (before_in, before_out) =
+                        (self.inflate.total_in(), self.inflate.total_out());
+                    let flush = if end {
+                        FlushDecompress::Finish
+                    } else {
+                        FlushDecompress::None
+                    };
+                    let status = self
+                        .inflate
+                        .decompress(rest, &mut self.out, flush)
+                        .map_err(|e| {
+                            FileError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                        })?;
+                    // Both deltas are bounded by the slices given.
+                    let took =
+                        usize::try_from(self.inflate.total_in() - before_in).unwrap_or(rest.len());
+                    let gave = usize::try_from(self.inflate.total_out() - before_out)
+                        .unwrap_or(0)
+                        .min(self.out.len());
+                    used += took;
+                    if status == Status::StreamEnd {
+                        self.part = Part::Trailer;
+                    }
+                    if gave > 0 {
+                        self.crc.update(&self.out[..gave]);
+                        return Ok((used, &self.out[..gave]));
+                    }
+                    if status == Status::StreamEnd {
+                        continue;
+                    }
+                    if rest.is_empty() {
+                        return if end {
+                            Err(bad_gzip("the gzip stream is truncated"))
+                        } else {
+                            Ok((used, &[]))
+                        };
+                    }
+                    if took == 0 {
+                        return Err(bad_gzip("the deflate data makes no progress"));
+                    }
+                    if used == input.len() {
+                        return Ok((used, &[]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The length of the gzip member header at the start of `h`, `None` when more bytes are
+/// needed.
+fn header_len(h: &[u8]) -> Result<Option<usize>, FileError> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    if h.len() < 10 {
+        if h.iter().zip([0x1f, 0x8b, 8]).any(|(a, b)| *a != b) {
+            return Err(bad_gzip("not a gzip member (magic bytes 1f 8b 08)"));
+        }
+        return Ok(None);
+    }
+    if h[..3] != [0x1f, 0x8b, 8] {
+        return Err(bad_gzip("not a gzip member (magic bytes 1f 8b 08)"));
+    }
+    let flags = h[3];
+    if flags & 0xe0 != 0 {
+        return Err(bad_gzip("reserved gzip header flags are set"));
+    }
+    let mut at = 10;
+    if flags & FEXTRA != 0 {
+        let Some(len) = h.get(at..at + 2) else {
+            return Ok(None);
+        };
+        at += 2 + usize::from(u16::from_le_bytes([len[0], len[1]]));
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let Some(zero) = h.get(at..).and_then(|s| s.iter().position(|&b| b == 0)) else {
+                return Ok(None);
+            };
+            at += zero + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        let Some(sum) = h.get(at..at + 2) else {
+            return Ok(None);
+        };
+        let mut crc = Crc::new();
+        crc.update(&h[..at]);
+        if u16::from_le_bytes([sum[0], sum[1]]) != (crc.sum() & 0xffff) as u16 {
+            return Err(bad_gzip("the gzip header checksum does not match"));
+        }
+        at += 2;
+    }
+    Ok((at <= h.len()).then_some(at))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -247,11 +509,23 @@ mod tests {
 
     fn run(check: &mut FileCheck, input: &[u8], step: usize) -> Result<Vec<u8>, FileError> {
         let mut out = Vec::new();
-        for c in input.chunks(step) {
-            out.extend_from_slice(check.feed(c)?);
+        for mut c in input.chunks(step) {
+            while !c.is_empty() {
+                let (used, bytes) = check.feed(c)?;
+                assert!(used > 0 || !bytes.is_empty(), "no progress");
+                assert!(bytes.len() <= STEP_BYTES);
+                out.extend_from_slice(bytes);
+                c = &c[used..];
+            }
         }
-        out.extend_from_slice(check.finish()?);
-        Ok(out)
+        loop {
+            let bytes = check.finish()?;
+            if bytes.is_empty() {
+                return Ok(out);
+            }
+            assert!(bytes.len() <= STEP_BYTES);
+            out.extend_from_slice(bytes);
+        }
     }
 
     const BILL: &[u8] = "\u{feff}交易时间,公众账号ID\n`2025-03-01 12:00:00,`wx1\n".as_bytes();
@@ -278,7 +552,7 @@ mod tests {
         let mut changed = BILL.to_vec();
         changed[5] ^= 1;
         let mut c = FileCheck::new(Some(&h), Encoding::Detect, 1 << 20);
-        assert_eq!(c.feed(&changed).unwrap().len(), BILL.len());
+        assert_eq!(c.feed(&changed).unwrap().1.len(), BILL.len());
         match c.finish() {
             Err(FileError::HashMismatch {
                 expected,
@@ -307,9 +581,9 @@ mod tests {
     #[test]
     fn detection_looks_at_the_first_byte_only() {
         let mut c = FileCheck::new(None, Encoding::Detect, 1 << 20);
-        assert_eq!(c.feed(b"").unwrap(), b"");
-        assert_eq!(c.feed(b"abc").unwrap(), b"abc");
-        assert_eq!(c.feed(b"\x1f\x8bdef").unwrap(), b"\x1f\x8bdef");
+        assert_eq!(c.feed(b"").unwrap(), (0, &b""[..]));
+        assert_eq!(c.feed(b"abc").unwrap(), (3, &b"abc"[..]));
+        assert_eq!(c.feed(b"\x1f\x8bdef").unwrap(), (5, &b"\x1f\x8bdef"[..]));
         assert_eq!(c.finish().unwrap(), b"");
         assert!(!c.is_gzip());
         assert!(format!("{c:?}").contains("received: 8"), "{c:?}");
@@ -346,5 +620,97 @@ mod tests {
         );
         assert_eq!(c.expected.as_deref().map(str::len), Some(64));
         assert!(c.expected.unwrap().starts_with("ab[31mf"));
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_stopped_by_the_ratio_in_bounded_steps() {
+        let zeros = vec![0u8; 64 << 20];
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&zeros).unwrap();
+        let bomb = e.finish().unwrap();
+        assert!(bomb.len() < 200_000, "{}", bomb.len());
+        let mut c = FileCheck::new(None, Encoding::Detect, u64::MAX);
+        match run(&mut c, &bomb, 256 * 1024) {
+            Err(FileError::Ratio {
+                limit: DEFAULT_MAX_RATIO,
+                compressed,
+                decompressed,
+            }) => {
+                assert!(decompressed > RATIO_ALLOWANCE);
+                assert!(decompressed <= RATIO_ALLOWANCE + STEP_BYTES as u64 + 100 * 2048);
+                assert!(decompressed / DEFAULT_MAX_RATIO > compressed);
+                assert_eq!(compressed, c.received());
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the ratio, the size limit stops it, also in bounded steps.
+        let mut c = FileCheck::new(None, Encoding::Gzip, 8 << 20).max_ratio(0);
+        let r = run(&mut c, &bomb, 1 << 20);
+        assert!(
+            matches!(r, Err(FileError::TooLarge { limit })  if limit == 8 << 20),
+            "{r:?}"
+        );
+        assert!(c.bytes() <= (8 << 20) + STEP_BYTES as u64);
+        // A ratio high enough lets the same file through whole.
+        let mut c = FileCheck::new(None, Encoding::Gzip, u64::MAX).max_ratio(2000);
+        assert_eq!(run(&mut c, &bomb, 4096).unwrap().len(), zeros.len());
+    }
+
+    #[test]
+    fn small_files_pass_whatever_their_ratio() {
+        let zeros = vec![b'0'; RATIO_ALLOWANCE as usize];
+        let mut c = FileCheck::new(Some(&sha1(&zeros)), Encoding::Detect, u64::MAX);
+        assert_eq!(run(&mut c, &gzip(&zeros), 100).unwrap(), zeros);
+    }
+
+    #[test]
+    fn gzip_headers_with_every_optional_field_and_several_members() {
+        let mut e = flate2::GzBuilder::new()
+            .filename("账单.csv")
+            .comment("a comment")
+            .extra(vec![7; 300])
+            .write(Vec::new(), flate2::Compression::default());
+        e.write_all(BILL).unwrap();
+        let mut both = e.finish().unwrap();
+        both.extend_from_slice(&gzip(b"second member\n"));
+        let mut whole = BILL.to_vec();
+        whole.extend_from_slice(b"second member\n");
+        for step in [1, 2, 9, 1000] {
+            let mut c = FileCheck::new(Some(&sha1(&whole)), Encoding::Gzip, 1 << 20);
+            assert_eq!(run(&mut c, &both, step).unwrap(), whole);
+        }
+    }
+
+    #[test]
+    fn a_header_checksum_is_checked() {
+        // RFC 1952 FHCRC: the low 16 bits of the CRC-32 of the header before it.
+        let mut member = vec![0x1f, 0x8b, 8, 2, 0, 0, 0, 0, 0, 255];
+        let mut crc = Crc::new();
+        crc.update(&member);
+        let sum = (crc.sum() & 0xffff) as u16;
+        member.extend_from_slice(&sum.to_le_bytes());
+        member.extend_from_slice(&gzip(BILL)[10..]);
+        let mut c = FileCheck::new(Some(&sha1(BILL)), Encoding::Gzip, 1 << 20);
+        assert_eq!(run(&mut c, &member, 3).unwrap(), BILL);
+        member[10] ^= 1;
+        let mut c = FileCheck::new(None, Encoding::Gzip, 1 << 20);
+        assert!(matches!(run(&mut c, &member, 3), Err(FileError::Gzip(_))));
+    }
+
+    #[test]
+    fn garbage_after_the_stream_or_a_bad_trailer_fails() {
+        let mut gz = gzip(BILL);
+        gz.extend_from_slice(&[0, 0, 0, 0]);
+        let mut c = FileCheck::new(None, Encoding::Gzip, 1 << 20);
+        assert!(matches!(run(&mut c, &gz, 7), Err(FileError::Gzip(_))));
+        let mut gz = gzip(BILL);
+        let n = gz.len();
+        gz[n - 1] ^= 1; // ISIZE
+        let mut c = FileCheck::new(None, Encoding::Gzip, 1 << 20);
+        assert!(matches!(run(&mut c, &gz, 7), Err(FileError::Gzip(_))));
+        let mut c = FileCheck::new(None, Encoding::Gzip, 1 << 20);
+        let long_name = [&[0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 255][..], &[b'a'; 5000]].concat();
+        let r = run(&mut c, &long_name, 100);
+        assert!(format!("{:?}", r.unwrap_err()).contains("too long"));
     }
 }

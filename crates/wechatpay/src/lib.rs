@@ -15,8 +15,9 @@ mod response;
 pub use chain::{BoxFuture, Chain, ChainClient};
 pub use client::{
     BACKUP_BASE_URL, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_DOWNLOAD_BYTES,
-    DEFAULT_MAX_RESPONSE_BYTES, Download, POOL_IDLE_TIMEOUT, Saved, TradeBillRows,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_DOWNLOAD_DEADLINE,
+    DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES, Download, POOL_IDLE_TIMEOUT, Saved,
+    TradeBillRows,
 };
 pub use error::{
     ApiError, BuildError, CertificatesError, DecodeError, DownloadError, Error, Result,

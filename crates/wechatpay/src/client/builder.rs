@@ -21,6 +21,9 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default deadline of a whole call, 30 s: every attempt, backoff and certificate
 /// download. No call takes longer.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Default deadline of a whole download ([`ClientBuilder::download_deadline`]): 10 minutes.
+pub const DEFAULT_DOWNLOAD_DEADLINE: Duration = Duration::from_secs(600);
 /// Default connect timeout, 5 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an idle connection is kept, 7 s: less than WeChat Pay's own ~8 s, so that a call
@@ -53,6 +56,8 @@ pub struct ClientBuilder {
     retry_backoff: Option<Duration>,
     max_response_bytes: Option<usize>,
     max_download_bytes: Option<u64>,
+    max_download_ratio: Option<u64>,
+    download_deadline: Option<Duration>,
     resend_deduplicated: Option<bool>,
     max_skew: Option<u64>,
     clock: Option<Arc<dyn Clock>>,
@@ -281,6 +286,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest ratio of decompressed to compressed bytes in a gzip download (default
+    /// [`DEFAULT_MAX_RATIO`](wechatpay_core::file::DEFAULT_MAX_RATIO), 100; 0: no limit).
+    /// A real bill compresses about 10×; a gzip bomb (megabytes that inflate to gigabytes)
+    /// is refused after its first
+    /// [`RATIO_ALLOWANCE`](wechatpay_core::file::RATIO_ALLOWANCE) decompressed bytes.
+    pub fn max_download_ratio(mut self, ratio: u64) -> Self {
+        self.max_download_ratio = Some(ratio);
+        self
+    }
+
+    /// Deadline of a whole download, from the request to the last byte (default
+    /// [`DEFAULT_DOWNLOAD_DEADLINE`](crate::DEFAULT_DOWNLOAD_DEADLINE), 10 minutes). Each read
+    /// must also bring bytes within the attempt [`timeout`](Self::timeout); this bounds a
+    /// server that sends a byte now and then.
+    pub fn download_deadline(mut self, d: Duration) -> Self {
+        self.download_deadline = Some(d);
+        self
+    }
+
     /// Resend a request whose body WeChat Pay de-duplicates
     /// ([`Endpoint::DEDUPLICATED_BY`](wechatpay_models::Endpoint::DEDUPLICATED_BY):
     /// create and direct-complete by `out_order_no`) when an attempt's outcome is unknown
@@ -497,6 +521,10 @@ impl ClientBuilder {
                     max_download_bytes: self
                         .max_download_bytes
                         .unwrap_or(super::DEFAULT_MAX_DOWNLOAD_BYTES),
+                    max_download_ratio: self
+                        .max_download_ratio
+                        .unwrap_or(wechatpay_core::file::DEFAULT_MAX_RATIO),
+                    download_deadline: self.download_deadline.unwrap_or(DEFAULT_DOWNLOAD_DEADLINE),
                     resend_deduplicated: self.resend_deduplicated.unwrap_or(true),
                 },
                 validate: self.validate.unwrap_or(true),

@@ -6,7 +6,13 @@
 //! for a URL the caller got from a verified answer, and the bytes are hashed as they
 //! stream (after gunzip: the hash covers the decompressed file). A mismatch fails the
 //! read that reaches the end of the stream; nothing counts as verified before that.
-//! Memory stays constant whatever the file size.
+//! Memory stays constant whatever the file size: gzip is inflated a bounded step at a time
+//! ([`STEP_BYTES`](wechatpay_core::file::STEP_BYTES)), and a gzip bomb is refused by its
+//! ratio ([`ClientBuilder::max_download_ratio`](crate::ClientBuilder::max_download_ratio)).
+//!
+//! Files are written to a temporary file next to the destination, created exclusively under
+//! a random name (never through a link someone planted) and readable by its owner only,
+//! then renamed over the destination once verified; on any failure it is removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,13 +21,17 @@ use bytes::Bytes;
 use http::{Method, header};
 use tokio::io::AsyncWriteExt as _;
 use wechatpay_core::digest::Sha1;
-use wechatpay_core::file::{Encoding, FileCheck};
-use wechatpay_models::v3::bill::trade::{TradeBillParser, TradeBillRow, TradeBillSummary};
+use wechatpay_core::file::{Encoding, FileCheck, FileError};
+use wechatpay_models::v3::bill::trade::{
+    MAX_LINE_BYTES, TradeBillParser, TradeBillRow, TradeBillSummary,
+};
 use wechatpay_models::v3::bill::{BillLink, TradeBillRequest};
 
 use super::Client;
 use super::exchange::SignOrBuild;
-use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError};
+use crate::error::{
+    ApiError, BuildError, DownloadError, Outcome, Result, TransportError, TransportKind,
+};
 
 /// A download in progress: decompressed bytes as they arrive, hashed on the way.
 ///
@@ -30,7 +40,12 @@ use crate::error::{ApiError, BuildError, DownloadError, Result, TransportError};
 pub struct Download {
     resp: reqwest::Response,
     file: FileCheck,
+    /// The rest of the last chunk received, not yet fed to `file`.
+    pending: Bytes,
+    ended: bool,
     read_timeout: Duration,
+    deadline: tokio::time::Instant,
+    deadline_after: Duration,
 }
 
 impl std::fmt::Debug for Download {
@@ -121,11 +136,17 @@ impl Client {
                 kind,
                 host: base.split("://").nth(1).unwrap_or(base).to_owned(),
                 attempts: 1,
-                // A download only reads; nothing is processed.
-                maybe_processed: false,
+                // A download only reads: nothing is processed, but unless the connection
+                // failed, the request was sent.
+                outcome: if kind == TransportKind::Connect {
+                    Outcome::NotSent
+                } else {
+                    Outcome::ReadOnly
+                },
                 source: Box::new(e),
             })
         };
+        let started = tokio::time::Instant::now();
         let resp = tokio::time::timeout(limits.attempt_timeout, self.inner.http.execute(req))
             .await
             .map_err(|_| DownloadError::Timeout(limits.attempt_timeout))?
@@ -135,6 +156,14 @@ impl Client {
             let headers = resp.headers().clone();
             let body = read_capped(resp, limits.max_response_bytes).await;
             return Err(ApiError::new(&Method::GET, &target, status, &headers, body).into());
+        }
+        if let Some(declared) = resp.content_length()
+            && declared > limits.max_download_bytes
+        {
+            return Err(DownloadError::TooLarge {
+                limit: limits.max_download_bytes,
+            }
+            .into());
         }
         let gzip_declared = resp
             .headers()
@@ -149,8 +178,13 @@ impl Client {
         };
         Ok(Download {
             resp,
-            file: FileCheck::new(expected_sha1, encoding, limits.max_download_bytes),
+            file: FileCheck::new(expected_sha1, encoding, limits.max_download_bytes)
+                .max_ratio(limits.max_download_ratio),
+            pending: Bytes::new(),
+            ended: false,
             read_timeout: limits.attempt_timeout,
+            deadline: started + limits.download_deadline,
+            deadline_after: limits.download_deadline,
         })
     }
 
@@ -172,10 +206,11 @@ impl Client {
 
     /// Downloads, decrypts, decompresses and verifies a sub-merchant fund-flow bill
     /// ([`SubMerchantFundFlowBillRequest`](wechatpay_models::v3::bill::SubMerchantFundFlowBillRequest)),
-    /// joining its parts in `bill_sequence` order into `path` (temporary file, then
-    /// rename). Each file key is decrypted with this client's private key (RSA-OAEP).
-    /// AES-GCM authenticates a part only at its end, so each encrypted part is held in
-    /// memory (up to `max_download_bytes`) until it has been authenticated.
+    /// joining its parts in `bill_sequence` order into `path` (a temporary file, renamed
+    /// once every part verified). Each file key is decrypted with this client's private key
+    /// (RSA-OAEP). AES-GCM authenticates a part only at its end, so each encrypted part is
+    /// held in memory (up to `max_download_bytes`) until it has been authenticated; its
+    /// plaintext is then inflated a step at a time into the file.
     ///
     /// # Errors
     /// As [`download`](Self::download); [`DownloadError::Decrypt`] when a part does not
@@ -188,59 +223,66 @@ impl Client {
     ) -> Result<Saved> {
         let mut parts: Vec<_> = bills.download_bill_list.iter().collect();
         parts.sort_by_key(|p| p.bill_sequence);
-        let path = path.as_ref().to_path_buf();
-        let tmp = temp_path(&path);
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| DownloadError::Io { path: p, source }
-        };
-        let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
-            let (mut bytes, mut received, mut whole) = (0u64, 0u64, Sha1::new());
-            for part in parts {
-                let mut dl = self.start_download(&part.download_url, None, false).await?;
-                let mut sealed = Vec::new();
-                while let Some(c) = dl.chunk().await? {
-                    sealed.extend_from_slice(&c);
-                }
-                received += dl.received();
-                let key = self
-                    .inner
-                    .key
-                    .decrypt_oaep(&part.encrypt_key)
-                    .map_err(DownloadError::Decrypt)?;
-                let key = wechatpay_core::ApiV3Key::new(key.as_slice())
-                    .map_err(|_| DownloadError::Decrypt(wechatpay_core::DecryptError::Failed))?;
-                let plain = key
-                    .open(&part.nonce, "", &sealed)
-                    .map_err(DownloadError::Decrypt)?;
-                let max = self.inner.limits.max_download_bytes;
-                let mut check = FileCheck::new(Some(&part.hash_value), Encoding::Detect, max);
-                let mut plain = check.feed(&plain).map_err(DownloadError::from)?.to_vec();
-                plain.extend_from_slice(check.finish().map_err(DownloadError::from)?);
-                whole.update(&plain);
-                bytes += plain.len() as u64;
-                if bytes > max {
-                    return Err(DownloadError::TooLarge { limit: max }.into());
-                }
-                f.write_all(&plain).await.map_err(io(&tmp))?;
+        let path = path.as_ref();
+        let limits = &self.inner.limits;
+        let mut out = PartFile::create(path).await?;
+        let (mut bytes, mut received, mut whole) = (0u64, 0u64, Sha1::new());
+        for part in parts {
+            let mut dl = self.start_download(&part.download_url, None, false).await?;
+            let mut sealed = Vec::new();
+            while let Some(c) = dl.chunk().await? {
+                sealed.extend_from_slice(&c);
             }
-            f.flush().await.map_err(io(&tmp))?;
-            f.sync_all().await.map_err(io(&tmp))?;
-            drop(f);
-            tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
-            Ok::<_, crate::Error>(Saved {
-                path: path.clone(),
-                bytes,
-                received,
-                sha1: whole.finish_hex(),
-            })
+            received += dl.received();
+            drop(dl);
+            let key = self
+                .inner
+                .key
+                .decrypt_oaep(&part.encrypt_key)
+                .map_err(DownloadError::Decrypt)?;
+            let key = wechatpay_core::ApiV3Key::new(key.as_slice())
+                .map_err(|_| DownloadError::Decrypt(wechatpay_core::DecryptError::Failed))?;
+            let plain = key
+                .open_in_place(&part.nonce, "", &mut sealed)
+                .map_err(DownloadError::Decrypt)?;
+            let mut check = FileCheck::new(
+                Some(&part.hash_value),
+                Encoding::Detect,
+                limits.max_download_bytes.saturating_sub(bytes),
+            )
+            .max_ratio(limits.max_download_ratio);
+            let mut rest: &[u8] = plain;
+            loop {
+                let finishing = rest.is_empty();
+                let step = if finishing {
+                    check.finish()
+                } else {
+                    check.feed(rest).map(|(used, step)| {
+                        rest = &rest[used..];
+                        step
+                    })
+                }
+                .map_err(|e| match e {
+                    FileError::TooLarge { .. } => DownloadError::TooLarge {
+                        limit: limits.max_download_bytes,
+                    },
+                    other => DownloadError::from(other),
+                })?;
+                if finishing && step.is_empty() {
+                    break; // the part matched its hash
+                }
+                whole.update(step);
+                out.write(step).await?;
+            }
+            bytes += check.bytes();
         }
-        .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
-        }
-        result
+        let path = out.persist(path).await?;
+        Ok(Saved {
+            path,
+            bytes,
+            received,
+            sha1: whole.finish_hex(),
+        })
     }
 
     /// Applies for a trade bill and starts downloading it.
@@ -254,13 +296,81 @@ impl Client {
     }
 }
 
-/// A hidden temporary file next to `path`, renamed to it once verified.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.part", std::process::id()))
+/// A hidden temporary file next to its destination, renamed to it once verified: created
+/// exclusively under a random name, so never through a link another user planted, readable
+/// by its owner only, and removed when dropped unless persisted.
+pub(crate) struct PartFile {
+    tmp: tempfile::NamedTempFile,
+    file: tokio::fs::File,
+}
+
+impl PartFile {
+    pub(crate) async fn create(dest: &Path) -> std::result::Result<Self, DownloadError> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let prefix = format!(
+            ".{}.",
+            dest.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        let io = |source| DownloadError::Io {
+            path: dest.to_path_buf(),
+            source,
+        };
+        let tmp = tokio::task::spawn_blocking(move || {
+            tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(".part")
+                .tempfile_in(dir)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+        .map_err(io)?;
+        let file = tmp.as_file().try_clone().map_err(io)?;
+        Ok(Self {
+            tmp,
+            file: tokio::fs::File::from_std(file),
+        })
+    }
+
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), DownloadError> {
+        self.file
+            .write_all(bytes)
+            .await
+            .map_err(|source| DownloadError::Io {
+                path: self.tmp.path().to_path_buf(),
+                source,
+            })
+    }
+
+    /// Flushes the file to disk and renames it to `dest`.
+    pub(crate) async fn persist(
+        mut self,
+        dest: &Path,
+    ) -> std::result::Result<PathBuf, DownloadError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DownloadError::Io { path, source }
+        };
+        self.file.flush().await.map_err(io(self.tmp.path()))?;
+        self.file.sync_all().await.map_err(io(self.tmp.path()))?;
+        drop(self.file);
+        let dest = dest.to_path_buf();
+        let tmp = self.tmp;
+        tokio::task::spawn_blocking({
+            let dest = dest.clone();
+            move || tmp.persist(&dest).map(drop).map_err(|e| e.error)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+        .map_err(io(&dest))?;
+        Ok(dest)
+    }
 }
 
 async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Bytes {
@@ -287,23 +397,44 @@ impl Download {
             if self.file.sha1().is_some() {
                 return Ok(None);
             }
-            let next = tokio::time::timeout(self.read_timeout, self.resp.chunk())
-                .await
-                .map_err(|_| DownloadError::Timeout(self.read_timeout))?
-                .map_err(|e| DownloadError::Interrupted {
-                    bytes: self.file.received(),
-                    source: Box::new(e),
-                })?;
-            let out = match &next {
-                Some(c) => self.file.feed(c),
-                None => self.file.finish(),
-            }
-            .map_err(DownloadError::from)?;
-            if !out.is_empty() {
-                return Ok(Some(Bytes::copy_from_slice(out)));
-            }
-            if next.is_none() {
-                return Ok(None);
+            let step = if !self.pending.is_empty() {
+                let (used, step) = self.file.feed(&self.pending).map_err(DownloadError::from)?;
+                let step = Bytes::copy_from_slice(step);
+                bytes::Buf::advance(&mut self.pending, used);
+                step
+            } else if self.ended {
+                let step = self.file.finish().map_err(DownloadError::from)?;
+                if step.is_empty() {
+                    return Ok(None);
+                }
+                Bytes::copy_from_slice(step)
+            } else {
+                let now = tokio::time::Instant::now();
+                if now >= self.deadline {
+                    return Err(DownloadError::Deadline(self.deadline_after).into());
+                }
+                let wait = self.read_timeout.min(self.deadline - now);
+                let next = tokio::time::timeout(wait, self.resp.chunk())
+                    .await
+                    .map_err(|_| {
+                        if wait < self.read_timeout {
+                            DownloadError::Deadline(self.deadline_after)
+                        } else {
+                            DownloadError::Timeout(self.read_timeout)
+                        }
+                    })?
+                    .map_err(|e| DownloadError::Interrupted {
+                        bytes: self.file.received(),
+                        source: Box::new(e),
+                    })?;
+                match next {
+                    Some(c) => self.pending = c,
+                    None => self.ended = true,
+                }
+                continue;
+            };
+            if !step.is_empty() {
+                return Ok(Some(step));
             }
         }
     }
@@ -340,33 +471,11 @@ impl Download {
     /// As [`chunk`](Self::chunk), and [`DownloadError::Io`] when the file cannot be
     /// written (the temporary file is removed).
     pub async fn save(mut self, path: impl AsRef<Path>) -> Result<Saved> {
-        let path = path.as_ref().to_path_buf();
-        let tmp = temp_path(&path);
-        let io = |source| DownloadError::Io {
-            path: tmp.clone(),
-            source,
-        };
-        let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
-            while let Some(c) = self.chunk().await? {
-                f.write_all(&c).await.map_err(io)?;
-            }
-            f.flush().await.map_err(io)?;
-            f.sync_all().await.map_err(io)?;
-            drop(f);
-            tokio::fs::rename(&tmp, &path)
-                .await
-                .map_err(|source| DownloadError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-            Ok::<_, crate::Error>(())
+        let mut out = PartFile::create(path.as_ref()).await?;
+        while let Some(c) = self.chunk().await? {
+            out.write(&c).await?;
         }
-        .await;
-        if let Err(e) = result {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
+        let path = out.persist(path.as_ref()).await?;
         Ok(Saved {
             path,
             bytes: self.file.bytes(),
@@ -476,6 +585,9 @@ impl TradeBillRows {
             }
             self.buf.drain(..self.start);
             self.start = 0;
+            if self.buf.len() > MAX_LINE_BYTES {
+                return Err(DownloadError::Bill(self.parser.line_too_long()).into());
+            }
             match self.download.chunk().await? {
                 Some(c) => self.buf.extend_from_slice(&c),
                 None => self.ended = true,

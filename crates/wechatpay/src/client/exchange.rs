@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use wechatpay_core::{SignError, SignableRequest};
 
 use super::{Client, Outgoing};
-use crate::error::{BuildError, Result, TransportError, TransportKind};
+use crate::error::{BuildError, Outcome, Result, TransportError, TransportKind};
 
 /// The answer to a call, read within the limits.
 pub(super) struct Answer {
@@ -68,7 +68,7 @@ impl Client {
             idempotent || (limits.resend_deduplicated && req.deduplicated_by.is_some());
         let mut host = 0;
         let mut attempt = 0u32;
-        let mut maybe_processed = false;
+        let mut sent = Outcome::NotSent;
         let mut resent = false;
         loop {
             attempt += 1;
@@ -118,7 +118,13 @@ impl Client {
                 Err(Failure::Sign(e)) => return Err(BuildError::Sign(e).into()),
                 Err(Failure::Transport(kind, source)) => {
                     let not_sent = kind == TransportKind::Connect;
-                    maybe_processed |= !not_sent;
+                    if !not_sent {
+                        sent = if req.method == Method::GET {
+                            Outcome::ReadOnly
+                        } else {
+                            Outcome::MaybeProcessed
+                        };
+                    }
                     let wait = backoff(limits.retry_backoff, attempt);
                     let again = retries_left
                         && (not_sent || (resendable && kind != TransportKind::TooLarge))
@@ -128,7 +134,7 @@ impl Client {
                             kind,
                             host: base.split("://").nth(1).unwrap_or(base).to_owned(),
                             attempts: attempt,
-                            maybe_processed,
+                            outcome: sent,
                             source,
                         }
                         .into());

@@ -23,7 +23,7 @@ pub use download::{Download, Saved, TradeBillRows};
 
 pub use builder::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE,
-    POOL_IDLE_TIMEOUT,
+    DEFAULT_DOWNLOAD_DEADLINE, POOL_IDLE_TIMEOUT,
 };
 
 /// Default largest answer body read from a JSON API: 8 MiB (`8 * 1024 * 1024`). JSON
@@ -95,6 +95,8 @@ pub(crate) struct Limits {
     /// Largest answer body read.
     max_response_bytes: usize,
     max_download_bytes: u64,
+    max_download_ratio: u64,
+    download_deadline: Duration,
     /// Resend a de-duplicated request after an attempt with an unknown outcome.
     resend_deduplicated: bool,
 }

@@ -18,11 +18,25 @@ pub enum DownloadError {
         /// Decompressed bytes that arrived.
         bytes: u64,
     },
-    /// The file is larger than the limit (`ClientBuilder::max_download_bytes`).
-    #[error("download exceeds {limit} decompressed bytes (ClientBuilder::max_download_bytes)")]
+    /// The file is larger than the limit (`ClientBuilder::max_download_bytes`), in
+    /// decompressed bytes, or as declared by `Content-Length` before reading.
+    #[error("download exceeds {limit} bytes (ClientBuilder::max_download_bytes)")]
     TooLarge {
         /// The limit.
         limit: u64,
+    },
+    /// The gzip answer inflates to more than `limit` times its size: a gzip bomb
+    /// (`ClientBuilder::max_download_ratio`).
+    #[error(
+        "download refused as a gzip bomb: {compressed} compressed bytes inflated to {decompressed}, more than {limit}\u{d7} (ClientBuilder::max_download_ratio; a bill compresses about 10\u{d7})"
+    )]
+    Ratio {
+        /// The limit.
+        limit: u64,
+        /// Compressed bytes read when it was exceeded.
+        compressed: u64,
+        /// Decompressed bytes by then.
+        decompressed: u64,
     },
     /// The answer is not valid gzip (or its gzip trailer does not match).
     #[error("download is not valid gzip")]
@@ -39,6 +53,12 @@ pub enum DownloadError {
     /// Nothing arrived for this long.
     #[error("download stalled: nothing arrived for {0:?}")]
     Timeout(std::time::Duration),
+    /// The whole download took longer than its deadline
+    /// (`ClientBuilder::download_deadline`).
+    #[error(
+        "download not finished within its deadline of {0:?} (ClientBuilder::download_deadline)"
+    )]
+    Deadline(std::time::Duration),
     /// The file could not be written.
     #[error("cannot write {}", path.display())]
     Io {
@@ -77,6 +97,15 @@ impl From<wechatpay_core::file::FileError> for DownloadError {
                 bytes,
             },
             FileError::TooLarge { limit } => Self::TooLarge { limit },
+            FileError::Ratio {
+                limit,
+                compressed,
+                decompressed,
+            } => Self::Ratio {
+                limit,
+                compressed,
+                decompressed,
+            },
             FileError::Gzip(e) => Self::Gzip(e),
             // `FileError` is non-exhaustive; a new check failing is a gzip-level failure.
             other => Self::Gzip(std::io::Error::other(other)),

@@ -94,14 +94,16 @@ impl Error {
     pub fn is_not_sent(&self) -> bool {
         match self {
             Error::Validation(_) | Error::Build(_) => true,
-            Error::Transport(t) => !t.maybe_processed,
+            Error::Transport(t) => t.is_not_sent(),
             _ => false,
         }
     }
 
     /// The request may have been processed, but its outcome is unknown: a timeout after
     /// sending, a connection lost before the whole answer arrived, an answer too large to
-    /// read, a 2xx whose signature does not verify or whose body does not decode.
+    /// read, a 2xx whose signature does not verify or whose body does not decode, a 5xx
+    /// answer to a request that changes something (WeChat Pay's `SYSTEM_ERROR` does not
+    /// say whether it was carried out). Never for a request that only reads (GET).
     /// **Query before sending again** (for an order: query by `out_order_no`), unless the
     /// endpoint de-duplicates identical bodies ([`Endpoint::DEDUPLICATED_BY`]), where the
     /// client has already resent it within the deadline.
@@ -110,7 +112,8 @@ impl Error {
     #[must_use]
     pub fn maybe_processed(&self) -> bool {
         match self {
-            Error::Transport(t) => t.maybe_processed,
+            Error::Transport(t) => t.maybe_processed(),
+            Error::Api(e) => e.status().is_server_error() && *e.method() != Method::GET,
             Error::Signature(_) | Error::Decode(_) => true,
             _ => false,
         }
@@ -438,17 +441,17 @@ pub enum TransportKind {
         TransportKind::Other => "request failed to",
     },
     after = if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
-    outcome = if *maybe_processed {
-        " — the request may have been processed: query before sending it again"
-    } else {
-        " — nothing was sent"
+    outcome = match outcome {
+        Outcome::MaybeProcessed => " — the request may have been processed: query before sending it again",
+        Outcome::ReadOnly => " — the request was sent; it only reads, so it can be sent again",
+        Outcome::NotSent => " — nothing was sent",
     }
 )]
 pub struct TransportError {
     pub(crate) kind: TransportKind,
     pub(crate) host: String,
     pub(crate) attempts: u32,
-    pub(crate) maybe_processed: bool,
+    pub(crate) outcome: Outcome,
     #[source]
     pub(crate) source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -466,11 +469,29 @@ impl TransportError {
         self.attempts
     }
 
-    /// Whether any attempt may have reached WeChat Pay and been processed.
+    /// Whether any attempt may have reached WeChat Pay and been processed (never for a
+    /// request that only reads: a query, a certificate or file download).
     #[must_use]
     pub fn maybe_processed(&self) -> bool {
-        self.maybe_processed
+        self.outcome == Outcome::MaybeProcessed
     }
+
+    /// Whether no attempt was sent at all.
+    #[must_use]
+    pub fn is_not_sent(&self) -> bool {
+        self.outcome == Outcome::NotSent
+    }
+}
+
+/// What became of a request that did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// No attempt reached the server.
+    NotSent,
+    /// Sent, but it only reads (GET): nothing was processed.
+    ReadOnly,
+    /// Sent, and it changes something: it may have been processed.
+    MaybeProcessed,
 }
 
 /// A verified answer that does not decode into the expected type.

@@ -18,12 +18,12 @@ use wechatpay_models::v3::refund::domestic::RefundRequest;
 
 use crate::support::{Env, env, unique};
 
-const FIXTURE: &[u8] = include_bytes!("../fixtures/bill.ALL.csv");
-const FIXTURE_SHA1: &str = "9bb6cd819be348f17a9cbcedddc8eb62fefbd790";
+pub(crate) const FIXTURE: &[u8] = include_bytes!("../fixtures/bill.ALL.csv");
+pub(crate) const FIXTURE_SHA1: &str = "9bb6cd819be348f17a9cbcedddc8eb62fefbd790";
 const PAYSCORE: &[u8] = include_bytes!("../fixtures/bill.payscore.csv");
 const PAYSCORE_SHA1: &str = "cbf6adb4406bee98f81f7d7d2e15c6fed9e3c9a2";
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
     e.finish().unwrap()
@@ -37,7 +37,7 @@ struct Files {
 
 /// A file server that checks the request's signature over its exact path and query, and
 /// answers unsigned, like WeChat Pay's download endpoint.
-async fn file_server(env: &Env, body: Vec<u8>, gzip: bool) -> String {
+pub(crate) async fn file_server(env: &Env, body: Vec<u8>, gzip: bool) -> String {
     let merchant = PrivateKey::from_pem(&env.g.client.private_key_pem)
         .unwrap()
         .public_key()

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod attacks;
 mod bills;
 mod blocking;
 mod callbacks;

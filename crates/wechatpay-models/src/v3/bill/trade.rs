@@ -155,6 +155,11 @@ pub struct TradeBillSummary {
     pub refund_requested: Option<Fen>,
 }
 
+/// The longest line a trade bill may have, in bytes (its line end included). A row of
+/// 29 fields is well under 1 KiB; readers refuse a longer line instead of holding it, so
+/// that a file of one endless line cannot take their memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// Why a trade bill does not parse, or does not add up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -291,6 +296,16 @@ impl TradeBillParser {
             summary_cols: [None; 7],
             computed: Totals::default(),
             summary: None,
+        }
+    }
+
+    /// The error for a next line longer than [`MAX_LINE_BYTES`], for readers that stop
+    /// reading it.
+    #[must_use]
+    pub fn line_too_long(&self) -> BillError {
+        BillError::Line {
+            line: self.line_no + 1,
+            reason: format!("longer than {MAX_LINE_BYTES} bytes"),
         }
     }
 
