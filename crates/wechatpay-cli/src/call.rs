@@ -180,7 +180,15 @@ pub(crate) fn certs(ctx: &Context, c: CertsCommand) -> anyhow::Result<ExitCode> 
         .filter(|c| serials.iter().any(|s| s == c.serial()))
     {
         let path = out.join(format!("{}.pem", cert.serial()));
-        std::fs::write(&path, cert.to_pem())
+        // A new file renamed over the old one: never written through a planted link.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".wxpay-cert.")
+            .tempfile_in(&out)
+            .with_context(|| format!("cannot create a file in {}", out.display()))?;
+        std::io::Write::write_all(&mut tmp, cert.to_pem().as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         let expires = wechatpay_core::certificates::rfc3339_beijing(cert.not_after());
         if ctx.json {

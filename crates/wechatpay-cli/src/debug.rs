@@ -51,10 +51,9 @@ pub(crate) fn keys(ctx: &Context, c: KeysCommand) -> anyhow::Result<ExitCode> {
         "wxpay generated merchant",
         SystemClock.now(),
     )?;
-    std::fs::write(&key_path, key.to_pkcs8_pem()?.as_bytes())
+    wechatpay_sandbox::write_new_file(&key_path, key.to_pkcs8_pem()?.as_bytes(), true)
         .with_context(|| format!("cannot write {}", key_path.display()))?;
-    restrict(&key_path);
-    std::fs::write(&cert_path, &cert)
+    wechatpay_sandbox::write_new_file(&cert_path, cert.as_bytes(), false)
         .with_context(|| format!("cannot write {}", cert_path.display()))?;
     if ctx.json {
         println!(
@@ -70,15 +69,6 @@ pub(crate) fn keys(ctx: &Context, c: KeysCommand) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
-#[cfg(unix)]
-fn restrict(p: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_: &std::path::Path) {}
 
 /// Arguments of `wxpay sign`.
 #[derive(Debug, clap::Args)]
@@ -372,9 +362,11 @@ pub(crate) fn notify(ctx: &Context, c: NotifyCommand) -> anyhow::Result<ExitCode
             } else {
                 eprintln!(
                     "verified; event {} ({}), id {}",
-                    n.envelope.event_type, n.envelope.summary, n.envelope.id
+                    crate::clean(&n.envelope.event_type, 100),
+                    crate::clean(&n.envelope.summary, 200),
+                    crate::clean(&n.envelope.id, 100)
                 );
-                println!("{}", n.plaintext);
+                println!("{}", crate::clean(&n.plaintext, usize::MAX));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -432,7 +424,13 @@ fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::
                                         .and_then(|a| a.authorization_code.clone())
                                 })
                                 .unwrap_or_default();
-                            let line = format!("{} {} {}\n", n.event_type, n.id, about);
+                            // Server text, one line per callback whatever it holds.
+                            let line = format!(
+                                "{} {} {}\n",
+                                crate::clean(&n.event_type, 100),
+                                crate::clean(&n.id, 100),
+                                crate::clean(&about, 200)
+                            );
                             let written = file
                                 .lock()
                                 .map_err(|_| ())
@@ -450,9 +448,13 @@ fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::
                 }
             },
         );
-        axum::serve(listener, app)
-            .await
-            .context("callback receiver")?;
+        // The sandbox's server loop: slow heads and idle connections are closed.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop.send(true);
+        });
+        wechatpay_sandbox::serve_app(listener, app, stopped).await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

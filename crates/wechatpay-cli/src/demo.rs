@@ -245,6 +245,7 @@ async fn authorize(steps: &mut Steps, stage: &Stage) -> anyhow::Result<String> {
         &stage.sandbox.base_url(),
         "authorize",
         &serde_json::json!({"apply_permissions_token": token, "openid": openid}),
+        stage.timeout,
     )
     .await?;
     ensure!(
@@ -454,6 +455,7 @@ async fn confirm(steps: &mut Steps, stage: &Stage) -> anyhow::Result<()> {
         &stage.sandbox.base_url(),
         "confirm-order",
         &serde_json::json!({"package": package, "openid": ids.openid}),
+        stage.timeout,
     )
     .await?;
     ensure!(status.is_success(), "the user could not confirm: {answer}");
@@ -482,8 +484,13 @@ async fn confirm(steps: &mut Steps, stage: &Stage) -> anyhow::Result<()> {
     let detail = client.launch_detail(ids.confirm_service_id.as_str(), &out_order_no)?;
     let mut check = detail.extra_data();
     check["business_type"] = serde_json::json!(detail.business_type);
-    let (_, verdict) =
-        crate::sandbox::call_helper(&stage.sandbox.base_url(), "check-launch", &check).await?;
+    let (_, verdict) = crate::sandbox::call_helper(
+        &stage.sandbox.base_url(),
+        "check-launch",
+        &check,
+        stage.timeout,
+    )
+    .await?;
     ensure!(
         verdict["valid"] == true,
         "the detail page's sign is refused: {verdict}"

@@ -88,18 +88,27 @@ fn print(ctx: &Context, r: &Refund) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(r)?);
         return Ok(());
     }
+    // Every field is server text: escaped for the terminal.
+    let c = |s: &str| crate::clean(s, 200);
     let status = r.status.as_ref().map_or("-", |s| s.as_str());
-    println!("refund {} ({}): {status}", r.out_refund_no, r.refund_id);
+    println!(
+        "refund {} ({}): {}",
+        c(&r.out_refund_no),
+        c(&r.refund_id),
+        c(status)
+    );
     println!(
         "  {} of {} yuan from transaction {}",
-        r.amount.refund, r.amount.total, r.transaction_id
+        r.amount.refund,
+        r.amount.total,
+        c(&r.transaction_id)
     );
     println!(
         "  created {}{}",
-        r.create_time,
+        c(&r.create_time),
         r.success_time
             .as_ref()
-            .map(|t| format!(", succeeded {t}"))
+            .map(|t| format!(", succeeded {}", c(t)))
             .unwrap_or_default()
     );
     Ok(())

@@ -64,6 +64,9 @@ pub(crate) struct Target {
     /// The sandbox's URL (default: base_url of the profile, as `wxpay sandbox init` wrote it).
     #[arg(long)]
     url: Option<String>,
+    /// Give up when the sandbox has not answered within this many seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
 }
 
 /// `wxpay sandbox user …`
@@ -288,26 +291,65 @@ fn parse_duration(s: &str) -> anyhow::Result<i64> {
     Ok(n * unit)
 }
 
-/// POSTs `body` to test helper `name` of the sandbox at `base`: (status, answer).
+/// The most of a test helper's answer that is read (the SDK's limit for JSON answers).
+const MAX_HELPER_ANSWER: usize = wechatpay::DEFAULT_MAX_RESPONSE_BYTES;
+
+/// POSTs `body` to test helper `name` of the sandbox at `base`: (status, answer). With the
+/// SDK's safe settings: a deadline, a size cap, and no redirects (a redirect would re-post
+/// the body to wherever it points).
 pub(crate) async fn call_helper(
     base: &str,
     name: &str,
     body: &serde_json::Value,
+    timeout: std::time::Duration,
 ) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
     let url = format!(
         "{}/_sandbox/api/test-helpers/{name}",
         base.trim_end_matches('/')
     );
-    let r = reqwest::Client::new()
-        .post(&url)
-        .header("Content-Type", "application/json")
-        .body(serde_json::to_vec(body)?)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the sandbox at {base}"))?;
-    let status = r.status();
-    let answer = serde_json::from_slice(&r.bytes().await?).unwrap_or_default();
-    Ok((status, answer))
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(wechatpay::DEFAULT_CONNECT_TIMEOUT.min(timeout))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let call = async {
+        let mut r = http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(body)?)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the sandbox at {}", crate::clean(base, 200)))?;
+        let status = r.status();
+        if status.is_redirection() {
+            let to = r
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|l| crate::clean(&String::from_utf8_lossy(l.as_bytes()), 300))
+                .unwrap_or_default();
+            anyhow::bail!("{base} answered {status}, a redirect to {to:?}: not followed");
+        }
+        if r.content_length()
+            .is_some_and(|n| n > MAX_HELPER_ANSWER as u64)
+        {
+            anyhow::bail!("the sandbox's answer is larger than {MAX_HELPER_ANSWER} bytes");
+        }
+        let mut bytes = Vec::new();
+        while let Some(c) = r.chunk().await.context("the sandbox's answer broke off")? {
+            if bytes.len() + c.len() > MAX_HELPER_ANSWER {
+                anyhow::bail!("the sandbox's answer is larger than {MAX_HELPER_ANSWER} bytes");
+            }
+            bytes.extend_from_slice(&c);
+        }
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
+    };
+    tokio::time::timeout(timeout, call).await.map_err(|_| {
+        anyhow::anyhow!(
+            "the sandbox at {} did not answer within {} s",
+            crate::clean(base, 200),
+            timeout.as_secs_f64()
+        )
+    })?
 }
 
 /// Calls a test helper of the running sandbox and prints its answer.
@@ -325,7 +367,8 @@ fn helper(
             .context("give --url: the profile has no base_url")?,
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
-    let (status, v) = rt.block_on(call_helper(&base, name, body))?;
+    let timeout = std::time::Duration::from_secs(target.timeout);
+    let (status, v) = rt.block_on(call_helper(&base, name, body, timeout))?;
     if ctx.json {
         println!("{v}");
     } else {

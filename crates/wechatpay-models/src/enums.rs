@@ -48,7 +48,8 @@ macro_rules! api_enum {
                 let s = String::deserialize(d)?;
                 let v = Self::from(s.as_str());
                 if let Self::Unknown(u) = &v {
-                    tracing::warn!(value = %u, "unknown {} value", stringify!($name));
+                    // Debug: the value is server text, its control characters escaped.
+                    tracing::warn!(value = ?u, "unknown {} value", stringify!($name));
                 }
                 Ok(v)
             }

@@ -305,22 +305,28 @@ impl Generated {
         let mut written = Vec::new();
         for (name, text) in all {
             let p = dir.join(name);
-            std::fs::write(&p, text)
+            let private = name.ends_with("key.pem") || name.ends_with(".toml");
+            write_new_file(&p, text.as_bytes(), private)
                 .map_err(|e| SandboxError::io(format!("cannot write {}", p.display()), e))?;
-            restrict(&p, name);
             written.push(p.display().to_string());
         }
         Ok(written)
     }
 }
 
-#[cfg(unix)]
-fn restrict(p: &Path, name: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if name.ends_with("key.pem") || name.ends_with(".toml") {
-        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
-    }
+/// Writes a new file at `path`: refused if anything is there already (a planted link
+/// included), and readable by its owner only when `private` (from its creation on, so a
+/// key is never readable by others, even for a moment).
+///
+/// # Errors
+/// The OS error, [`std::io::ErrorKind::AlreadyExists`] when the path exists.
+pub fn write_new_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
-
-#[cfg(not(unix))]
-fn restrict(_: &Path, _: &str) {}

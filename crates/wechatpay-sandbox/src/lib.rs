@@ -72,6 +72,7 @@ mod worker;
 pub use config::Config;
 pub use generate::{
     ClientCredentials, DemoIds, Generated, generate, hex_serial, self_signed_certificate,
+    write_new_file,
 };
 pub use seed::{Seeded, seed};
 
@@ -474,6 +475,19 @@ pub struct Sandbox {
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     worker: tokio::task::JoinHandle<()>,
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` with the sandbox's own connection handling
+/// and the default `[behaviour]` limits (header-read timeout, idle close, connection
+/// limit), until `stop` turns true. For local receivers, such as `wxpay notify serve`,
+/// that face the same slow or idle clients as the sandbox.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let limits = serve::Limits::new(&config::Behaviour::default());
+    serve::serve(listener, app, limits, stop).await;
 }
 
 impl Sandbox {

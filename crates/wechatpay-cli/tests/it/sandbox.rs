@@ -268,6 +268,14 @@ fn seed_then_download_the_bill_and_refund_from_the_command_line() {
         let text = std::fs::read_to_string(&out_file).unwrap();
         first_row.get_or_insert_with(|| text.lines().nth(1).unwrap().to_owned());
     }
+    // A day without business fails, and leaves nothing behind: no --out, no part file.
+    let before = std::fs::read_dir(&folder).unwrap().count();
+    let empty =
+        wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 5 * 86_400).to_string();
+    let (code, _, err) = call(&["bill", "download", "--date", &empty, "--out", "none.csv"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("NO_STATEMENT_EXIST"), "{err}");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), before);
     // Refund a seeded deduction from its bill row: transaction id, amount.
     let row = first_row.unwrap();
     let f: Vec<&str> = row.trim_end().trim_start_matches('`').split(",`").collect();
