@@ -262,9 +262,7 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                     sandbox.base_url(),
                     sandbox.base_url()
                 );
-                tokio::signal::ctrl_c()
-                    .await
-                    .context("cannot wait for Ctrl-C")?;
+                stop_signal().await?;
                 eprintln!("stopping");
                 sandbox.shutdown().await;
                 anyhow::Ok(())
@@ -272,6 +270,25 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Ctrl-C (SIGINT), or SIGTERM (from `kill`, a service manager or a container runtime): both
+/// stop the sandbox cleanly, so that its bill files are removed.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot wait for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    Ok(())
 }
 
 /// `90s`, `15m`, `1h`, `3d` (or plain seconds) as seconds.

@@ -278,6 +278,19 @@ impl Check {
             Some(r) if r.is_empty() || r.starts_with('/') => {
                 self.push(field, Rule::NotifyUrl, "has no host", Some(url.into()));
             }
+            Some(r)
+                if r.split('/').next().is_some_and(|authority| authority.contains('@'))
+                    || r.contains(|c: char| c == '\\' || c.is_whitespace() || c.is_control()) =>
+            {
+                // URL parsers differ on these (a backslash ends the host for some, not for
+                // others): WeChat Pay takes a plain URL.
+                self.push(
+                    field,
+                    Rule::NotifyUrl,
+                    "must be a plain URL: no user info (user@), backslash, space or control character",
+                    Some(url.into()),
+                );
+            }
             Some(r) if r.contains('?') => {
                 self.push(
                     field,
@@ -436,6 +449,19 @@ mod tests {
             Some(Rule::NotifyUrl)
         );
         assert_eq!(check("http://localhost.evil.com/"), Some(Rule::NotifyUrl));
+        for smuggled in [
+            "https://10.200.0.1:9441\\@127.0.0.1/n",
+            "https://user:pw@example.com/n",
+            "http://127.0.0.1@10.0.0.1/n",
+            "https://exa\tmple.com/n",
+        ] {
+            assert_eq!(check(smuggled), Some(Rule::NotifyUrl), "{smuggled}");
+        }
+        assert_eq!(
+            check("https://example.com/a@b"),
+            None,
+            "an @ in the path is fine"
+        );
         assert_eq!(check(""), Some(Rule::Required));
     }
 }

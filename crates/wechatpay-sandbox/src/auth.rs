@@ -189,10 +189,15 @@ fn target(parts: &Parts) -> &str {
 }
 
 /// The Authorization header with its signature cut to 12 characters: enough to tell two
-/// apart, useless to replay.
+/// apart, useless to replay. Any other credential (`Bearer …`, say) keeps its scheme and
+/// 4 characters.
 fn shorten_signature(v: &str) -> String {
     let Some(start) = v.find("signature=\"").map(|i| i + "signature=\"".len()) else {
-        return v.to_owned();
+        let (scheme, secret) = v.split_once(' ').unwrap_or(("", v));
+        let kept: String = secret.chars().take(4).collect();
+        return format!("{scheme} {kept}…({} characters)", secret.chars().count())
+            .trim_start()
+            .to_owned();
     };
     let end = v[start..].find('"').map_or(v.len(), |i| start + i);
     let sig = &v[start..end];

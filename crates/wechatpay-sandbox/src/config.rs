@@ -39,6 +39,17 @@ pub struct Config {
     /// `Authorization: Bearer`). Required to listen on an address other than loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_token: Option<String>,
+    /// Further `Host` names under which the console, its JSON and the test helpers answer
+    /// (`name` with any port, or `name:port`). Besides them only the listening address,
+    /// `localhost`, `127.0.0.1` and `[::1]` with the listening port are accepted: a web page
+    /// whose name was rebound to 127.0.0.1 (DNS rebinding) is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// The base URL clients reach the sandbox at, for the links it gives out (a bill's
+    /// `download_url`). Default: `http://` and the listening address. Never taken from a
+    /// request's `Host` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -78,6 +89,9 @@ pub struct Behaviour {
     /// Deliver callbacks to hosts other than loopback (`127.0.0.0/8`, `localhost`, `[::1]`).
     /// Off by default, so that a local sandbox never calls out of the machine.
     pub remote_callbacks: bool,
+    /// Most callback attempts in progress at once; further due callbacks wait their turn
+    /// (a silent receiver cannot make the sandbox open a socket per callback).
+    pub max_concurrent_callbacks: usize,
     /// Refuse a request whose `nonce_str` was seen within the timestamp window. Off by
     /// default: WeChat Pay documents no such check (protocol spec §2.4), and a resend of
     /// the same signed request (to the backup host, say) is accepted there.
@@ -135,6 +149,7 @@ impl Default for Behaviour {
             max_post_discounts: 5,
             cancel_while_paying: true,
             remote_callbacks: false,
+            max_concurrent_callbacks: 32,
             reject_replayed_nonce: false,
             authorization_callback_schedule_secs: {
                 let mut s = vec![15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600];
@@ -357,6 +372,8 @@ pub(crate) struct World {
     /// Users whose refunds end ABNORMAL.
     pub(crate) abnormal_refunds: HashSet<String>,
     pub(crate) console_token: Option<String>,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) public_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -485,8 +502,24 @@ impl World {
                 "console_token must be at least 16 characters".into(),
             ));
         }
+        if let Some(u) = &cfg.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(SandboxError::Config(format!(
+                "public_url {u:?} must start with http:// or https://"
+            )));
+        }
         Ok(Self {
             console_token: cfg.console_token.clone(),
+            allowed_hosts: cfg
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            public_url: cfg
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
             behaviour: cfg.behaviour.clone(),
             platform_key,
             public_key_id: cfg.platform.public_key_id.clone(),

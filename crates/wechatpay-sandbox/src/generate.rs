@@ -181,6 +181,8 @@ pub fn generate(now: i64) -> Result<Generated, SandboxError> {
     let config = Config {
         listen: "127.0.0.1:8780".into(),
         console_token: None,
+        allowed_hosts: Vec::new(),
+        public_url: None,
         database: "sandbox.sqlite".into(),
         behaviour: Behaviour::default(),
         platform: PlatformConfig {

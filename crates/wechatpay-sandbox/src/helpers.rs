@@ -66,9 +66,12 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Refuses a browser request sent from another site (the console's buttons post from its
-/// own pages): `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` other than
+/// own pages; its bill download is linked from them): `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` other than
 /// this host. Clients that send neither (tests, scripts) pass.
-async fn same_origin(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn same_origin(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let h = req.headers();
     let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let host = h

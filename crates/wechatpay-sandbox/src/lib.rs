@@ -200,6 +200,10 @@ struct Shared {
     bills: bills::Links,
     /// Requests in progress (`behaviour.max_in_flight`).
     admission: serve::Admission,
+    /// Callback attempts in progress (`behaviour.max_concurrent_callbacks`).
+    callbacks: Arc<tokio::sync::Semaphore>,
+    /// The bound address, once listening.
+    addr: std::sync::OnceLock<SocketAddr>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -222,8 +226,10 @@ impl AppState {
         } else {
             dir.join(&config.database).display().to_string()
         };
+        // Callbacks follow no redirect: WeChat Pay counts a 3xx as a failed attempt.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(world.behaviour.callback_timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SandboxError::Config(format!("http client: {e}")))?;
         let store = store::Store::open(&db)?;
@@ -233,6 +239,9 @@ impl AppState {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let admission = serve::Admission::new(world.behaviour.max_in_flight);
+        let callbacks = Arc::new(tokio::sync::Semaphore::new(
+            world.behaviour.max_concurrent_callbacks.max(1),
+        ));
         Ok(Self {
             inner: Arc::new(Shared {
                 world,
@@ -243,14 +252,56 @@ impl AppState {
                 wake: tokio::sync::Notify::new(),
                 next_wake: std::sync::atomic::AtomicI64::new(i64::MAX),
                 http,
-                bills: bills::Links::new(),
+                bills: bills::Links::new()?,
                 admission,
+                callbacks,
+                addr: std::sync::OnceLock::new(),
             }),
         })
     }
 
     pub(crate) fn world(&self) -> &config::World {
         &self.inner.world
+    }
+
+    /// The folder where bill files wait to be downloaded (removed with their link, and
+    /// with the sandbox).
+    #[must_use]
+    pub fn bill_dir(&self) -> &Path {
+        self.inner.bills.dir()
+    }
+
+    /// The base URL of the links the sandbox gives out: `public_url`, else the listening
+    /// address (never a request's `Host`).
+    pub(crate) fn public_url(&self) -> String {
+        match (&self.inner.world.public_url, self.inner.addr.get()) {
+            (Some(u), _) => u.clone(),
+            (None, Some(a)) => format!("http://{a}"),
+            (None, None) => "http://127.0.0.1".into(),
+        }
+    }
+
+    /// Whether `host` (a `Host` header) names this sandbox: the listening address,
+    /// `localhost`, `127.0.0.1` or `[::1]` with its port, or one of `allowed_hosts`.
+    pub(crate) fn is_own_host(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) if !p.contains(']') => (n, p.parse::<u16>().ok()),
+            _ => (host.as_str(), None),
+        };
+        let allowed = &self.inner.world.allowed_hosts;
+        if allowed.iter().any(|a| *a == host || *a == name) {
+            return true;
+        }
+        let Some(addr) = self.inner.addr.get() else {
+            return false;
+        };
+        let port_ok = port.unwrap_or(80) == addr.port();
+        let listening = addr.ip().to_string();
+        port_ok
+            && (["localhost", "127.0.0.1", "[::1]"].contains(&name)
+                || name == listening
+                || name.trim_start_matches('[').trim_end_matches(']') == listening)
     }
 
     /// The order store.
@@ -503,6 +554,7 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|e| SandboxError::io("cannot read the bound address", e))?;
+        let _ = state.inner.addr.set(addr);
         if !addr.ip().is_loopback() && state.world().console_token.is_none() {
             return Err(SandboxError::Config(format!(
                 "listening on {addr} opens the console and the test helpers to other machines: set console_token in sandbox.toml (16 characters or more), or listen on 127.0.0.1"

@@ -57,7 +57,8 @@ pub(crate) fn routes() -> Router<AppState> {
 /// A page of the request log, newest first; `next` is the `before` of the next page.
 async fn requests(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, ApiErr> {
     let before = p.before.as_deref().and_then(|b| b.parse().ok());
-    let limit = p.limit.unwrap_or(50).clamp(1, 1000);
+    // Rows carry bodies (up to 16 KiB each): pages are smaller than the other lists.
+    let limit = p.limit.unwrap_or(50).clamp(1, 200);
     let rows = s.store().list_requests(before, limit)?;
     let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.id.to_string()));
     Ok(Json(json!({ "requests": rows, "next": next.flatten() })).into_response())

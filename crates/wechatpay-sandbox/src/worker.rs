@@ -48,12 +48,17 @@ pub(crate) async fn run(s: AppState) {
         let next_wake = &s.inner.next_wake;
         next_wake.store(i64::MAX, Ordering::Release);
         let now = s.now_ms();
-        let next = s
-            .store()
-            .next_due_ms()
-            .ok()
-            .flatten()
-            .map_or(1000, |t| (t - now).clamp(1, 1000));
+        // With every callback slot taken, due callbacks wait for a slot to free (which
+        // wakes the worker), not for a timer.
+        let next = if s.inner.callbacks.available_permits() == 0 {
+            1000
+        } else {
+            s.store()
+                .next_due_ms()
+                .ok()
+                .flatten()
+                .map_or(1000, |t| (t - now).clamp(1, 1000))
+        };
         next_wake.store(now + next, Ordering::Release);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(1000))) => {}
@@ -70,10 +75,22 @@ fn tick(s: &AppState) -> Result<(), WorkerError> {
     for r in s.store().due_refunds(now)? {
         crate::refunds::settle(s, r)?;
     }
-    for d in s.store().take_due_deliveries(now)? {
-        let s = s.clone();
-        tokio::spawn(async move { deliver(s, d).await });
+    // At most `max_concurrent_callbacks` attempts at once; a finished one wakes the worker.
+    let free = s.inner.callbacks.available_permits();
+    if free > 0 {
+        for d in s.store().take_due_deliveries(now, free)? {
+            let Ok(permit) = s.inner.callbacks.clone().try_acquire_owned() else {
+                break;
+            };
+            let s = s.clone();
+            tokio::spawn(async move {
+                deliver(s.clone(), d).await;
+                drop(permit);
+                s.inner.wake.notify_one();
+            });
+        }
     }
+    s.inner.bills.prune(now);
     Ok(())
 }
 
@@ -217,9 +234,10 @@ async fn deliver(s: AppState, d: Delivery) {
         }
     };
     let not_sent = |error: String| finish(None, Some(error), 0, "failed", None);
-    if !w.behaviour.remote_callbacks && !is_loopback(&d.notify_url) {
-        return not_sent("not sent: notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)".into());
-    }
+    let target = match callback_target(&d.notify_url, w.behaviour.remote_callbacks) {
+        Ok(u) => u,
+        Err(why) => return not_sent(format!("not sent: {why}")),
+    };
     let mut h = http::HeaderMap::new();
     match ResponseSignature::sign(
         &w.platform_key,
@@ -242,16 +260,25 @@ async fn deliver(s: AppState, d: Delivery) {
     let result = s
         .inner
         .http
-        .post(&d.notify_url)
+        .post(target)
         .headers(h)
         .body(d.body.clone())
         .send()
         .await;
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (status, error) = match result {
-        Ok(r) => {
+        Ok(mut r) => {
+            // A 3xx is not followed (the client has no redirect policy): a failed attempt.
             let st = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
+            // The start of the answer only, for the record.
+            let mut head = Vec::new();
+            while head.len() < 1024 {
+                match r.chunk().await {
+                    Ok(Some(c)) => head.extend_from_slice(&c[..c.len().min(1024)]),
+                    _ => break,
+                }
+            }
+            let body = String::from_utf8_lossy(&head);
             let ok = wechatpay_core::notify::is_acknowledged(st);
             (
                 Some(i64::from(st)),
@@ -300,29 +327,36 @@ async fn deliver(s: AppState, d: Delivery) {
     }
 }
 
-/// Whether a URL's host is a loopback address.
-fn is_loopback(url: &str) -> bool {
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']').next().map(|h| &h[1..]).unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default()
-    };
-    host.eq_ignore_ascii_case("localhost")
+/// The URL to call, if callbacks may go there: parsed once, by the HTTP client's own URL
+/// parser, and judged by the parsed host (text after an `@` or a `\\` means different hosts
+/// to different parsers). With `remote` false only loopback hosts are allowed; user info
+/// is never.
+fn callback_target(url: &str, remote: bool) -> Result<reqwest::Url, &'static str> {
+    let u = reqwest::Url::parse(url).map_err(|_| "notify_url is not a URL")?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("notify_url is not http(s)");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("notify_url carries user info");
+    }
+    let host = u.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
         || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.is_loopback());
+    if remote || loopback {
+        Ok(u)
+    } else {
+        Err("notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)")
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::callback_target;
+
     #[test]
     fn loopback_hosts() {
         for u in [
@@ -331,7 +365,7 @@ mod tests {
             "https://[::1]:8443/n",
             "http://127.8.0.1/",
         ] {
-            assert!(super::is_loopback(u), "{u}");
+            assert!(callback_target(u, false).is_ok(), "{u}");
         }
         for u in [
             "https://example.com/n",
@@ -339,8 +373,13 @@ mod tests {
             "http://127.0.0.1.evil.com/",
             "http://user@example.com/",
             "ftp://127.0.0.1/",
+            // The trial's: the host is 10.200.0.1 for the HTTP client (`\\` ends the host).
+            "https://10.200.0.1:9441\\@127.0.0.1/n",
+            "http://127.0.0.1@10.0.0.1/n",
         ] {
-            assert!(!super::is_loopback(u), "{u}");
+            assert!(callback_target(u, false).is_err(), "{u}");
         }
+        assert!(callback_target("https://example.com/n", true).is_ok());
+        assert!(callback_target("https://u:p@example.com/n", true).is_err());
     }
 }

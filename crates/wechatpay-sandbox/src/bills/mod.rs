@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
@@ -44,7 +44,7 @@ pub(crate) const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
 /// Bill files waiting to be downloaded, by token.
 #[derive(Debug)]
 pub(crate) struct Links {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     map: Mutex<HashMap<String, Link>>,
 }
 
@@ -57,15 +57,21 @@ struct Link {
 }
 
 impl Links {
-    pub(crate) fn new() -> Self {
-        Self {
-            dir: std::env::temp_dir().join(format!(
-                "wxpay-sandbox-bills-{}-{}",
-                std::process::id(),
-                random_hex(4)
-            )),
+    /// A new folder for bill files, created exclusively under a random name and open to
+    /// its owner only (never a folder planted in the shared temporary directory).
+    pub(crate) fn new() -> Result<Self, crate::SandboxError> {
+        let dir = tempfile::Builder::new()
+            .prefix("wxpay-sandbox-bills-")
+            .tempdir()
+            .map_err(|e| crate::SandboxError::io("cannot create a folder for bill files", e))?;
+        Ok(Self {
+            dir,
             map: Mutex::new(HashMap::new()),
-        }
+        })
+    }
+
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Link>> {
@@ -75,7 +81,7 @@ impl Links {
     }
 
     /// Forgets links expired at `now_ms` and removes their files.
-    fn prune(&self, now_ms: i64) {
+    pub(crate) fn prune(&self, now_ms: i64) {
         self.lock().retain(|_, l| {
             let keep = l.expires_ms > now_ms;
             if !keep {
@@ -83,12 +89,6 @@ impl Links {
             }
             keep
         });
-    }
-}
-
-impl Drop for Links {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -181,7 +181,6 @@ fn no_statement(issue: &str) -> ApiErr {
 async fn tradebill(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
     let day = bill_day(&s, &q)?;
@@ -211,7 +210,7 @@ async fn tradebill(
         },
     )
     .await?;
-    Ok(link_json(&s, &c, &headers, path, token, gzip, sha1).into_response())
+    Ok(link_json(&s, &c, path, token, gzip, sha1).into_response())
 }
 
 async fn fundflowbill(
@@ -229,7 +228,6 @@ async fn fundflowbill(
 async fn sub_fundflowbill(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
     let sub = q
@@ -292,7 +290,7 @@ async fn sub_fundflowbill(
         .ok_or_else(|| ApiErr::system("系统错误"))?
         .encrypt_oaep(key.expose_secret().as_bytes())
         .map_err(|_| ApiErr::system("系统错误"))?;
-    let Json(l) = link_json(&s, &c, &headers, plain, token, false, sha1);
+    let Json(l) = link_json(&s, &c, plain, token, false, sha1);
     Ok(Json(json!({
         "download_bill_count": 1,
         "download_bill_list": [{
@@ -312,27 +310,22 @@ impl AppState {
     fn bill_file(&self) -> (PathBuf, String) {
         let links = &self.inner.bills;
         links.prune(self.now_ms());
-        let _ = std::fs::create_dir_all(&links.dir);
         let token = random_hex(24).to_lowercase();
-        (links.dir.join(&token), token)
+        (links.dir.path().join(&token), token)
     }
 }
 
 fn link_json(
     s: &AppState,
     c: &Caller,
-    headers: &HeaderMap,
     path: PathBuf,
     token: String,
     gzip: bool,
     sha1: String,
 ) -> Json<serde_json::Value> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
     let url = format!(
-        "http://{host}{DOWNLOAD_PATH}?token={token}{}",
+        "{}{DOWNLOAD_PATH}?token={token}{}",
+        s.public_url(),
         if gzip { "&tartype=gzip" } else { "" }
     );
     let valid_ms = i64::try_from(s.world().behaviour.bill_link_valid_secs).unwrap_or(300) * 1000;

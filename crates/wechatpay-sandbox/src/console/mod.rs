@@ -19,7 +19,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/", get(lists::home))
         .route("/_sandbox/authorizations", get(lists::authorizations))
         .route("/_sandbox/refunds", get(lists::refunds))
-        .route("/_sandbox/bill", get(crate::bills::console_bill))
+        // Generating a bill costs CPU: not for <img> tags on other sites.
+        .route(
+            "/_sandbox/bill",
+            get(crate::bills::console_bill)
+                .route_layer(axum::middleware::from_fn(crate::helpers::same_origin)),
+        )
         .route("/_sandbox/orders", get(orders::list))
         .route("/_sandbox/orders/{id}", get(orders::show))
         .route("/_sandbox/requests", get(requests::list))
@@ -39,6 +44,16 @@ pub(crate) async fn access(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
+    if !host.as_deref().is_some_and(|h| s.is_own_host(h)) {
+        tracing::warn!(host = ?host, path = %req.uri().path(), "refused: the Host is not this sandbox's (a page whose name was rebound to this address?); allow a name with allowed_hosts");
+        return refused(
+            "the Host of this request is not this sandbox's address (add it to allowed_hosts in sandbox.toml)",
+        );
+    }
     if peer.is_some_and(|axum::Extension(p)| p.0.ip().is_loopback()) {
         return next.run(req).await;
     }
@@ -225,7 +240,10 @@ mod tests {
         from: &str,
         extra: Option<(&'static str, &str)>,
     ) -> axum::response::Response {
-        let mut r = Request::get(uri).body(Body::empty()).unwrap();
+        let mut r = Request::get(uri)
+            .header("host", "sandbox.test")
+            .body(Body::empty())
+            .unwrap();
         r.extensions_mut().insert(Peer(from.parse().unwrap()));
         if let Some((k, v)) = extra {
             r.headers_mut().insert(k, v.parse().unwrap());
@@ -238,7 +256,57 @@ mod tests {
         let mut c = g.config;
         c.database = ":memory:".into();
         c.console_token = token.map(str::to_owned);
+        c.allowed_hosts = vec!["Sandbox.Test".into()];
         crate::app(crate::AppState::new(&c, ".".as_ref()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn only_this_sandboxs_host_names_are_answered() {
+        let g = crate::generate(crate::now()).unwrap();
+        let mut c = g.config;
+        c.database = ":memory:".into();
+        c.allowed_hosts = vec!["sandbox.internal:9000".into(), "dev.example".into()];
+        let s = crate::AppState::new(&c, ".".as_ref()).unwrap();
+        assert!(!s.is_own_host("127.0.0.1:8780"), "not listening yet");
+        s.inner.addr.set("127.0.0.1:8780".parse().unwrap()).unwrap();
+        for ok in [
+            "127.0.0.1:8780",
+            "localhost:8780",
+            "LOCALHOST:8780",
+            "[::1]:8780",
+            "sandbox.internal:9000",
+            "dev.example",
+            "dev.example:443",
+        ] {
+            assert!(s.is_own_host(ok), "{ok}");
+        }
+        for refused in [
+            "attacker.example:8780", // DNS rebinding: the page's own name
+            "127.0.0.1:8781",
+            "localhost",
+            "sandbox.internal:9001",
+            "sandbox.internal",
+            "127.0.0.1.nip.io:8780",
+            "",
+        ] {
+            assert!(!s.is_own_host(refused), "{refused}");
+        }
+        let app = crate::app(s);
+        let mut r = Request::get("/_sandbox/api/clock")
+            .header("host", "attacker.example:8780")
+            .body(Body::empty())
+            .unwrap();
+        r.extensions_mut()
+            .insert(Peer("127.0.0.1:5000".parse().unwrap()));
+        let resp = app.clone().oneshot(r).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let mut r = Request::get("/_sandbox/api/clock")
+            .header("host", "localhost:8780")
+            .body(Body::empty())
+            .unwrap();
+        r.extensions_mut()
+            .insert(Peer("127.0.0.1:5000".parse().unwrap()));
+        assert_eq!(app.oneshot(r).await.unwrap().status(), StatusCode::OK);
     }
 
     #[tokio::test]

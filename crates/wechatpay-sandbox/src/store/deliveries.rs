@@ -49,12 +49,12 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn take_due_deliveries(&self, now_ms: i64) -> Result<Vec<Delivery>> {
+    pub fn take_due_deliveries(&self, now_ms: i64, max: usize) -> Result<Vec<Delivery>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
-            let mut st = tx.prepare_cached(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT 100"))?;
-            st.query_map(params![now_ms], delivery_from_row)?
+            let mut st = tx.prepare_cached(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE state = 'pending' AND next_attempt_ms <= ?1 LIMIT ?2"))?;
+            st.query_map(params![now_ms, max.min(100)], delivery_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
         for d in &rows {

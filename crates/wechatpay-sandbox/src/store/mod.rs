@@ -16,7 +16,9 @@ pub use authorizations::{AuthorizationRow, AuthorizationState};
 pub use console::{OrderFilter, OrderRecord};
 pub use ledger::{Cursor, Page, RefundRow, TransactionRow};
 pub use ledger::{for_each_refund, for_each_transaction};
-pub use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
+pub use requests::{
+    LOGGED_BODY_BYTES, REQUEST_LOG_BYTES, REQUEST_LOG_ROWS, RequestRow, SignatureCheck,
+};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
@@ -124,6 +126,8 @@ pub struct Store {
     checkpoint: Option<Mutex<Connection>>,
     /// The database file (`None` in memory), for long reads on their own connection.
     path: Option<String>,
+    /// Bytes of the request log ([`requests::REQUEST_LOG_BYTES`]).
+    logged_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// The error of an attempt started but never finished: the sandbox stopped during it (it
@@ -319,10 +323,12 @@ impl Store {
             c.busy_timeout(std::time::Duration::from_secs(2))?;
             Some(Mutex::new(c))
         };
+        let logged_bytes = Self::request_log_bytes(&conn)?.into();
         Ok(Self {
             conn: Mutex::new(conn),
             checkpoint,
             path: (path != ":memory:").then(|| path.to_owned()),
+            logged_bytes,
         })
     }
 

@@ -1,5 +1,8 @@
 //! The request log: every API request the sandbox received and what it answered, for the
-//! console. The newest [`REQUEST_LOG_ROWS`] are kept.
+//! console. The newest [`REQUEST_LOG_ROWS`] are kept, and no more than
+//! [`REQUEST_LOG_BYTES`] of them; bodies are kept up to [`LOGGED_BODY_BYTES`].
+
+use std::sync::atomic::Ordering;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -9,6 +12,30 @@ use super::{Result, Store};
 
 /// How many requests the log keeps (older ones are deleted as new ones arrive).
 pub const REQUEST_LOG_ROWS: i64 = 100_000;
+
+/// How many bytes of requests (bodies, headers, targets) the log keeps at most; the oldest
+/// go first.
+pub const REQUEST_LOG_BYTES: u64 = 256 << 20;
+
+/// The most of a request or answer body the log keeps; a longer one is kept cut, with its
+/// length.
+pub const LOGGED_BODY_BYTES: usize = 16 * 1024;
+
+/// A body as logged: whole, or its first [`LOGGED_BODY_BYTES`] and its length.
+fn logged_body(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if body.len() <= LOGGED_BODY_BYTES {
+        return body.into();
+    }
+    let mut cut = body[..LOGGED_BODY_BYTES].to_vec();
+    cut.extend_from_slice(
+        format!("…({} bytes in all; the rest is not logged)", body.len()).as_bytes(),
+    );
+    cut.into()
+}
+
+/// The bytes a logged row takes, as counted against [`REQUEST_LOG_BYTES`].
+const ROW_BYTES: &str =
+    "length(request_body) + length(response_body) + length(request_headers) + length(target)";
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
@@ -136,6 +163,8 @@ impl Store {
         let conn = self.conn();
         let headers = serde_json::to_string(&row.request_headers)?;
         let diagnosis = row.diagnosis.as_ref().map(Value::to_string);
+        let (request_body, response_body) = (logged_body(request_body), logged_body(response_body));
+        let bytes = request_body.len() + response_body.len() + headers.len() + row.target.len();
         conn.prepare_cached(
             "INSERT INTO requests (at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -153,16 +182,44 @@ impl Store {
             row.signature.as_str(),
             diagnosis,
             headers,
-            request_body,
-            response_body,
+            request_body.as_ref(),
+            response_body.as_ref(),
             row.out_order_no,
         ])?;
         let id = conn.last_insert_rowid();
+        // Counted under the connection's lock, which every change of the log holds.
+        let logged = &self.logged_bytes;
+        logged.fetch_add(bytes as u64, Ordering::AcqRel);
+        let forget = |sql: &str, arg: i64| -> Result<u64> {
+            let freed = conn
+                .prepare_cached(&format!("{sql} RETURNING {ROW_BYTES}"))?
+                .query_map([arg], |r| r.get::<_, i64>(0))?
+                .map(|b| b.map(|b| u64::try_from(b).unwrap_or(0)))
+                .sum::<rusqlite::Result<u64>>()?;
+            let now = logged.load(Ordering::Acquire);
+            logged.store(now.saturating_sub(freed), Ordering::Release);
+            Ok(freed)
+        };
         if id % 1000 == 0 {
-            conn.prepare_cached("DELETE FROM requests WHERE id <= ?1")?
-                .execute([id - REQUEST_LOG_ROWS])?;
+            forget("DELETE FROM requests WHERE id <= ?1", id - REQUEST_LOG_ROWS)?;
         }
+        while logged.load(Ordering::Acquire) > REQUEST_LOG_BYTES
+            && forget(
+                "DELETE FROM requests WHERE id IN (SELECT id FROM requests ORDER BY id LIMIT ?1)",
+                100,
+            )? > 0
+        {}
         Ok(id)
+    }
+
+    /// Bytes of the request log, counted as [`REQUEST_LOG_BYTES`] counts them.
+    pub(super) fn request_log_bytes(conn: &rusqlite::Connection) -> Result<u64> {
+        let n: i64 = conn.query_row(
+            &format!("SELECT COALESCE(SUM({ROW_BYTES}), 0) FROM requests"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Up to `limit` logged requests older than `before` (an id), newest first.
