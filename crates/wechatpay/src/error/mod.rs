@@ -390,8 +390,9 @@ impl SignatureError {
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "answer rejected: {}", self.kind)?;
-        if let Some(e) = &self.refresh {
-            write!(f, "; downloading the platform certificates failed: {e}")?;
+        if self.refresh.is_some() {
+            // Why: the source, not repeated here.
+            f.write_str("; downloading the platform certificates failed")?;
         }
         f.write_str(
             "; the request reached WeChat Pay and may have been processed — query before resending",
@@ -404,11 +405,12 @@ impl fmt::Display for SignatureError {
 }
 
 impl std::error::Error for SignatureError {
+    /// The certificate download that failed, when one did (the verification failure
+    /// itself is in the message).
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.refresh {
-            Some(e) => Some(e.as_ref()),
-            None => Some(&self.kind),
-        }
+        self.refresh
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

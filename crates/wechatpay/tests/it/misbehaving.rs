@@ -583,6 +583,14 @@ async fn an_empty_200_is_not_an_absent_order() {
             .unwrap_err();
         assert!(matches!(err, Error::Decode(_)), "{body:?}: {err}");
         assert!(err.maybe_processed());
+        // A query expecting JSON too: a decode error, never an empty success.
+        let err = client(&env, &server)
+            .build()
+            .unwrap()
+            .send(&query(&env))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Decode(_)), "{body:?}: {err}");
     }
 }
 
@@ -631,6 +639,15 @@ async fn an_unknown_serial_downloads_once_at_a_time_and_names_the_failure() {
                     .contains("downloading the platform certificates failed"),
                 "{err}"
             );
+            // The whole chain, as `{:#}` prints it, names the reason once.
+            let mut chain = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(e) = source {
+                chain.push_str(&format!(": {e}"));
+                source = e.source();
+            }
+            assert_eq!(chain.matches("SYSTEM_ERROR").count(), 1, "{chain}");
+            assert_eq!(chain.matches("is not a trusted").count(), 1, "{chain}");
         }
     }
     assert_eq!(server.hits_on("/v3/certificates"), 1, "one download");
