@@ -169,11 +169,229 @@ impl ApiV3Key {
             .map_err(|_| DecryptError::Failed)?;
         Ok(buf)
     }
+
+    /// Starts decrypting a binary `ciphertext‖tag` that arrives in pieces (an encrypted
+    /// bill too large to hold in memory), with the given nonce and associated data.
+    ///
+    /// # Errors
+    /// [`DecryptError::NonceLength`] when the nonce is not 12 bytes.
+    pub fn open_stream(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+    ) -> Result<OpenStream, DecryptError> {
+        OpenStream::new(&self.raw, nonce, associated_data.as_bytes())
+    }
+}
+
+/// `AEAD_AES_256_GCM` decryption in steps (NIST SP 800-38D): AES-CTR from aws-lc-rs
+/// decrypts the bytes as they arrive and GHASH authenticates them; the last 16 bytes are
+/// the tag. **Nothing it returns is authentic until [`finish`](Self::finish) succeeds**:
+/// keep it where no one can use it (a temporary file) until then.
+///
+/// ```
+/// # fn main() -> Result<(), wechatpay_core::DecryptError> {
+/// let key = wechatpay_core::ApiV3Key::new("Av4mVSbkMpNfhx2oRC7zrW5DHAtOc3eJ").unwrap();
+/// let sealed = key.seal("0123456789ab", "", b"a large bill")?;
+/// let mut open = key.open_stream("0123456789ab", "")?;
+/// let mut plain = Vec::new();
+/// for piece in sealed.chunks(5) {
+///     plain.extend_from_slice(&open.update(piece)?);
+/// }
+/// open.finish()?;
+/// assert_eq!(plain, b"a large bill");
+/// # Ok(())
+/// # }
+/// ```
+pub struct OpenStream {
+    ctr: aws_lc_rs::cipher::StreamingDecryptingKey,
+    ghash: ghash::GHash,
+    /// `E(K, J0)`, which masks the tag.
+    mask: [u8; 16],
+    aad_len: u64,
+    /// Ciphertext bytes decrypted (all but the held-back tail).
+    ct_len: u64,
+    /// The last bytes received, held back: the tag once the input ends.
+    tail: Vec<u8>,
+    /// Ciphertext not yet a whole GHASH block.
+    partial: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl fmt::Debug for OpenStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenStream")
+            .field("decrypted", &self.ct_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// GCM's counter is 32 bits after a 96-bit nonce: 2^32 − 2 blocks of data at most.
+const MAX_GCM_BYTES: u64 = ((1 << 32) - 2) * 16;
+
+impl OpenStream {
+    fn new(raw: &[u8; 32], nonce: &str, aad: &[u8]) -> Result<Self, DecryptError> {
+        use aws_lc_rs::cipher::{
+            AES_256, DecryptionContext, EncryptingKey, StreamingDecryptingKey, UnboundCipherKey,
+        };
+        use ghash::universal_hash::{KeyInit as _, UniversalHash as _};
+        let n: [u8; 12] = nonce
+            .as_bytes()
+            .try_into()
+            .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
+        let failed = |_| DecryptError::Failed;
+        // H = E(K, 0¹²⁸) and E(K, J0) with J0 = nonce ‖ 0³¹1, one ECB call for both.
+        let mut blocks = [0u8; 32];
+        blocks[16..28].copy_from_slice(&n);
+        blocks[31] = 1;
+        EncryptingKey::ecb(UnboundCipherKey::new(&AES_256, raw).map_err(failed)?)
+            .and_then(|k| k.encrypt(&mut blocks))
+            .map_err(failed)?;
+        let (h, mask) = blocks.split_at(16);
+        let mut ghash = ghash::GHash::new(ghash::Key::from_slice(h));
+        ghash.update_padded(aad);
+        // The data is counter blocks from inc32(J0) = nonce ‖ 0³⁰10.
+        let mut iv = [0u8; 16];
+        iv[..12].copy_from_slice(&n);
+        iv[15] = 2;
+        let ctr = StreamingDecryptingKey::ctr(
+            UnboundCipherKey::new(&AES_256, raw).map_err(failed)?,
+            DecryptionContext::Iv128(iv.into()),
+        )
+        .map_err(failed)?;
+        let mut m = [0u8; 16];
+        m.copy_from_slice(mask);
+        blocks.fill(0);
+        Ok(Self {
+            ctr,
+            ghash,
+            mask: m,
+            aad_len: aad.len() as u64,
+            ct_len: 0,
+            tail: Vec::with_capacity(TAG_LEN),
+            partial: Vec::with_capacity(16),
+            out: Vec::new(),
+        })
+    }
+
+    /// Decrypts the next piece of `ciphertext‖tag`; returns the plaintext so far (the last
+    /// 16 bytes received are held back until more come or the input ends). Not authentic
+    /// before [`finish`](Self::finish).
+    ///
+    /// # Errors
+    /// [`DecryptError::Failed`] beyond GCM's 64 GiB limit, or if the cipher fails.
+    pub fn update(&mut self, input: &[u8]) -> Result<&[u8], DecryptError> {
+        use ghash::universal_hash::UniversalHash as _;
+        // Everything but the newest 16 bytes of tail ‖ input is ciphertext.
+        let total = self.tail.len() + input.len();
+        let ready = total.saturating_sub(TAG_LEN);
+        let from_tail = ready.min(self.tail.len());
+        let from_input = ready - from_tail;
+        let mut ct = Vec::with_capacity(ready);
+        ct.extend_from_slice(&self.tail[..from_tail]);
+        ct.extend_from_slice(&input[..from_input]);
+        self.tail.drain(..from_tail);
+        self.tail.extend_from_slice(&input[from_input..]);
+        self.ct_len += ct.len() as u64;
+        if self.ct_len > MAX_GCM_BYTES {
+            return Err(DecryptError::Failed);
+        }
+        // GHASH over whole blocks; a remainder waits for the next piece.
+        let mut rest: &[u8] = &ct;
+        if !self.partial.is_empty() {
+            let take = (16 - self.partial.len()).min(rest.len());
+            self.partial.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.partial.len() == 16 {
+                self.ghash
+                    .update(&[*ghash::Block::from_slice(&self.partial)]);
+                self.partial.clear();
+            }
+        }
+        let whole = rest.len() / 16 * 16;
+        let blocks: Vec<ghash::Block> = rest[..whole]
+            .chunks_exact(16)
+            .map(|b| *ghash::Block::from_slice(b))
+            .collect();
+        self.ghash.update(&blocks);
+        self.partial.extend_from_slice(&rest[whole..]);
+        self.out.resize(ct.len() + 15, 0);
+        let n = self
+            .ctr
+            .update(&ct, &mut self.out)
+            .map_err(|_| DecryptError::Failed)?
+            .written()
+            .len();
+        Ok(&self.out[..n])
+    }
+
+    /// Checks the tag over everything decrypted.
+    ///
+    /// # Errors
+    /// [`DecryptError::TooShort`] when fewer than 16 bytes came; [`DecryptError::Failed`]
+    /// when the tag does not match (wrong key or nonce, or changed data).
+    pub fn finish(mut self) -> Result<(), DecryptError> {
+        use ghash::universal_hash::UniversalHash as _;
+        if self.tail.len() < TAG_LEN {
+            return Err(DecryptError::TooShort);
+        }
+        self.ghash.update_padded(&self.partial);
+        let mut lengths = [0u8; 16];
+        lengths[..8].copy_from_slice(&(self.aad_len * 8).to_be_bytes());
+        lengths[8..].copy_from_slice(&(self.ct_len * 8).to_be_bytes());
+        self.ghash.update(&[lengths.into()]);
+        let mut tag: [u8; 16] = self.ghash.finalize().into();
+        for (t, m) in tag.iter_mut().zip(self.mask) {
+            *t ^= m;
+        }
+        aws_lc_rs::constant_time::verify_slices_are_equal(&tag, &self.tail)
+            .map_err(|_| DecryptError::Failed)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_opens_what_seal_sealed_in_any_pieces_and_nothing_else() {
+        let k = ApiV3Key::generate().unwrap();
+        for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 100, 4097] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            for aad in ["", "certificate", "a longer associated data text"] {
+                let sealed = k.seal("0123456789ab", aad, &plain).unwrap();
+                for step in [1, 5, 16, 17, 1000] {
+                    let mut s = k.open_stream("0123456789ab", aad).unwrap();
+                    let mut out = Vec::new();
+                    for c in sealed.chunks(step) {
+                        out.extend_from_slice(s.update(c).unwrap());
+                    }
+                    s.finish().unwrap();
+                    assert_eq!(out, plain, "len {len} aad {aad:?} step {step}");
+                }
+                // Any changed byte, the wrong nonce or the wrong AAD fails at the end.
+                let mut changed = sealed.clone();
+                let at = (len * 3) % changed.len();
+                changed[at] ^= 0x40;
+                let mut s = k.open_stream("0123456789ab", aad).unwrap();
+                s.update(&changed).unwrap();
+                assert!(matches!(s.finish(), Err(DecryptError::Failed)));
+                let mut s = k.open_stream("0123456789ac", aad).unwrap();
+                s.update(&sealed).unwrap();
+                assert!(matches!(s.finish(), Err(DecryptError::Failed)));
+                let mut s = k.open_stream("0123456789ab", "other").unwrap();
+                s.update(&sealed).unwrap();
+                assert!(matches!(s.finish(), Err(DecryptError::Failed)));
+            }
+        }
+        let mut s = k.open_stream("0123456789ab", "").unwrap();
+        s.update(&[0; 15]).unwrap();
+        assert!(matches!(s.finish(), Err(DecryptError::TooShort)));
+        assert!(matches!(
+            k.open_stream("short", ""),
+            Err(DecryptError::NonceLength(5))
+        ));
+    }
 
     #[test]
     fn the_key_text_comes_back_only_when_asked() {

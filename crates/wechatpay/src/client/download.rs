@@ -208,9 +208,9 @@ impl Client {
     /// ([`SubMerchantFundFlowBillRequest`](wechatpay_models::v3::bill::SubMerchantFundFlowBillRequest)),
     /// joining its parts in `bill_sequence` order into `path` (a temporary file, renamed
     /// once every part verified). Each file key is decrypted with this client's private key
-    /// (RSA-OAEP). AES-GCM authenticates a part only at its end, so each encrypted part is
-    /// held in memory (up to `max_download_bytes`) until it has been authenticated; its
-    /// plaintext is then inflated a step at a time into the file.
+    /// (RSA-OAEP). Parts are streamed: decrypted as they arrive (AES-GCM in steps, its tag
+    /// checked at the end of the part) and inflated a bounded step at a time into the
+    /// temporary file, so memory stays constant whatever their size.
     ///
     /// # Errors
     /// As [`download`](Self::download); [`DownloadError::Decrypt`] when a part does not
@@ -228,13 +228,6 @@ impl Client {
         let mut out = PartFile::create(path).await?;
         let (mut bytes, mut received, mut whole) = (0u64, 0u64, Sha1::new());
         for part in parts {
-            let mut dl = self.start_download(&part.download_url, None, false).await?;
-            let mut sealed = Vec::new();
-            while let Some(c) = dl.chunk().await? {
-                sealed.extend_from_slice(&c);
-            }
-            received += dl.received();
-            drop(dl);
             let key = self
                 .inner
                 .key
@@ -242,8 +235,8 @@ impl Client {
                 .map_err(DownloadError::Decrypt)?;
             let key = wechatpay_core::ApiV3Key::new(key.as_slice())
                 .map_err(|_| DownloadError::Decrypt(wechatpay_core::DecryptError::Failed))?;
-            let plain = key
-                .open_in_place(&part.nonce, "", &mut sealed)
+            let mut open = key
+                .open_stream(&part.nonce, "")
                 .map_err(DownloadError::Decrypt)?;
             let mut check = FileCheck::new(
                 Some(&part.hash_value),
@@ -251,29 +244,15 @@ impl Client {
                 limits.max_download_bytes.saturating_sub(bytes),
             )
             .max_ratio(limits.max_download_ratio);
-            let mut rest: &[u8] = plain;
-            loop {
-                let finishing = rest.is_empty();
-                let step = if finishing {
-                    check.finish()
-                } else {
-                    check.feed(rest).map(|(used, step)| {
-                        rest = &rest[used..];
-                        step
-                    })
-                }
-                .map_err(|e| match e {
-                    FileError::TooLarge { .. } => DownloadError::TooLarge {
-                        limit: limits.max_download_bytes,
-                    },
-                    other => DownloadError::from(other),
-                })?;
-                if finishing && step.is_empty() {
-                    break; // the part matched its hash
-                }
-                whole.update(step);
-                out.write(step).await?;
+            let mut dl = self.start_download(&part.download_url, None, false).await?;
+            while let Some(sealed) = dl.chunk().await? {
+                let plain = open.update(&sealed).map_err(DownloadError::Decrypt)?;
+                inflate_into(&mut check, plain, &mut out, &mut whole, limits).await?;
             }
+            received += dl.received();
+            // The tag first: nothing of the part counts before it is authentic.
+            open.finish().map_err(DownloadError::Decrypt)?;
+            inflate_into(&mut check, &[], &mut out, &mut whole, limits).await?;
             bytes += check.bytes();
         }
         let path = out.persist(path).await?;
@@ -293,6 +272,40 @@ impl Client {
     pub async fn trade_bill(&self, req: &TradeBillRequest) -> Result<Download> {
         let link = self.send(req).await?;
         self.download_bill(&link).await
+    }
+}
+
+/// Feeds `plain` through `check` into `out` (and `whole`) a step at a time; with nothing
+/// left to feed, drains and checks the end of the part.
+async fn inflate_into(
+    check: &mut FileCheck,
+    mut plain: &[u8],
+    out: &mut PartFile,
+    whole: &mut Sha1,
+    limits: &super::Limits,
+) -> Result<()> {
+    let finishing = plain.is_empty();
+    loop {
+        let step = if finishing {
+            check.finish()
+        } else {
+            check.feed(plain).map(|(used, step)| {
+                plain = &plain[used..];
+                step
+            })
+        }
+        .map_err(|e| match e {
+            // The limit of the part is what is left of the whole file's.
+            FileError::TooLarge { .. } => DownloadError::TooLarge {
+                limit: limits.max_download_bytes,
+            },
+            other => DownloadError::from(other),
+        })?;
+        if step.is_empty() && (finishing || plain.is_empty()) {
+            return Ok(());
+        }
+        whole.update(step);
+        out.write(step).await?;
     }
 }
 

@@ -104,9 +104,22 @@ async fn a_gzip_bomb_is_refused_by_its_ratio_and_leaves_nothing() {
 
 /// An encrypted fund-flow bill of one part holding `plain`, served by a file server.
 async fn encrypted(env: &Env, plain: &[u8], hash: &str) -> (wechatpay::Client, EncryptedBills) {
+    encrypted_tampered(env, plain, hash, None).await
+}
+
+/// As [`encrypted`], with the sealed byte at `tamper` flipped.
+async fn encrypted_tampered(
+    env: &Env,
+    plain: &[u8],
+    hash: &str,
+    tamper: Option<usize>,
+) -> (wechatpay::Client, EncryptedBills) {
     let key = ApiV3Key::generate().unwrap();
     let nonce = wechatpay_core::RandomNonce::alphanumeric(12);
-    let sealed = key.seal(&nonce, "", plain).unwrap();
+    let mut sealed = key.seal(&nonce, "", plain).unwrap();
+    if let Some(at) = tamper {
+        sealed[at] ^= 1;
+    }
     let merchant = PrivateKey::from_pem(&env.g.client.private_key_pem)
         .unwrap()
         .public_key()
@@ -151,6 +164,27 @@ async fn a_gzip_bomb_inside_an_encrypted_part_is_refused_and_leaves_nothing() {
         .unwrap();
     assert_eq!(std::fs::read(&saved.path).unwrap(), FIXTURE);
     assert_eq!(names(&dir), ["fund.csv"]);
+
+    // A changed byte anywhere (its data or its tag) fails the part, and leaves the old
+    // file as it was.
+    let len = gzip(FIXTURE).len() + 16;
+    for at in [0, len / 2, len - 1] {
+        let (client, bills) =
+            encrypted_tampered(&env, &gzip(FIXTURE), FIXTURE_SHA1, Some(at)).await;
+        let e = client
+            .save_encrypted_bill(&bills, dir.join("fund.csv"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Download(DownloadError::Decrypt(_) | DownloadError::Gzip(_))
+            ),
+            "{at}: {e}"
+        );
+        assert_eq!(names(&dir), ["fund.csv"]);
+        assert_eq!(std::fs::read(dir.join("fund.csv")).unwrap(), FIXTURE);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
