@@ -8,34 +8,15 @@ use crate::{TempDir, run, wxpay};
 /// Answers every request with a 400 whose code and message carry terminal escape
 /// sequences, and a very long `Request-ID`.
 fn hostile_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            let mut reader = BufReader::new(s.try_clone().unwrap());
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            let _ = reader.read_exact(&mut body);
-            let json = r#"{"code":"PARAM_ERROR\u001b[2J","message":"\u001b]0;pwned\u0007\nerror: forged line"}"#;
-            let rid = "R".repeat(20_000);
-            let _ = write!(
-                s,
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nRequest-ID: {rid}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-                json.len()
-            );
-        }
-    });
-    url
+    raw_server(|s| {
+        let json = r#"{"code":"PARAM_ERROR\u001b[2J","message":"\u001b]0;pwned\u0007\nerror: forged line"}"#;
+        let rid = "R".repeat(20_000);
+        let _ = write!(
+            s,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nRequest-ID: {rid}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+    })
 }
 
 #[test]
@@ -85,12 +66,14 @@ fn server_text_is_escaped_and_cut_and_logging_shows_the_call() {
 }
 
 /// Reads each request's head and body, then lets `reply` answer on the socket.
-fn raw_server(reply: fn(&mut std::net::TcpStream)) -> String {
+fn raw_server(reply: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let reply = std::sync::Arc::new(reply);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { return };
+            let reply = reply.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(s.try_clone().unwrap());
                 let mut len = 0;
@@ -124,61 +107,42 @@ fn signed_hostile_server(folder: &std::path::Path) -> String {
     };
     let key = wechatpay_core::PrivateKey::from_pem(&pem).unwrap();
     let id = cfg.platform.public_key_id.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            let mut reader = BufReader::new(s.try_clone().unwrap());
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            let _ = reader.read_exact(&mut body);
-            let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}[31m";
-            let json = serde_json::json!({
-                "refund_id": format!("5030{evil}"),
-                "out_refund_no": format!("RF1{evil}"),
-                "transaction_id": format!("4200{evil}"),
-                "out_trade_no": format!("T{evil}"),
-                "channel": "ORIGINAL",
-                "user_received_account": format!("支付用户零钱{evil}"),
-                "success_time": format!("2025-03-01T10:00:00+08:00{evil}"),
-                "create_time": format!("2025-03-01T09:59:00+08:00{evil}"),
-                "status": format!("SUCCESS{evil}"),
-                "funds_account": "AVAILABLE",
-                "amount": {"total": 2500, "refund": 500, "payer_total": 2500, "payer_refund": 500,
-                           "settlement_refund": 500, "settlement_total": 2500, "discount_refund": 0,
-                           "currency": "CNY"},
-            })
-            .to_string();
-            let sig = wechatpay_core::ResponseSignature::sign(
-                &key,
-                &id,
-                wechatpay_sandbox::now(),
-                "n0nce",
-                json.as_bytes(),
-            )
-            .unwrap();
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRequest-ID: R1\r\nWechatpay-Timestamp: {}\r\nWechatpay-Nonce: {}\r\nWechatpay-Serial: {}\r\nWechatpay-Signature: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-                sig.timestamp,
-                sig.nonce,
-                sig.serial,
-                sig.signature,
-                json.len()
-            );
-        }
-    });
-    url
+    raw_server(move |s| {
+        let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}[31m";
+        let json = serde_json::json!({
+            "refund_id": format!("5030{evil}"),
+            "out_refund_no": format!("RF1{evil}"),
+            "transaction_id": format!("4200{evil}"),
+            "out_trade_no": format!("T{evil}"),
+            "channel": "ORIGINAL",
+            "user_received_account": format!("支付用户零钱{evil}"),
+            "success_time": format!("2025-03-01T10:00:00+08:00{evil}"),
+            "create_time": format!("2025-03-01T09:59:00+08:00{evil}"),
+            "status": format!("SUCCESS{evil}"),
+            "funds_account": "AVAILABLE",
+            "amount": {"total": 2500, "refund": 500, "payer_total": 2500, "payer_refund": 500,
+                       "settlement_refund": 500, "settlement_total": 2500, "discount_refund": 0,
+                       "currency": "CNY"},
+        })
+        .to_string();
+        let sig = wechatpay_core::ResponseSignature::sign(
+            &key,
+            &id,
+            wechatpay_sandbox::now(),
+            "n0nce",
+            json.as_bytes(),
+        )
+        .unwrap();
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRequest-ID: R1\r\nWechatpay-Timestamp: {}\r\nWechatpay-Nonce: {}\r\nWechatpay-Serial: {}\r\nWechatpay-Signature: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            sig.timestamp,
+            sig.nonce,
+            sig.serial,
+            sig.signature,
+            json.len()
+        );
+    })
 }
 
 #[test]
@@ -294,24 +258,11 @@ fn the_callback_receiver_closes_a_connection_whose_head_never_ends() {
     let folder = dir.path().join("s");
     let (code, _, err) = run(wxpay().args(["sandbox", "init"]).arg(&folder));
     assert_eq!(code, 0, "{err}");
-    let mut child = wxpay()
-        .args([
-            "notify",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--out",
-            "callbacks.txt",
-        ])
-        .current_dir(&folder)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, line) = crate::spawn_first_line(
+        wxpay()
+            .args(["notify", "serve", "--addr", "127.0.0.1:0", "--out", "x.txt"])
+            .current_dir(&folder),
+    );
     let addr = line
         .trim()
         .trim_start_matches("receiving callbacks at http://")

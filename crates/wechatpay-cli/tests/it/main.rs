@@ -34,6 +34,23 @@ pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Starts `cmd` with its stdout piped and returns it with the first line it printed (a
+/// server's address).
+pub(crate) fn spawn_first_line(cmd: &mut Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (child, line)
+}
+
 /// A fresh temporary folder, removed on drop.
 pub(crate) struct TempDir(pub(crate) PathBuf);
 

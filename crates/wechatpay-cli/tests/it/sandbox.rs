@@ -1,7 +1,6 @@
 //! `wxpay call` against a sandbox, and an order surviving kill -9 of `wxpay sandbox serve`.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use crate::{TempDir, run, wxpay};
 
@@ -16,17 +15,11 @@ fn init() -> (TempDir, wechatpay_sandbox::Config) {
 }
 
 fn serve(dir: &std::path::Path) -> (Child, String) {
-    let mut child = wxpay()
-        .args(["sandbox", "serve", "--addr", "127.0.0.1:0"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = crate::spawn_first_line(
+        wxpay()
+            .args(["sandbox", "serve", "--addr", "127.0.0.1:0"])
+            .current_dir(dir),
+    );
     let url = line.split_whitespace().nth(3).unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (child, url)

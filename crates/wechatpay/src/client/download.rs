@@ -312,13 +312,13 @@ async fn inflate_into(
 /// A hidden temporary file next to its destination, renamed to it once verified: created
 /// exclusively under a random name, so never through a link another user planted, readable
 /// by its owner only, and removed when dropped unless persisted.
-pub(crate) struct PartFile {
+struct PartFile {
     tmp: tempfile::NamedTempFile,
     file: tokio::fs::File,
 }
 
 impl PartFile {
-    pub(crate) async fn create(dest: &Path) -> std::result::Result<Self, DownloadError> {
+    async fn create(dest: &Path) -> std::result::Result<Self, DownloadError> {
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -350,7 +350,7 @@ impl PartFile {
         })
     }
 
-    pub(crate) async fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), DownloadError> {
+    async fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), DownloadError> {
         self.file
             .write_all(bytes)
             .await
@@ -361,10 +361,7 @@ impl PartFile {
     }
 
     /// Flushes the file to disk and renames it to `dest`.
-    pub(crate) async fn persist(
-        mut self,
-        dest: &Path,
-    ) -> std::result::Result<PathBuf, DownloadError> {
+    async fn persist(mut self, dest: &Path) -> std::result::Result<PathBuf, DownloadError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DownloadError::Io { path, source }
