@@ -272,7 +272,7 @@ pub(crate) fn verify(ctx: &Context, a: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         match &result {
             Ok(_) => println!("valid: signature verifies with {serial}"),
-            Err(e) => println!("invalid ({why}): {e}"),
+            Err(e) => println!("invalid ({why}): {}", crate::chain(e)),
         }
     }
     Ok(if valid {
@@ -379,10 +379,10 @@ pub(crate) fn notify(ctx: &Context, c: NotifyCommand) -> anyhow::Result<ExitCode
             if ctx.json {
                 println!(
                     "{}",
-                    json!({"valid": false, "reason": why, "error": e.to_string()})
+                    json!({"valid": false, "reason": why, "error": crate::chain(&e)})
                 );
             } else {
-                println!("invalid ({why}): {e}");
+                println!("invalid ({why}): {}", crate::chain(&e));
             }
             Ok(ExitCode::from(1))
         }
@@ -441,7 +441,10 @@ fn serve_callbacks(ctx: &Context, addr: &str, out: &std::path::Path) -> anyhow::
                             axum::http::StatusCode::NO_CONTENT
                         }
                         Err(e) => {
-                            eprintln!("refused a callback: {}", crate::clean(&e.to_string(), 300));
+                            eprintln!(
+                                "refused a callback: {}",
+                                crate::clean(&crate::chain(&e), 300)
+                            );
                             e.status()
                         }
                     }

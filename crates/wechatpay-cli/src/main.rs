@@ -151,6 +151,11 @@ fn init_logging(default: &str) {
         .try_init();
 }
 
+/// An error with its causes, each once (`a: b: c`).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    wechatpay_core::ErrorChain(e).to_string()
+}
+
 /// Text that came from a server, made safe for a terminal.
 pub(crate) use wechatpay::printable as clean;
 

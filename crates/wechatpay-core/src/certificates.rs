@@ -66,7 +66,7 @@ pub enum CertificatesError {
     #[error("certificate list is not valid JSON")]
     Json(#[source] serde_json::Error),
     /// An entry could not be decrypted with the APIv3 key.
-    #[error("certificate {serial}: {source}")]
+    #[error("certificate {serial} does not decrypt")]
     Decrypt {
         /// The entry's serial.
         serial: String,
@@ -75,7 +75,7 @@ pub enum CertificatesError {
         source: DecryptError,
     },
     /// An entry is not a usable certificate.
-    #[error("certificate {serial}: {source}")]
+    #[error("certificate {serial} is not usable")]
     Certificate {
         /// The entry's serial.
         serial: String,
@@ -92,7 +92,7 @@ pub enum CertificatesError {
         actual: String,
     },
     /// The response does not verify with the downloaded certificates.
-    #[error("certificate download signature: {0}")]
+    #[error("the certificate download's signature does not verify")]
     Signature(#[from] VerifyError),
 }
 

@@ -4,6 +4,33 @@
 //! match, never anything about the computation. Context that helps (the serial, the header
 //! name, the observed clock skew) is always included.
 
+/// Shows an error with its causes, each once, as `error: cause: cause`.
+///
+/// Every error of the toolkit displays its own layer only, as the standard library and
+/// reqwest do, and gives its cause through [`std::error::Error::source`]; use this where the
+/// whole story is wanted in one line (a log event, a message to a person).
+///
+/// ```
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+/// let e = wechatpay_core::KeyError::Io { path: "key.pem".into(), source: io };
+/// assert_eq!(e.to_string(), "cannot read key.pem");
+/// assert_eq!(wechatpay_core::ErrorChain(&e).to_string(), "cannot read key.pem: no such file");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
 /// A key, certificate or APIv3 key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,7 +62,7 @@ pub enum KeyError {
     #[error("the APIv3 key must be exactly 32 bytes, got {0}")]
     ApiV3KeyLength(usize),
     /// Reading a key file failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: String,

@@ -449,10 +449,10 @@ mod tests {
         let e = PrivateKey::from_pem("nonsense").unwrap_err();
         assert!(e.to_string().contains("holds no PEM block"), "{e}");
         let e = PrivateKey::from_pem_file("/nonexistent/apiclient_key.pem").unwrap_err();
+        // Its own layer, then the OS reason as its source.
+        assert_eq!(e.to_string(), "cannot read /nonexistent/apiclient_key.pem");
         assert!(
-            e.to_string()
-                .starts_with("cannot read /nonexistent/apiclient_key.pem: ")
-                && e.to_string().contains("No such file"),
+            std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("No such file")),
             "{e}"
         );
         let e = Certificate::from_pem(&file("platform_pub.pem")).unwrap_err();

@@ -105,13 +105,13 @@ pub enum NotifyError {
     NoApiV3Key,
     /// The signature headers are missing, stale, from an unknown key, or do not verify
     /// (including `WECHATPAY/SIGNTEST/` probes).
-    #[error("callback signature: {0}{hint}", hint = raw_body_hint(.0))]
+    #[error("callback signature refused{hint}", hint = raw_body_hint(.0))]
     Signature(#[from] VerifyError),
     /// The body is not a callback envelope.
     #[error("callback body is not a notification envelope")]
     Envelope(#[source] serde_json::Error),
     /// The resource could not be decrypted.
-    #[error("callback resource: {0}")]
+    #[error("callback resource does not decrypt")]
     Decrypt(#[from] DecryptError),
     /// The decrypted resource is not the JSON its event type promises.
     #[error("callback {event_type} payload is not the expected JSON")]

@@ -174,7 +174,7 @@ impl Entry {
             r.out_order_no = out_order_no(&r.target, body);
         }
         if let Err(e) = s.store().log_request(&self.row, body, &logged) {
-            tracing::warn!(error = %e, "cannot log the request");
+            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot log the request");
         }
         resp
     }

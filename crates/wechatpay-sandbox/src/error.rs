@@ -130,7 +130,7 @@ impl IntoResponse for ApiErr {
 
 impl From<crate::store::StoreError> for ApiErr {
     fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
+        tracing::error!(error = %wechatpay_core::ErrorChain(&e), "store failure");
         ApiErr::system("系统错误").why("storage failure; retry with the same parameters")
     }
 }

@@ -506,7 +506,7 @@ pub(crate) fn notified(
     )
     .map(Some)
     .map_err(|e| {
-        tracing::error!(error = %e, "cannot build the authorization callback");
+        tracing::error!(error = %wechatpay_core::ErrorChain(&e), "cannot build the authorization callback");
         ApiErr::system("系统错误").why(e.to_string())
     })
 }

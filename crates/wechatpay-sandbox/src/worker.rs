@@ -37,11 +37,11 @@ pub(crate) async fn run(s: AppState) {
             // Off the async threads: the checkpoint writes and syncs the database file.
             let done = tokio::task::spawn_blocking(move || st.store().checkpoint()).await;
             if let Ok(Err(e)) = done {
-                tracing::warn!(error = %e, "WAL checkpoint");
+                tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "WAL checkpoint");
             }
         }
         if let Err(e) = tick(&s) {
-            tracing::error!(error = %e, "sandbox worker");
+            tracing::error!(error = %wechatpay_core::ErrorChain(&e), "sandbox worker");
         }
         // While the next deadline is being computed, every new one wakes the worker (the
         // permit is kept); afterwards only those earlier than the planned wake-up do.
@@ -216,7 +216,7 @@ async fn deliver(s: AppState, d: Delivery) {
     let attempt_id = match s.store().start_attempt(d.id, attempt_no, at_ms) {
         Ok(id) => id,
         Err(e) => {
-            tracing::error!(error = %e, "cannot record callback attempt; not sending it");
+            tracing::error!(error = %wechatpay_core::ErrorChain(&e), "cannot record callback attempt; not sending it");
             return;
         }
     };
@@ -230,7 +230,7 @@ async fn deliver(s: AppState, d: Delivery) {
             duration_ms,
         };
         if let Err(e) = s.store().finish_attempt(attempt_id, &a, state, next) {
-            tracing::error!(error = %e, "cannot record callback attempt");
+            tracing::error!(error = %wechatpay_core::ErrorChain(&e), "cannot record callback attempt");
         }
     };
     let not_sent = |error: String| finish(None, Some(error), 0, "failed", None);

@@ -188,7 +188,7 @@ mod file {
     #[non_exhaustive]
     pub enum ConfigError {
         /// The file cannot be read.
-        #[error("cannot read {path}: {source}")]
+        #[error("cannot read {path}")]
         Read {
             /// The file.
             path: String,
@@ -197,7 +197,7 @@ mod file {
             source: std::io::Error,
         },
         /// The file is not a valid configuration.
-        #[error("{path} is not a valid wxpay configuration: {source}")]
+        #[error("{path} is not a valid wxpay configuration")]
         Parse {
             /// The file.
             path: String,

@@ -321,3 +321,32 @@ fn seed_then_download_the_bill_and_refund_from_the_command_line() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_missing_key_file_is_named_with_its_cause_once() {
+    let (dir, _) = init();
+    let folder = dir.path().join("s");
+    let profile = std::fs::read_to_string(folder.join("wxpay.toml")).unwrap();
+    let edited: String = profile
+        .lines()
+        .map(|l| {
+            if l.starts_with("private_key =") {
+                "private_key = \"missing.pem\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(folder.join("wxpay.toml"), edited).unwrap();
+    let (code, _, err) = run(wxpay()
+        .args(["call", "GET", "/v3/certificates"])
+        .current_dir(&folder));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert_eq!(err.matches("missing.pem").count(), 1, "{err}");
+    assert!(
+        err.contains("unusable private key: cannot read missing.pem: "),
+        "{err}"
+    );
+}

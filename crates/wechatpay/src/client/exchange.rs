@@ -151,7 +151,7 @@ impl Client {
                             "outcome unknown; resending the identical body (WeChat Pay de-duplicates it)"
                         );
                     }
-                    tracing::debug!(error = %source, attempt, "retrying after a transport error");
+                    tracing::debug!(error = %wechatpay_core::ErrorChain(source.as_ref()), attempt, "retrying after a transport error");
                     wait
                 }
             };

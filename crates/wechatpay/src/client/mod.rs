@@ -258,7 +258,7 @@ impl Client {
                         _ => 0,
                     },
                     request_id = %printable(e.request_id().unwrap_or("-"), 100),
-                    error = %e,
+                    error = %wechatpay_core::ErrorChain(e),
                     "WeChat Pay call failed"
                 ),
             }

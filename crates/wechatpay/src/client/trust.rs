@@ -42,7 +42,7 @@ impl Client {
                 }
                 tracing::info!(serial = %serial, "unknown platform serial; downloading certificates");
                 if let Err(e) = self.refresh_until(deadline).await {
-                    tracing::warn!(error = %e, "certificate download failed");
+                    tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "certificate download failed");
                     let mut err = unknown();
                     err.refresh = Some(Box::new(e));
                     return Err(err);
@@ -87,7 +87,7 @@ impl Client {
                 >= i64::try_from(every.as_secs()).unwrap_or(i64::MAX)
         };
         if due && let Err(e) = self.refresh_until(deadline).await {
-            tracing::warn!(error = %e, "periodic certificate download failed; keeping the current trust store");
+            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "periodic certificate download failed; keeping the current trust store");
         }
     }
 

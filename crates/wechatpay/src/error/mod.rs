@@ -498,7 +498,7 @@ pub(crate) enum Outcome {
 
 /// A verified answer that does not decode into the expected type.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot decode the answer at {path}: {source}")]
+#[error("cannot decode the answer at {path}")]
 pub struct DecodeError {
     pub(crate) path: String,
     pub(crate) request_id: Option<String>,
@@ -529,7 +529,7 @@ impl DecodeError {
 
 /// A platform certificate download that was refused, with the real reason.
 #[derive(Debug, thiserror::Error)]
-#[error("platform certificate download refused: {source}")]
+#[error("platform certificate download refused")]
 pub struct CertificatesError {
     #[source]
     pub(crate) source: wechatpay_core::certificates::CertificatesError,
@@ -559,7 +559,7 @@ pub enum BuildError {
     #[error("client configuration lacks {0}")]
     Missing(&'static str),
     /// A key, certificate or APIv3 key is unusable.
-    #[error("{what}: {source}")]
+    #[error("unusable {what}")]
     Key {
         /// Which setting.
         what: &'static str,
@@ -576,7 +576,7 @@ pub enum BuildError {
         reason: String,
     },
     /// The HTTP client or the blocking client's runtime could not start.
-    #[error("cannot start the {what}: {source}")]
+    #[error("cannot start the {what}")]
     Runtime {
         /// `HTTP client` or `runtime`.
         what: &'static str,
@@ -599,10 +599,10 @@ pub enum BuildError {
         request: String,
     },
     /// The body could not be serialised.
-    #[error("cannot serialise the request body: {0}")]
+    #[error("cannot serialise the request body")]
     Serialize(#[source] serde_json::Error),
     /// The request could not be signed.
-    #[error("cannot sign the request: {0}")]
+    #[error("cannot sign the request")]
     Sign(#[source] wechatpay_core::SignError),
 }
 

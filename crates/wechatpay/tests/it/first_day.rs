@@ -11,7 +11,7 @@ use wechatpay_core::PrivateKey;
 use crate::support::{env, unique};
 
 fn build_error(b: wechatpay::ClientBuilder) -> String {
-    b.build().unwrap_err().to_string()
+    wechatpay_core::ErrorChain(&b.build().unwrap_err()).to_string()
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn bad_settings_are_refused_at_build_with_what_was_found() {
             .wechatpay_public_key_file(&c.public_key_id, "/nonexistent/pub_key.pem"),
     );
     assert!(
-        e.starts_with("WeChat Pay public key: cannot read /nonexistent/pub_key.pem"),
+        e.starts_with("unusable WeChat Pay public key: cannot read /nonexistent/pub_key.pem: "),
         "{e}"
     );
 }

@@ -714,7 +714,8 @@ async fn certificate_downloads_are_refused_with_their_real_reason() {
         .unwrap_err();
     assert!(matches!(err, Error::Certificates(_)), "{err}");
     assert!(
-        err.to_string()
+        wechatpay_core::ErrorChain(&err)
+            .to_string()
             .contains(&format!("{too_many} certificates")),
         "{err}"
     );
@@ -735,7 +736,10 @@ async fn certificate_downloads_are_refused_with_their_real_reason() {
         )
         .await
         .unwrap_err();
-        assert!(err.to_string().contains(why), "{file}: {err}");
+        assert!(
+            wechatpay_core::ErrorChain(&err).to_string().contains(why),
+            "{file}: {err}"
+        );
     }
 
     // A listed serial that is not the certificate's.
@@ -751,7 +755,12 @@ async fn certificate_downloads_are_refused_with_their_real_reason() {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("listed serial"), "{err}");
+    assert!(
+        wechatpay_core::ErrorChain(&err)
+            .to_string()
+            .contains("listed serial"),
+        "{err}"
+    );
 
     // An expired certificate beside the valid one is never kept.
     let old_key = PrivateKey::generate().unwrap();
