@@ -44,9 +44,9 @@ impl ApiV3Key {
         let raw: [u8; 32] = k
             .try_into()
             .map_err(|_| KeyError::ApiV3KeyLength(k.len()))?;
-        let key = UnboundKey::new(&AES_256_GCM, &raw).map_err(|e| KeyError::Rejected {
+        let key = UnboundKey::new(&AES_256_GCM, &raw).map_err(|_| KeyError::Rejected {
             what: "APIv3 key",
-            reason: e.to_string(),
+            reason: crate::KeyProblem::Crypto,
         })?;
         Ok(Self {
             raw: Zeroizing::new(raw),

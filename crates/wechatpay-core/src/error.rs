@@ -44,17 +44,18 @@ pub enum KeyError {
         /// `ENCRYPTED PRIVATE KEY` …); empty when the text holds no PEM at all.
         found: Vec<String>,
     },
-    /// The PEM block was found but its content is not an acceptable RSA key.
+    /// The PEM block was found but its content is not an acceptable RSA key, or the
+    /// crypto library refused an operation with it.
     #[error("{what} rejected: {reason}")]
     Rejected {
         /// Which key.
         what: &'static str,
-        /// Why, as reported by the crypto library (never key material).
-        reason: String,
+        /// Why (never key material).
+        reason: KeyProblem,
     },
     /// The X.509 certificate could not be parsed.
-    #[error("invalid X.509 certificate: {0}")]
-    Certificate(String),
+    #[error("invalid X.509 certificate")]
+    Certificate(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The APIv2 key is not 32 printable ASCII characters.
     #[error("the APIv2 key must be 32 printable ASCII characters, got {0}")]
     ApiV2Key(usize),
@@ -70,6 +71,35 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why a key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// Not an RSA key (WeChat Pay's keys are RSA).
+    #[error("not an RSA key (WeChat Pay keys are RSA)")]
+    NotRsa,
+    /// An RSA key shorter than 2048 bits.
+    #[error("the RSA key is shorter than 2048 bits (too weak)")]
+    TooShort,
+    /// An RSA key longer than the crypto library accepts (8192 bits).
+    #[error("the RSA key is longer than 8192 bits")]
+    TooLong,
+    /// The key's encoding is broken or its parts do not agree.
+    #[error("the key's encoding is invalid")]
+    Malformed,
+    /// More bytes than the key can encrypt with RSA-OAEP.
+    #[error("{len} bytes, more than the {max} the key can encrypt")]
+    PlaintextTooLong {
+        /// Bytes given.
+        len: usize,
+        /// The most the key can encrypt (214 for RSA-2048).
+        max: usize,
+    },
+    /// The crypto library failed without saying why.
+    #[error("the crypto library refused it")]
+    Crypto,
 }
 
 /// Words for the PEM blocks found instead of the expected one, with a hint for the usual

@@ -19,13 +19,31 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
 use zeroize::Zeroizing;
 
-use crate::error::{DecryptError, KeyError, SignError};
+use crate::error::{DecryptError, KeyError, KeyProblem, SignError};
 
-fn rejected(what: &'static str, e: impl fmt::Display) -> KeyError {
-    KeyError::Rejected {
-        what,
-        reason: e.to_string(),
+fn rejected(what: &'static str, reason: KeyProblem) -> KeyError {
+    KeyError::Rejected { what, reason }
+}
+
+/// What the crypto library's refusal of a key means (its reasons are fixed names).
+fn refused(what: &'static str) -> impl Fn(aws_lc_rs::error::KeyRejected) -> KeyError {
+    move |e| {
+        rejected(
+            what,
+            match e.description_() {
+                "TooSmall" => KeyProblem::TooShort,
+                "TooLarge" => KeyProblem::TooLong,
+                "WrongAlgorithm" => KeyProblem::NotRsa,
+                "InvalidEncoding" | "InconsistentComponents" => KeyProblem::Malformed,
+                _ => KeyProblem::Crypto,
+            },
+        )
     }
+}
+
+/// The crypto library failed an operation with a key it had accepted.
+fn failed(what: &'static str) -> impl Fn(aws_lc_rs::error::Unspecified) -> KeyError {
+    move |_| rejected(what, KeyProblem::Crypto)
 }
 
 /// `rsaEncryption`, 1.2.840.113549.1.1.1.
@@ -61,9 +79,9 @@ impl PrivateKey {
         let pair = match &der {
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
-            _ => return Err(rejected("private key", "not an RSA key")),
+            _ => return Err(rejected("private key", KeyProblem::NotRsa)),
         }
-        .map_err(|e| rejected("private key", e))?;
+        .map_err(refused("private key"))?;
         Ok(Self {
             pair: Arc::new(pair),
         })
@@ -82,7 +100,7 @@ impl PrivateKey {
     /// # Errors
     /// [`KeyError::Rejected`] if the crypto library fails to generate a key.
     pub fn generate() -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| rejected("new key", e))?;
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed("new key"))?;
         Ok(Self {
             pair: Arc::new(pair),
         })
@@ -103,7 +121,7 @@ impl PrivateKey {
     /// [`KeyError::Rejected`] if the key cannot be encoded.
     pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'static>>::as_der(&*self.pair)
-            .map_err(|e| rejected("private key", e))?;
+            .map_err(failed("private key"))?;
         Ok(Zeroizing::new(der.as_ref().to_vec()))
     }
 
@@ -117,7 +135,7 @@ impl PrivateKey {
             .pair
             .public_key()
             .as_der()
-            .map_err(|e| rejected("public key", e))?;
+            .map_err(failed("public key"))?;
         PublicKey::from_spki_der(spki.as_ref())
     }
 
@@ -202,18 +220,9 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Rejected`] when it is not an RSA key of 2048 bits or more.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        PublicEncryptingKey::from_der(der).map_err(|e| {
-            if e.to_string() == "TooSmall" {
-                rejected(
-                    "public key",
-                    "the RSA key is shorter than 2048 bits (too weak)",
-                )
-            } else {
-                rejected("public key", e)
-            }
-        })?;
+        PublicEncryptingKey::from_der(der).map_err(refused("public key"))?;
         let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
-            .map_err(|e| rejected("public key", e))?;
+            .map_err(|_| rejected("public key", KeyProblem::Malformed))?;
         Ok(Self {
             inner: Arc::new(PublicInner {
                 parsed,
@@ -245,20 +254,22 @@ impl PublicKey {
     /// [`KeyError::Rejected`] when the plaintext is longer than the key allows (214 bytes
     /// for RSA-2048).
     pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String, KeyError> {
-        let key = PublicEncryptingKey::from_der(&self.inner.spki)
-            .map_err(|e| rejected("public key", e))?;
-        let key = OaepPublicEncryptingKey::new(key).map_err(|e| rejected("public key", e))?;
+        let key = PublicEncryptingKey::from_der(&self.inner.spki).map_err(refused("public key"))?;
+        let key = OaepPublicEncryptingKey::new(key).map_err(failed("public key"))?;
         let max = key.max_plaintext_size(&OAEP_SHA1_MGF1SHA1);
         if plaintext.len() > max {
             return Err(rejected(
                 "OAEP plaintext",
-                format!("{} bytes, at most {max}", plaintext.len()),
+                KeyProblem::PlaintextTooLong {
+                    len: plaintext.len(),
+                    max,
+                },
             ));
         }
         let mut out = vec![0u8; key.ciphertext_size()];
         let ct = key
             .encrypt(&OAEP_SHA1_MGF1SHA1, plaintext, &mut out, None)
-            .map_err(|e| rejected("OAEP encryption", e))?;
+            .map_err(failed("OAEP encryption"))?;
         Ok(B64.encode(ct))
     }
 }
@@ -295,7 +306,7 @@ impl Certificate {
         let der = CertificateDer::from_pem_slice(pem.as_bytes())
             .map_err(|_| pem_error("CERTIFICATE", pem))?;
         let cert = x509_cert::Certificate::from_der(der.as_ref())
-            .map_err(|e| KeyError::Certificate(e.to_string()))?;
+            .map_err(|e| KeyError::Certificate(Box::new(e)))?;
         let tbs = &cert.tbs_certificate;
         let serial_bytes = tbs.serial_number.as_bytes();
         // DER prefixes a 0x00 to keep a serial with its top bit set positive.
@@ -309,15 +320,12 @@ impl Certificate {
         };
         let algorithm = &tbs.subject_public_key_info.algorithm.oid;
         if *algorithm != RSA_ENCRYPTION {
-            return Err(rejected(
-                "certificate key",
-                format!("not an RSA key (algorithm {algorithm}); WeChat Pay keys are RSA"),
-            ));
+            return Err(rejected("certificate key", KeyProblem::NotRsa));
         }
         let spki = tbs
             .subject_public_key_info
             .to_der()
-            .map_err(|e| KeyError::Certificate(e.to_string()))?;
+            .map_err(|e| KeyError::Certificate(Box::new(e)))?;
         Ok(Self {
             serial,
             not_before: secs(tbs.validity.not_before),

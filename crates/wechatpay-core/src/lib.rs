@@ -51,7 +51,9 @@ pub mod verify;
 
 pub use aead::ApiV3Key;
 pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, RandomNonce, SystemClock};
-pub use error::{AuthorizationError, DecryptError, ErrorChain, KeyError, SignError, VerifyError};
+pub use error::{
+    AuthorizationError, DecryptError, ErrorChain, KeyError, KeyProblem, SignError, VerifyError,
+};
 pub use keys::{Certificate, PrivateKey, PublicKey};
 pub use sign::{Authorization, SignableRequest};
 pub use verify::{ResponseSignature, Verifier};

@@ -100,9 +100,6 @@ pub struct VerifiedNotification {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifyError {
-    /// No APIv3 key is configured to decrypt callbacks with.
-    #[error("no APIv3 key configured: set the APIv3 key to receive callbacks")]
-    NoApiV3Key,
     /// The signature headers are missing, stale, from an unknown key, or do not verify
     /// (including `WECHATPAY/SIGNTEST/` probes).
     #[error("callback signature refused{hint}", hint = raw_body_hint(.0))]
@@ -142,9 +139,7 @@ impl NotifyError {
         match self {
             NotifyError::Signature(_) => http::StatusCode::UNAUTHORIZED,
             NotifyError::Envelope(_) | NotifyError::Payload { .. } => http::StatusCode::BAD_REQUEST,
-            NotifyError::NoApiV3Key | NotifyError::Decrypt(_) => {
-                http::StatusCode::INTERNAL_SERVER_ERROR
-            }
+            NotifyError::Decrypt(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

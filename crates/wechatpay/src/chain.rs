@@ -77,7 +77,7 @@ impl Client {
 fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Bytes> {
     serde_json::to_vec(v)
         .map(Bytes::from)
-        .map_err(|e| BuildError::Serialize(e).into())
+        .map_err(|e| BuildError::Serialize(Box::new(e)).into())
 }
 
 /// A path chain for any endpoint, as the PHP and Node SDKs offer:

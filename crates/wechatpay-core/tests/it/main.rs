@@ -470,7 +470,12 @@ fn receivers_answer_by_the_kind_of_failure() {
         notify::NotifyError::Envelope(envelope).status().as_u16(),
         400
     );
-    assert_eq!(notify::NotifyError::NoApiV3Key.status().as_u16(), 500);
+    assert_eq!(
+        notify::NotifyError::Decrypt(wechatpay_core::DecryptError::Failed)
+            .status()
+            .as_u16(),
+        500
+    );
     assert_eq!(
         notify::failure_body("签名错误"),
         r#"{"code":"FAIL","message":"签名错误"}"#

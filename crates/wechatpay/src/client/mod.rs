@@ -187,7 +187,7 @@ impl Client {
             outgoing: Outgoing {
                 method: E::METHOD,
                 target: req.target().map_err(BuildError::from)?,
-                body: Bytes::from(req.body().map_err(BuildError::Serialize)?),
+                body: Bytes::from(req.body().map_err(|e| BuildError::Serialize(Box::new(e)))?),
                 signed: E::SIGNED_ANSWER,
                 deduplicated_by: E::DEDUPLICATED_BY,
             },

@@ -598,9 +598,9 @@ pub enum BuildError {
         /// The value in the request.
         request: String,
     },
-    /// The body could not be serialised.
+    /// The body could not be serialised (the JSON library's reason is the source).
     #[error("cannot serialise the request body")]
-    Serialize(#[source] serde_json::Error),
+    Serialize(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request could not be signed.
     #[error("cannot sign the request")]
     Sign(#[source] wechatpay_core::SignError),
