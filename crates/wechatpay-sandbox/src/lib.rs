@@ -264,46 +264,6 @@ impl AppState {
         &self.inner.world
     }
 
-    /// The folder where bill files wait to be downloaded (removed with their link, and
-    /// with the sandbox).
-    #[must_use]
-    pub fn bill_dir(&self) -> &Path {
-        self.inner.bills.dir()
-    }
-
-    /// The base URL of the links the sandbox gives out: `public_url`, else the listening
-    /// address (never a request's `Host`).
-    pub(crate) fn public_url(&self) -> String {
-        match (&self.inner.world.public_url, self.inner.addr.get()) {
-            (Some(u), _) => u.clone(),
-            (None, Some(a)) => format!("http://{a}"),
-            (None, None) => "http://127.0.0.1".into(),
-        }
-    }
-
-    /// Whether `host` (a `Host` header) names this sandbox: the listening address,
-    /// `localhost`, `127.0.0.1` or `[::1]` with its port, or one of `allowed_hosts`.
-    pub(crate) fn is_own_host(&self, host: &str) -> bool {
-        let host = host.trim().to_ascii_lowercase();
-        let (name, port) = match host.rsplit_once(':') {
-            Some((n, p)) if !p.contains(']') => (n, p.parse::<u16>().ok()),
-            _ => (host.as_str(), None),
-        };
-        let allowed = &self.inner.world.allowed_hosts;
-        if allowed.iter().any(|a| *a == host || *a == name) {
-            return true;
-        }
-        let Some(addr) = self.inner.addr.get() else {
-            return false;
-        };
-        let port_ok = port.unwrap_or(80) == addr.port();
-        let listening = addr.ip().to_string();
-        port_ok
-            && (["localhost", "127.0.0.1", "[::1]"].contains(&name)
-                || name == listening
-                || name.trim_start_matches('[').trim_end_matches(']') == listening)
-    }
-
     /// The order store.
     #[must_use]
     pub fn store(&self) -> &store::Store {

@@ -306,6 +306,23 @@ async fn sub_fundflowbill(
 }
 
 impl AppState {
+    /// The folder where bill files wait to be downloaded (removed with their link, and
+    /// with the sandbox).
+    #[must_use]
+    pub fn bill_dir(&self) -> &std::path::Path {
+        self.inner.bills.dir()
+    }
+
+    /// The base URL of the links the sandbox gives out: `public_url`, else the listening
+    /// address (never a request's `Host`).
+    pub(crate) fn public_url(&self) -> String {
+        match (&self.inner.world.public_url, self.inner.addr.get()) {
+            (Some(u), _) => u.clone(),
+            (None, Some(a)) => format!("http://{a}"),
+            (None, None) => "http://127.0.0.1".into(),
+        }
+    }
+
     /// A fresh bill file path and its token.
     fn bill_file(&self) -> (PathBuf, String) {
         let links = &self.inner.bills;

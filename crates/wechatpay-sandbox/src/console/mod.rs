@@ -35,6 +35,31 @@ pub(crate) fn routes() -> Router<AppState> {
 
 const COOKIE: &str = "wxpay_console";
 
+impl AppState {
+    /// Whether `host` (a `Host` header) names this sandbox: the listening address,
+    /// `localhost`, `127.0.0.1` or `[::1]` with its port, or one of `allowed_hosts`.
+    pub(crate) fn is_own_host(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) if !p.contains(']') => (n, p.parse::<u16>().ok()),
+            _ => (host.as_str(), None),
+        };
+        let allowed = &self.inner.world.allowed_hosts;
+        if allowed.iter().any(|a| *a == host || *a == name) {
+            return true;
+        }
+        let Some(addr) = self.inner.addr.get() else {
+            return false;
+        };
+        let port_ok = port.unwrap_or(80) == addr.port();
+        let listening = addr.ip().to_string();
+        port_ok
+            && (["localhost", "127.0.0.1", "[::1]"].contains(&name)
+                || name == listening
+                || name.trim_start_matches('[').trim_end_matches(']') == listening)
+    }
+}
+
 /// Who may use the console, its JSON and the test helpers: callers on this machine, and
 /// others that present `console_token` (`?token=` once, which sets a cookie, then the
 /// cookie; or `Authorization: Bearer`).

@@ -17,6 +17,7 @@ use crate::response::Response;
 mod builder;
 mod download;
 mod exchange;
+mod part;
 mod trust;
 
 pub use download::{Download, Saved, TradeBillRows};

@@ -1,7 +1,7 @@
 //! Errors of the client. Each variant wraps a context struct with accessors.
 //!
-//! `Display` gives what the caller needs to act: the immediate cause is included where it
-//! says what to fix (a key file's OS error, a JSON path), and `source()` chains to it.
+//! `Display` gives what the caller needs to act, for its own layer only; the cause is its
+//! `source()` (print the whole chain with [`wechatpay_core::ErrorChain`]).
 //! Text that came from the server is escaped (no control characters) and shortened.
 //!
 //! Which errors are safe to retry: [`Error::is_not_sent`] (nothing reached WeChat Pay) and
@@ -9,13 +9,18 @@
 
 use std::fmt;
 
+mod build;
 mod download;
+mod transport;
 
+pub use build::BuildError;
 pub use download::DownloadError;
+pub(crate) use transport::Outcome;
+pub use transport::{TransportError, TransportKind};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use wechatpay_core::{KeyError, VerifyError};
+use wechatpay_core::VerifyError;
 use wechatpay_models::{ApiErrorDetail, ValidationErrors};
 
 /// `Result<T, wechatpay::Error>`.
@@ -414,88 +419,6 @@ impl std::error::Error for SignatureError {
     }
 }
 
-/// Kinds of transport failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransportKind {
-    /// The connection could not be made, or not in time: the request was not sent.
-    Connect,
-    /// The request was sent; no complete answer came within the timeout or deadline.
-    Timeout,
-    /// The connection closed or reset before the whole answer arrived.
-    Closed,
-    /// The answer was larger than the configured maximum
-    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
-    TooLarge,
-    /// Anything else (the request may have been sent).
-    Other,
-}
-
-/// The request did not complete.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{what} {host}{after}{outcome}",
-    what = match kind {
-        TransportKind::Connect => "cannot connect to",
-        TransportKind::Timeout => "no answer in time from",
-        TransportKind::Closed => "connection closed before the whole answer from",
-        TransportKind::TooLarge => "answer too large from",
-        TransportKind::Other => "request failed to",
-    },
-    after = if *attempts > 1 { format!(" after {attempts} attempts") } else { String::new() },
-    outcome = match outcome {
-        Outcome::MaybeProcessed => " — the request may have been processed: query before sending it again",
-        Outcome::ReadOnly => " — the request was sent; it only reads, so it can be sent again",
-        Outcome::NotSent => " — nothing was sent",
-    }
-)]
-pub struct TransportError {
-    pub(crate) kind: TransportKind,
-    pub(crate) host: String,
-    pub(crate) attempts: u32,
-    pub(crate) outcome: Outcome,
-    #[source]
-    pub(crate) source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl TransportError {
-    /// What kind of failure (of the last attempt).
-    #[must_use]
-    pub fn kind(&self) -> TransportKind {
-        self.kind
-    }
-
-    /// Attempts made.
-    #[must_use]
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// Whether any attempt may have reached WeChat Pay and been processed (never for a
-    /// request that only reads: a query, a certificate or file download).
-    #[must_use]
-    pub fn maybe_processed(&self) -> bool {
-        self.outcome == Outcome::MaybeProcessed
-    }
-
-    /// Whether no attempt was sent at all.
-    #[must_use]
-    pub fn is_not_sent(&self) -> bool {
-        self.outcome == Outcome::NotSent
-    }
-}
-
-/// What became of a request that did not complete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// No attempt reached the server.
-    NotSent,
-    /// Sent, but it only reads (GET): nothing was processed.
-    ReadOnly,
-    /// Sent, and it changes something: it may have been processed.
-    MaybeProcessed,
-}
-
 /// A verified answer that does not decode into the expected type.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot decode the answer at {path}")]
@@ -547,93 +470,6 @@ impl CertificatesError {
     #[must_use]
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
-    }
-}
-
-/// The client or a request could not be built, or the request could not be signed.
-/// Nothing was sent.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// A required builder setting is missing.
-    #[error("client configuration lacks {0}")]
-    Missing(&'static str),
-    /// A key, certificate or APIv3 key is unusable.
-    #[error("unusable {what}")]
-    Key {
-        /// Which setting.
-        what: &'static str,
-        /// Why.
-        #[source]
-        source: KeyError,
-    },
-    /// A setting or request parameter has a bad value.
-    #[error("{field}: {reason}")]
-    Invalid {
-        /// The setting or parameter.
-        field: String,
-        /// Why.
-        reason: String,
-    },
-    /// The HTTP client or the blocking client's runtime could not start.
-    #[error("cannot start the {what}")]
-    Runtime {
-        /// `HTTP client` or `runtime`.
-        what: &'static str,
-        /// The library's reason.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// A `{param}` in a path has no value.
-    #[error("path parameter {{{0}}} has no value; call .param({0:?}, value)")]
-    UnfilledParam(String),
-    /// A fluent chain and the request it sends name different values for one path
-    /// parameter.
-    #[error("path parameter {name} is {chain:?} in the chain but {request:?} in the request")]
-    ParamMismatch {
-        /// The parameter.
-        name: &'static str,
-        /// The value given to the chain.
-        chain: String,
-        /// The value in the request.
-        request: String,
-    },
-    /// The body could not be serialised (the JSON library's reason is the source).
-    #[error("cannot serialise the request body")]
-    Serialize(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The request could not be signed.
-    #[error("cannot sign the request")]
-    Sign(#[source] wechatpay_core::SignError),
-}
-
-impl BuildError {
-    /// The setting or parameter at fault, when there is one: `"mchid"`, `"base_url"`,
-    /// `"private key"`, a path parameter's name …
-    #[must_use]
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            BuildError::Missing(f) => Some(f),
-            BuildError::Key { what, .. } => Some(what),
-            BuildError::Invalid { field, .. } => Some(field),
-            BuildError::UnfilledParam(name) => Some(name),
-            BuildError::ParamMismatch { name, .. } => Some(name),
-            BuildError::Runtime { .. } | BuildError::Serialize(_) | BuildError::Sign(_) => None,
-        }
-    }
-
-    /// The key error, when a key, certificate or APIv3 key was unusable.
-    #[must_use]
-    pub fn key_error(&self) -> Option<&KeyError> {
-        match self {
-            BuildError::Key { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-impl From<wechatpay_models::MissingPathParam> for BuildError {
-    fn from(e: wechatpay_models::MissingPathParam) -> Self {
-        BuildError::UnfilledParam(e.0)
     }
 }
 

@@ -9,6 +9,7 @@ mod bills;
 mod blocking;
 mod callbacks;
 mod calls;
+mod certificates;
 mod endpoints;
 mod first_day;
 mod misbehaving;
