@@ -256,17 +256,6 @@ impl std::fmt::Debug for ProviderConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn debug_shows_no_secret() {
-        let g = crate::generate(crate::now()).unwrap();
-        let shown = format!("{g:?}");
-        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
-        assert!(!shown.contains(&g.client.apiv3_key), "{shown}");
-    }
-}
-
 /// A sub-merchant bound to a provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -332,3 +332,14 @@ pub fn write_new_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Resu
     f.write_all(bytes)?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_shows_no_secret() {
+        let g = super::generate(crate::now()).unwrap();
+        let shown = format!("{g:?}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(!shown.contains(&g.client.apiv3_key), "{shown}");
+    }
+}

@@ -307,7 +307,7 @@ async fn confirm(State(s): State<AppState>, Json(b): Json<ConfirmBody>) -> Answe
     row.updated_ms = now;
     let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
         Some(url) => Some(
-            crate::worker::callback(
+            crate::callbacks::callback(
                 &s,
                 &row.sp_mchid,
                 &row.out_order_no,

@@ -52,6 +52,7 @@ use wechatpay_core::{Clock, SystemClock};
 
 mod auth;
 mod bills;
+mod callbacks;
 mod certificates;
 pub mod config;
 mod console;

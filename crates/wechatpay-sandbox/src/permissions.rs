@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
-use base64::Engine as _;
 use serde_json::{Value, json};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::permissions as p;
@@ -71,14 +70,6 @@ pub(crate) fn routes(
         )
 }
 
-/// A fresh opaque token: base64url, about 230 characters, like the documented examples
-/// of `apply_permissions_token` and `package`.
-pub(crate) fn token() -> String {
-    let mut b = [0u8; 172];
-    let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
 /// Who is authorized for what: the key of an authorization ("" sub-merchant for direct
 /// merchants).
 struct Scope<'a> {
@@ -119,7 +110,7 @@ fn apply_for(
         openid: None,
         sub_openid: None,
         state: AuthorizationState::Unbinduser,
-        token: Some(token()),
+        token: Some(crate::util::token()),
         token_expires_ms: Some(now + TOKEN_VALID_MS),
         notify_url: notify_url.map(str::to_owned),
         request_json: json.to_string(),
@@ -496,7 +487,7 @@ pub(crate) fn notified(
             plaintext[k] = Value::String(v.clone());
         }
     }
-    crate::worker::callback(
+    crate::callbacks::callback(
         s,
         &a.sp_mchid,
         &a.authorization_code,

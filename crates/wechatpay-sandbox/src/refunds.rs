@@ -238,7 +238,10 @@ pub(crate) fn refund_object(r: &RefundRow, tx: &TransactionRow) -> Refund {
 }
 
 /// Settles a due refund to its outcome and queues its REFUND.* callback (worker).
-pub(crate) fn settle(s: &AppState, mut r: RefundRow) -> Result<(), crate::worker::WorkerError> {
+pub(crate) fn settle(
+    s: &AppState,
+    mut r: RefundRow,
+) -> Result<(), crate::callbacks::CallbackError> {
     let now = s.now_ms();
     r.status = r.outcome.clone();
     r.success_ms = (r.status == "SUCCESS").then_some(now);
@@ -272,7 +275,7 @@ pub(crate) fn settle(s: &AppState, mut r: RefundRow) -> Result<(), crate::worker
                     ..amount(&r, &tx)
                 },
             };
-            Some(crate::worker::callback(
+            Some(crate::callbacks::callback(
                 s,
                 &r.sp_mchid,
                 &r.out_refund_no,

@@ -31,3 +31,11 @@ pub(crate) fn request_id(code: u32) -> String {
 pub(crate) fn beijing_midnight_ms(day: time::Date) -> i64 {
     (day.midnight().assume_utc().unix_timestamp() - 8 * 3600) * 1000
 }
+
+/// A fresh opaque token: base64url, about 230 characters, like the documented examples
+/// of `apply_permissions_token` and `package`.
+pub(crate) fn token() -> String {
+    let mut b = [0u8; 172];
+    let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut b);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
+}

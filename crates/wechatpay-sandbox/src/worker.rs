@@ -4,28 +4,14 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use wechatpay_core::notify::{EncryptedResource, Notification};
-use wechatpay_core::{RandomNonce, ResponseSignature, headers};
+use wechatpay_core::{ResponseSignature, headers};
 use wechatpay_models::v3::payscore::PaidType;
 
 use crate::AppState;
+use crate::callbacks::{CallbackError, callback};
 use crate::config::Deduction;
 use crate::store::{Attempt, Delivery, OrderRow, StoreError};
-use crate::util::{random_digits, random_hex, request_id, rfc3339_beijing};
-
-/// Why a deduction could not be carried out; the worker logs it and tries again on its
-/// next tick.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum WorkerError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("service provider {0} is no longer configured")]
-    ProviderGone(String),
-    #[error("cannot encrypt the callback")]
-    Encrypt(#[source] wechatpay_core::DecryptError),
-    #[error("cannot serialise the callback")]
-    Json(#[from] serde_json::Error),
-}
+use crate::util::{random_digits, random_hex, request_id};
 
 /// Runs forever: deductions and deliveries as they fall due.
 pub(crate) async fn run(s: AppState) {
@@ -67,7 +53,7 @@ pub(crate) async fn run(s: AppState) {
     }
 }
 
-fn tick(s: &AppState) -> Result<(), WorkerError> {
+fn tick(s: &AppState) -> Result<(), CallbackError> {
     let now = s.now_ms();
     for row in s.store().due_deductions(now)? {
         deduct(s, row)?;
@@ -94,7 +80,7 @@ fn tick(s: &AppState) -> Result<(), WorkerError> {
     Ok(())
 }
 
-fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), WorkerError> {
+fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), CallbackError> {
     let now = s.now_ms();
     row.deduction_due_ms = None;
     row.updated_ms = now;
@@ -148,59 +134,6 @@ fn save(s: &AppState, row: &OrderRow, callback: Option<&Delivery>) -> Result<(),
         tracing::debug!(out_order_no = %row.out_order_no, "order changed during the deduction; reconsidering");
     }
     Ok(())
-}
-
-/// A callback to queue: `event_type` about `about` (an order's `out_order_no` or an
-/// authorization's code) for provider `sp_mchid`, its resource `plaintext` encrypted
-/// with the provider's APIv3 key. It is saved in the transaction that causes it.
-pub(crate) fn callback(
-    s: &AppState,
-    sp_mchid: &str,
-    about: &str,
-    notify_url: String,
-    event: (&str, &str),
-    plaintext: &impl serde::Serialize,
-) -> Result<Delivery, WorkerError> {
-    let (event_type, summary) = event;
-    let w = s.world();
-    let now = s.now_ms();
-    let provider = w
-        .providers
-        .get(sp_mchid)
-        .ok_or_else(|| WorkerError::ProviderGone(sp_mchid.to_owned()))?;
-    let resource = EncryptedResource::encrypt(
-        &provider.apiv3_key,
-        Some(if event_type.starts_with("REFUND.") {
-            "refund"
-        } else {
-            "payscore"
-        }),
-        &w.behaviour.callback_associated_data,
-        &RandomNonce::alphanumeric(12),
-        &serde_json::to_vec(plaintext)?,
-    )
-    .map_err(WorkerError::Encrypt)?;
-    let envelope = Notification {
-        id: format!("EV-{}", random_digits(20)),
-        create_time: rfc3339_beijing(now / 1000),
-        resource_type: "encrypt-resource".into(),
-        event_type: event_type.into(),
-        summary: summary.into(),
-        resource,
-    };
-    Ok(Delivery {
-        id: 0,
-        event_id: envelope.id.clone(),
-        sp_mchid: sp_mchid.to_owned(),
-        out_order_no: about.to_owned(),
-        notify_url,
-        event_type: envelope.event_type.clone(),
-        body: serde_json::to_string(&envelope)?,
-        attempts: 0,
-        state: "pending".into(),
-        next_attempt_ms: Some(now),
-        created_ms: now,
-    })
 }
 
 async fn deliver(s: AppState, d: Delivery) {

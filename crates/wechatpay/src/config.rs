@@ -275,6 +275,24 @@ mod file {
     }
 }
 
+/// The builder's constructor from the environment lives here, beside the profile it
+/// reads, so that the builder does not depend on the configuration module.
+impl ClientBuilder {
+    /// A builder configured from the `WXPAY_*` environment variables, as the `wxpay` CLI
+    /// reads them: `WXPAY_MCHID`, `WXPAY_SERIAL` (or `WXPAY_MERCHANT_CERTIFICATE`, a
+    /// file), `WXPAY_PRIVATE_KEY` (a file), `WXPAY_APIV3_KEY`, `WXPAY_BASE_URL`,
+    /// `WXPAY_PUBLIC_KEY_ID` with `WXPAY_PUBLIC_KEY` (a file). Unset and empty variables
+    /// are skipped; add anything else with the setters.
+    ///
+    /// ```no_run
+    /// let client = wechatpay::ClientBuilder::from_env().build()?;
+    /// # Ok::<(), wechatpay::Error>(())
+    /// ```
+    pub fn from_env() -> Self {
+        Profile::from_env().builder()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

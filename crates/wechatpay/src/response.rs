@@ -2,7 +2,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::{DecodeError, Error, Result};
+use crate::error::{DecodeError, Error, Result, request_id};
 
 /// A 2xx answer whose signature has been verified (or an unsigned download, by name).
 #[derive(Debug, Clone)]
@@ -79,11 +79,6 @@ impl Response {
             })
         })
     }
-}
-
-pub(crate) fn request_id(h: &HeaderMap) -> Option<&str> {
-    h.get(wechatpay_core::headers::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ pub(crate) async fn create(
     if order.state == Some(OrderState::Created) {
         // Lifecycle spec §3.2: a package valid one hour; a re-entry gets a fresh one for
         // the same order.
-        let package = crate::permissions::token();
+        let package = crate::util::token();
         s.store()
             .put_package(&package, &row, s.now_ms() + PACKAGE_VALID_MS)?;
         order.package = Some(package);

@@ -93,20 +93,6 @@ fn redact_userinfo(url: &str) -> String {
 }
 
 impl ClientBuilder {
-    /// A builder configured from the `WXPAY_*` environment variables, as the `wxpay` CLI
-    /// reads them: `WXPAY_MCHID`, `WXPAY_SERIAL` (or `WXPAY_MERCHANT_CERTIFICATE`, a
-    /// file), `WXPAY_PRIVATE_KEY` (a file), `WXPAY_APIV3_KEY`, `WXPAY_BASE_URL`,
-    /// `WXPAY_PUBLIC_KEY_ID` with `WXPAY_PUBLIC_KEY` (a file). Unset and empty variables
-    /// are skipped; add anything else with the setters.
-    ///
-    /// ```no_run
-    /// let client = wechatpay::ClientBuilder::from_env().build()?;
-    /// # Ok::<(), wechatpay::Error>(())
-    /// ```
-    pub fn from_env() -> Self {
-        crate::config::Profile::from_env().builder()
-    }
-
     /// The merchant number (for partner APIs: the service provider's sp_mchid).
     pub fn mchid(mut self, mchid: impl Into<String>) -> Self {
         self.mchid = Some(mchid.into());

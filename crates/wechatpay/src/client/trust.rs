@@ -8,8 +8,8 @@ use tokio::time::Instant;
 use wechatpay_core::{ResponseSignature, VerifyError, certificates};
 
 use super::{Client, Outgoing};
+use crate::error::request_id;
 use crate::error::{ApiError, BuildError, CertificatesError, Error, Result, SignatureError};
-use crate::response::request_id;
 
 /// Least time between two downloads triggered by unknown serials, so that a forged
 /// serial cannot turn every answer into two requests.

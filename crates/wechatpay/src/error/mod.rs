@@ -158,6 +158,12 @@ pub fn printable(s: &str, max: usize) -> String {
     out
 }
 
+/// The `Request-ID` header of an answer.
+pub(crate) fn request_id(h: &http::HeaderMap) -> Option<&str> {
+    h.get(wechatpay_core::headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// A non-2xx answer from WeChat Pay.
 #[derive(Debug, Clone)]
 pub struct ApiError(Box<ApiErrorInner>);
@@ -202,7 +208,7 @@ impl ApiError {
             code,
             message,
             detail,
-            request_id: crate::response::request_id(headers).map(str::to_owned),
+            request_id: request_id(headers).map(str::to_owned),
             location: status
                 .is_redirection()
                 .then(|| text(http::header::LOCATION))
