@@ -43,11 +43,28 @@ impl fmt::Debug for CallbackVerifier {
     }
 }
 
-impl CallbackVerifier {
-    pub(crate) fn new(client: Client, key: ApiV3Key) -> Self {
-        Self { client, key }
+impl Client {
+    /// A verifier for callbacks: it decrypts with the APIv3 key and trusts what the client
+    /// trusts. Build it at start-up, so that a missing APIv3 key fails then, not at the
+    /// first callback.
+    ///
+    /// # Errors
+    /// [`BuildError::Missing`] without an APIv3 key.
+    pub fn callback_verifier(&self) -> Result<CallbackVerifier, crate::error::BuildError> {
+        let key = self
+            .apiv3_key()
+            .cloned()
+            .ok_or(crate::error::BuildError::Missing(
+                "apiv3_key (callbacks are encrypted with it)",
+            ))?;
+        Ok(CallbackVerifier {
+            client: self.clone(),
+            key,
+        })
     }
+}
 
+impl CallbackVerifier {
     /// Verifies a callback from its headers and **raw** body bytes (exactly as received:
     /// parsing and re-serialising the JSON breaks the signature), decrypts it and decodes
     /// it (`PAYSCORE.USER_PAID` into a [`ServiceOrder`]).

@@ -139,6 +139,11 @@ impl Client {
         &self.inner.mchid
     }
 
+    /// The APIv3 key, when configured (callbacks are decrypted with it).
+    pub(crate) fn apiv3_key(&self) -> Option<&ApiV3Key> {
+        self.inner.apiv3_key.as_ref()
+    }
+
     /// The current time of the client's clock (unix seconds).
     #[must_use]
     pub fn now(&self) -> i64 {
@@ -318,19 +323,6 @@ impl Client {
             self.now(),
             &self.inner.nonce.nonce(),
         ))
-    }
-
-    /// A verifier for callbacks: it decrypts with the APIv3 key and trusts what the client
-    /// trusts. Build it at start-up, so that a missing APIv3 key fails then, not at the
-    /// first callback.
-    ///
-    /// # Errors
-    /// [`BuildError::Missing`] without an APIv3 key.
-    pub fn callback_verifier(&self) -> Result<crate::notify::CallbackVerifier, BuildError> {
-        let key = self.inner.apiv3_key.clone().ok_or(BuildError::Missing(
-            "apiv3_key (callbacks are encrypted with it)",
-        ))?;
-        Ok(crate::notify::CallbackVerifier::new(self.clone(), key))
     }
 }
 
