@@ -14,9 +14,9 @@
 //! /// `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…`
 //! #[derive(Serialize)]
 //! struct QueryTransaction {
-//!     #[serde(skip)]
+//!     #[serde(default, skip_serializing)]
 //!     out_trade_no: String,
-//!     #[serde(skip)]
+//!     #[serde(default, skip_serializing)]
 //!     mchid: String,
 //! }
 //!
@@ -58,7 +58,7 @@ pub enum BodyKind {
     /// No body: `GET`, and downloads. Every field of the request is a path or query
     /// parameter.
     Empty,
-    /// The request serialised as JSON; path parameters are `#[serde(skip)]` fields.
+    /// The request serialised as JSON; path parameters are `#[serde(default, skip_serializing)]` fields.
     Json,
 }
 
@@ -120,6 +120,61 @@ pub trait Endpoint: Serialize {
         fill_template(Self::PATH, &self.path_params(), &self.query())
     }
 
+    /// Reads a request as a server receives it: the JSON `body` (nothing for
+    /// [`BodyKind::Empty`]), with the values of the path parameters and the query added as
+    /// fields, deserialised into `Self`. The inverse of [`target`](Endpoint::target) and
+    /// [`body`](Endpoint::body): path and query fields never travel in the body, so a
+    /// name given both in the path or query and in the body is refused, as WeChat Pay
+    /// refuses it (400 `PARAM_ERROR`).
+    ///
+    /// ```
+    /// use wechatpay_models::Endpoint as _;
+    /// use wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest;
+    ///
+    /// let sent = CancelRequest::new("RENT1", "1900000109", "用户取消");
+    /// let read = CancelRequest::decode(&[("out_order_no", "RENT1")], &[], &sent.body().unwrap()).unwrap();
+    /// assert_eq!(read, sent);
+    /// let repeated = br#"{"out_order_no":"RENT1","sub_mchid":"1900000109","reason":"x"}"#;
+    /// let e = CancelRequest::decode(&[("out_order_no", "RENT1")], &[], repeated).unwrap_err();
+    /// assert_eq!(e.field(), "out_order_no");
+    /// ```
+    ///
+    /// # Errors
+    /// [`DecodeRequestError`], naming the field at fault.
+    fn decode(
+        path_params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Self, DecodeRequestError>
+    where
+        Self: Sized + DeserializeOwned,
+    {
+        let mut fields =
+            if Self::BODY == BodyKind::Empty || body.iter().all(u8::is_ascii_whitespace) {
+                serde_json::Map::new()
+            } else {
+                match serde_json::from_slice::<serde_json::Value>(body) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    Ok(_) => return Err(DecodeRequestError::NotAnObject),
+                    Err(source) => return Err(DecodeRequestError::NotJson(source)),
+                }
+            };
+        for (name, value) in path_params.iter().chain(query) {
+            if fields.contains_key(*name) {
+                return Err(DecodeRequestError::Repeated {
+                    field: (*name).to_owned(),
+                });
+            }
+            fields.insert((*name).to_owned(), serde_json::Value::from(*value));
+        }
+        serde_path_to_error::deserialize(serde_json::Value::Object(fields)).map_err(|e| {
+            DecodeRequestError::Field {
+                field: e.path().to_string().trim_start_matches('.').to_owned(),
+                source: e.into_inner(),
+            }
+        })
+    }
+
     /// The exact body bytes that are signed and sent.
     ///
     /// # Errors
@@ -128,6 +183,45 @@ pub trait Endpoint: Serialize {
         match Self::BODY {
             BodyKind::Empty => Ok(Vec::new()),
             BodyKind::Json => serde_json::to_vec(self),
+        }
+    }
+}
+
+/// Why a received request does not read as its endpoint's request
+/// ([`Endpoint::decode`]). Each is WeChat Pay's `400 PARAM_ERROR`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeRequestError {
+    /// The body is not JSON.
+    #[error("the body is not valid JSON")]
+    NotJson(#[source] serde_json::Error),
+    /// The body is JSON but not an object.
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    /// A path or query parameter is also in the body.
+    #[error("{field} is a path or query parameter and must not be in the body")]
+    Repeated {
+        /// The parameter.
+        field: String,
+    },
+    /// A field is missing or has the wrong type.
+    #[error("field {field} is missing or has the wrong type")]
+    Field {
+        /// Its JSON path, e.g. `post_payments[0].amount` (empty for the body as a whole).
+        field: String,
+        /// The deserialiser's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl DecodeRequestError {
+    /// The field at fault (empty when the body as a whole is).
+    #[must_use]
+    pub fn field(&self) -> &str {
+        match self {
+            Self::Repeated { field } | Self::Field { field, .. } => field,
+            Self::NotJson(_) | Self::NotAnObject => "",
         }
     }
 }

@@ -21,7 +21,9 @@ mod error;
 mod ids;
 pub mod validate;
 
-pub use endpoint::{BodyKind, Endpoint, MissingPathParam, encode_segment, fill_template};
+pub use endpoint::{
+    BodyKind, DecodeRequestError, Endpoint, MissingPathParam, encode_segment, fill_template,
+};
 pub use error::{ApiErrorBody, ApiErrorDetail};
 pub use ids::{AppId, Fen, MchId, OpenId, OrderId, OutOrderNo, ServiceId, TransactionId};
 pub use validate::{Rule, ValidationErrors, Violation};

@@ -49,7 +49,7 @@ impl Client {
     /// first callback.
     ///
     /// # Errors
-    /// [`BuildError::Missing`] without an APIv3 key.
+    /// [`BuildError::Missing`](crate::BuildError::Missing) without an APIv3 key.
     pub fn callback_verifier(&self) -> Result<CallbackVerifier, crate::error::BuildError> {
         let key = self
             .apiv3_key()

@@ -141,7 +141,7 @@ impl Endpoint for QueryPermissionsByOpenidRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByCodeRequest {
     /// The code (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub authorization_code: String,
     /// Service id.
     pub service_id: ServiceId,
@@ -173,7 +173,7 @@ impl Endpoint for TerminatePermissionsByCodeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByOpenidRequest {
     /// The user (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub openid: OpenId,
     /// Service id.
     pub service_id: ServiceId,

@@ -10,7 +10,7 @@ use crate::validate::{Check, ValidationErrors};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByCodeRequest {
     /// The code (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub authorization_code: String,
     /// Service id.
     pub service_id: ServiceId,

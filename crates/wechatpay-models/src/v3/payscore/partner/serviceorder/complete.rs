@@ -14,7 +14,7 @@ pub(crate) const MAX_DISCOUNTS: usize = 30;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompleteRequest {
     /// Merchant order number (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub out_order_no: OutOrderNo,
     /// Sub-merchant number.
     pub sub_mchid: MchId,

@@ -12,7 +12,7 @@ use crate::validate::{Check, Rule, ValidationErrors};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModifyRequest {
     /// Merchant order number (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub out_order_no: OutOrderNo,
     /// Sub-merchant number.
     pub sub_mchid: MchId,

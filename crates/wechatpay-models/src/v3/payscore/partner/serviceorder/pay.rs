@@ -9,7 +9,7 @@ use crate::validate::{Check, ValidationErrors};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayRequest {
     /// Merchant order number (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub out_order_no: OutOrderNo,
     /// Sub-merchant number.
     pub sub_mchid: MchId,

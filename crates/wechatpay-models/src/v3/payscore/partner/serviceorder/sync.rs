@@ -12,7 +12,7 @@ pub(crate) const ORDER_PAID: &str = "Order_Paid";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
     /// Merchant order number (path parameter; never in the body).
-    #[serde(skip)]
+    #[serde(default, skip_serializing)]
     pub out_order_no: OutOrderNo,
     /// Sub-merchant number.
     pub sub_mchid: MchId,

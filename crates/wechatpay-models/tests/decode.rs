@@ -1,0 +1,199 @@
+//! `Endpoint::decode` reads back what `target` and `body` write, for a request of every
+//! endpoint with path or query parameters; and a path parameter repeated in the body is
+//! refused, naming it (WeChat Pay answers 400 PARAM_ERROR).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use wechatpay_models::v3::bill::{SubMerchantFundFlowBillRequest, TradeBillRequest};
+use wechatpay_models::v3::payscore::PostPayment;
+use wechatpay_models::v3::payscore::partner::permissions::{
+    QueryPermissionsByCodeRequest, QueryPermissionsByOpenidRequest,
+    TerminatePermissionsByCodeRequest, TerminatePermissionsRequest,
+};
+use wechatpay_models::v3::payscore::partner::serviceorder::{
+    CancelRequest, CompleteRequest, ModifyRequest, PayRequest, QueryRequest, SyncRequest,
+};
+use wechatpay_models::v3::payscore::permissions as direct;
+use wechatpay_models::v3::refund::domestic::QueryRefundRequest;
+use wechatpay_models::{BodyKind, Endpoint};
+
+/// `%XX` back to bytes.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+type Pairs = Vec<(String, String)>;
+
+/// What a server sees of `req`: path parameters (by the template), query, body.
+fn received<E: Endpoint>(req: &E) -> (Pairs, Pairs, Vec<u8>) {
+    let target = req.target().unwrap();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let params = E::PATH
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(t, v)| {
+            let name = t.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_owned(), unescape(v)))
+        })
+        .collect();
+    let query = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (unescape(k), unescape(v))
+        })
+        .collect();
+    (params, query, req.body().unwrap())
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Decodes what the server sees back into `req`; then, for every path parameter, the same
+/// body with that parameter added is refused, naming it.
+fn check<E: Endpoint + DeserializeOwned + PartialEq + Debug>(req: &E) -> usize {
+    let (params, query, body) = received(req);
+    let read = E::decode(&pairs(&params), &pairs(&query), &body).unwrap();
+    assert_eq!(&read, req, "{}", E::PATH);
+    // A GET has no body to repeat a parameter in.
+    for (name, value) in params.iter().filter(|_| E::BODY == BodyKind::Json) {
+        let mut with: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
+            serde_json::Map::new()
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        assert!(!with.contains_key(name), "{name} is not sent in the body");
+        with.insert(name.clone(), value.as_str().into());
+        let repeated = serde_json::to_vec(&with).unwrap();
+        let e = E::decode(&pairs(&params), &pairs(&query), &repeated).unwrap_err();
+        assert_eq!(e.field(), name, "{}: {e}", E::PATH);
+    }
+    params.len()
+}
+
+#[test]
+fn every_request_reads_back_and_refuses_a_path_parameter_in_its_body() {
+    let lines = || vec![PostPayment::new("租金|1", 300)];
+    let with_path_params = [
+        check(&CancelRequest::new("RENT|1 中", "1900000109", "用户取消")),
+        check(&CompleteRequest::new(
+            "RENT1",
+            "500001",
+            "1900000109",
+            lines(),
+            300,
+        )),
+        check(&ModifyRequest::new(
+            "RENT1",
+            "1900000109",
+            lines(),
+            300,
+            "改价",
+        )),
+        check(&PayRequest::new("RENT1", "1900000109")),
+        check(&SyncRequest::order_paid(
+            "RENT1",
+            "500001",
+            "1900000109",
+            "20250301",
+        )),
+        check(&TerminatePermissionsByCodeRequest::new(
+            "CODE/1",
+            "500001",
+            "1900000109",
+            "解约",
+        )),
+        check(&QueryPermissionsByCodeRequest::new(
+            "CODE1",
+            "500001",
+            "1900000109",
+        )),
+        check(&direct::TerminatePermissionsByCodeRequest {
+            authorization_code: "CODE1".into(),
+            service_id: "500001".into(),
+            reason: "解约".into(),
+        }),
+        check(&direct::TerminatePermissionsByOpenidRequest {
+            openid: "oUser1".into(),
+            service_id: "500001".into(),
+            appid: "wx1".into(),
+            reason: "解约".into(),
+        }),
+        check(&direct::QueryPermissionsByCodeRequest {
+            authorization_code: "CODE1".into(),
+            service_id: "500001".into(),
+        }),
+        check(&QueryRefundRequest::new("RF1", "1900000109")),
+    ];
+    assert!(
+        with_path_params.iter().all(|&n| n == 1),
+        "{with_path_params:?}"
+    );
+    // Query-only requests read back too.
+    check(&QueryRequest::by_out_order_no(
+        "500001",
+        "1900000109",
+        "RENT 1&2",
+    ));
+    check(&QueryRequest::by_query_id("1900000109", "Q1"));
+    check(&QueryPermissionsByOpenidRequest::new(
+        "500001",
+        "wx1",
+        "1900000109",
+        "oUser1",
+    ));
+    check(&TerminatePermissionsRequest::new(
+        "500001",
+        "1900000109",
+        "wx1",
+        "oUser1",
+        "解约",
+    ));
+    check(
+        &TradeBillRequest::new("2025-03-01")
+            .gzip(true)
+            .bill_type("REFUND"),
+    );
+    check(&SubMerchantFundFlowBillRequest::new(
+        "1900000109",
+        "2025-03-01",
+    ));
+}
+
+#[test]
+fn a_body_that_is_not_an_object_or_lacks_a_field_names_it() {
+    let params = [("out_order_no", "RENT1")];
+    let e = CancelRequest::decode(&params, &[], b"[1]").unwrap_err();
+    assert_eq!(e.to_string(), "the body is not a JSON object");
+    let e = CancelRequest::decode(&params, &[], b"{").unwrap_err();
+    assert_eq!(e.to_string(), "the body is not valid JSON");
+    let e = CancelRequest::decode(&params, &[], br#"{"sub_mchid":"1"}"#).unwrap_err();
+    assert_eq!(
+        e.field(),
+        "",
+        "a missing field has no path below the body: {e}"
+    );
+    let e = ModifyRequest::decode(
+        &params,
+        &[],
+        br#"{"sub_mchid":"1","post_payments":[{"name":"x","amount":"3"}],"total_amount":3,"reason":"r"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.field(), "post_payments[0].amount", "{e}");
+}
