@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use wechatpay_models::Violation;
+use wechatpay_models::{ValidationErrors, Violation};
 
 /// An error answer: status, `code`, `message` in WeChat Pay's own words, optional
 /// `detail` (where the sandbox puts its diagnosis, as WeChat puts field problems there),
@@ -135,6 +135,14 @@ impl From<crate::store::StoreError> for ApiErr {
     }
 }
 
+/// The first violation, as WeChat reports one.
+pub(crate) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
+    r.map_err(|e| {
+        e.0.first()
+            .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
+    })
+}
+
 /// Parses a JSON body into `T`, answering `PARAM_ERROR` with the JSON pointer of the
 /// first problem, as WeChat does for malformed JSON, `null` values, wrong types and missing
 /// fields.
@@ -146,6 +154,28 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<(T, Value), ApiErr> {
+    let value = body_value(body)?;
+    let t = serde_path_to_error::deserialize(&value)
+        .map_err(|e| field_error(&e.path().to_string(), e.inner()))?;
+    Ok((t, value))
+}
+
+/// A field that does not deserialise (`path` as serde_path_to_error writes it), as
+/// WeChat's `PARAM_ERROR` with the JSON pointer of the field.
+pub(crate) fn field_error(path: &str, e: &serde_json::Error) -> ApiErr {
+    let inner = e.to_string();
+    let mut pointer = to_pointer(path);
+    if let Some(f) = inner
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        pointer = format!("{}/{f}", pointer.trim_end_matches('/'));
+    }
+    ApiErr::param_field(&pointer, None, &inner, "body")
+}
+
+/// The body as JSON: not empty, valid, and without `null` (protocol spec §8.1).
+pub(crate) fn body_value(body: &[u8]) -> Result<Value, ApiErr> {
     if body.is_empty() {
         return Err(ApiErr::param_field(
             "/",
@@ -165,18 +195,7 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
             "body",
         ));
     }
-    let t = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let inner = e.inner().to_string();
-        let mut pointer = to_pointer(&e.path().to_string());
-        if let Some(f) = inner
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            pointer = format!("{}/{f}", pointer.trim_end_matches('/'));
-        }
-        ApiErr::param_field(&pointer, None, &inner, "body")
-    })?;
-    Ok((t, value))
+    Ok(value)
 }
 
 /// The JSON pointer of the first `null` in `v`.

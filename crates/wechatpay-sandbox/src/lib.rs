@@ -69,6 +69,7 @@ pub mod testing;
 mod util;
 mod web;
 mod worker;
+mod wx;
 
 pub use config::Config;
 pub use generate::{

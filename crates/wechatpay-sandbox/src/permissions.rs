@@ -2,10 +2,8 @@
 //! the queries and the merchant's terminations. The user's side (authorize, revoke) is in
 //! `helpers`.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -17,10 +15,12 @@ use wechatpay_models::v3::payscore::permissions as d;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::checked;
 use crate::error::{ApiErr, parse_body};
-use crate::payscore::{Family, check_permissions, checked};
+use crate::payscore::{Family, check_permissions};
 use crate::store::{AuthorizationRow, AuthorizationState};
 use crate::util::rfc3339_beijing;
+use crate::wx::Wx;
 
 type Answer = Result<Response, ApiErr>;
 
@@ -261,15 +261,8 @@ async fn direct_apply(
 async fn by_code(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(code): Path<String>,
-    Query(mut q): Query<HashMap<String, String>>,
+    Wx(req): Wx<p::QueryPermissionsByCodeRequest>,
 ) -> Answer {
-    let req = p::QueryPermissionsByCodeRequest::new(
-        code,
-        q.remove("service_id").unwrap_or_default(),
-        q.remove("sub_mchid").unwrap_or_default(),
-    );
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: req.sub_mchid.as_str(),
@@ -284,14 +277,8 @@ async fn by_code(
 async fn direct_by_code(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(authorization_code): Path<String>,
-    Query(mut q): Query<HashMap<String, String>>,
+    Wx(req): Wx<d::QueryPermissionsByCodeRequest>,
 ) -> Answer {
-    let req = d::QueryPermissionsByCodeRequest {
-        authorization_code,
-        service_id: q.remove("service_id").unwrap_or_default().into(),
-    };
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: "",
@@ -303,17 +290,8 @@ async fn direct_by_code(
 async fn search(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Query(mut q): Query<HashMap<String, String>>,
+    Wx(req): Wx<p::QueryPermissionsByOpenidRequest>,
 ) -> Answer {
-    let req = p::QueryPermissionsByOpenidRequest {
-        service_id: q.remove("service_id").unwrap_or_default().into(),
-        appid: q.remove("appid").unwrap_or_default().into(),
-        sub_mchid: q.remove("sub_mchid").unwrap_or_default().into(),
-        sub_appid: q.remove("sub_appid").map(Into::into),
-        openid: q.remove("openid").map(Into::into),
-        sub_openid: q.remove("sub_openid").map(Into::into),
-    };
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: req.sub_mchid.as_str(),
@@ -331,15 +309,8 @@ async fn search(
 async fn direct_by_openid(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(openid): Path<String>,
-    Query(mut q): Query<HashMap<String, String>>,
+    Wx(req): Wx<d::QueryPermissionsByOpenidRequest>,
 ) -> Answer {
-    let req = d::QueryPermissionsByOpenidRequest {
-        openid: openid.into(),
-        service_id: q.remove("service_id").unwrap_or_default().into(),
-        appid: q.remove("appid").unwrap_or_default().into(),
-    };
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: "",
@@ -351,12 +322,8 @@ async fn direct_by_openid(
 async fn terminate_by_code(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(code): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<p::TerminatePermissionsByCodeRequest>,
 ) -> Answer {
-    let (mut req, _): (p::TerminatePermissionsByCodeRequest, _) = parse_body(&body)?;
-    req.authorization_code = code;
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: req.sub_mchid.as_str(),
@@ -377,12 +344,8 @@ async fn terminate_by_code(
 async fn direct_terminate_by_code(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(code): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<d::TerminatePermissionsByCodeRequest>,
 ) -> Answer {
-    let (mut req, _): (d::TerminatePermissionsByCodeRequest, _) = parse_body(&body)?;
-    req.authorization_code = code;
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: "",
@@ -394,10 +357,8 @@ async fn direct_terminate_by_code(
 async fn terminate(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Wx(req): Wx<p::TerminatePermissionsRequest>,
 ) -> Answer {
-    let (req, _): (p::TerminatePermissionsRequest, _) = parse_body(&body)?;
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: req.sub_mchid.as_str(),
@@ -415,12 +376,8 @@ async fn terminate(
 async fn direct_terminate_by_openid(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(openid): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<d::TerminatePermissionsByOpenidRequest>,
 ) -> Answer {
-    let (mut req, _): (d::TerminatePermissionsByOpenidRequest, _) = parse_body(&body)?;
-    req.openid = openid.into();
-    checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
         sub_mchid: "",

@@ -17,8 +17,8 @@ use wechatpay_models::{Fen, MchId};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::checked;
 use crate::error::{ApiErr, parse_json};
-use crate::payscore::checked;
 use crate::store::{RefundRow, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
 

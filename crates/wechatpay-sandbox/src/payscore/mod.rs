@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -17,12 +17,13 @@ use wechatpay_models::v3::payscore::{
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiErr, parse_body, parse_json, require_amounts};
+use crate::error::{ApiErr, checked, parse_body, require_amounts};
+use crate::wx::{Decoded, Wx};
 
 pub(crate) mod rules;
 pub(crate) mod state;
 
-pub(crate) use rules::{Family, check_permissions, checked};
+pub(crate) use rules::{Family, check_permissions};
 use rules::{check_risk_cap, first_violation};
 use state::{
     complete_order, deduction_due, insert_or_reenter, is_paying, load, load_open, mark_paid,
@@ -229,12 +230,8 @@ pub(crate) async fn query(
 pub(crate) async fn cancel(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<partner::CancelRequest>,
 ) -> Answer {
-    let mut req: partner::CancelRequest = parse_json(&body)?;
-    req.out_order_no = no.into();
-    checked(req.validate_at(s.now()))?;
     let mut row = load_open(
         &s,
         &c,
@@ -257,13 +254,8 @@ pub(crate) async fn cancel(
 pub(crate) async fn complete(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<partner::CompleteRequest>,
 ) -> Answer {
-    let (mut req, json): (partner::CompleteRequest, _) = parse_body(&body)?;
-    require_amounts(&json)?;
-    req.out_order_no = no.into();
-    checked(req.validate_at(s.now()))?;
     let mut row = load(
         &s,
         &c,
@@ -316,12 +308,8 @@ pub(crate) async fn complete(
 pub(crate) async fn modify(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+    Decoded(req): Decoded<partner::ModifyRequest>,
 ) -> Answer {
-    let (mut req, json): (partner::ModifyRequest, _) = parse_body(&body)?;
-    require_amounts(&json)?;
-    req.out_order_no = no.into();
     if req.service_id.is_none() {
         // A field report (spec §8 G2, WxJava #3664): production refuses modify without it.
         return Err(ApiErr::no_auth("商户暂无权限使用此服务").why(
@@ -368,12 +356,8 @@ pub(crate) async fn modify(
 pub(crate) async fn pay(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<partner::PayRequest>,
 ) -> Answer {
-    let mut req: partner::PayRequest = parse_json(&body)?;
-    req.out_order_no = no.into();
-    checked(req.validate_at(s.now()))?;
     let mut row = load_open(
         &s,
         &c,
@@ -395,12 +379,8 @@ pub(crate) async fn pay(
 pub(crate) async fn sync(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+    Wx(req): Wx<partner::SyncRequest>,
 ) -> Answer {
-    let mut req: partner::SyncRequest = parse_json(&body)?;
-    req.out_order_no = no.into();
-    checked(req.validate_at(s.now()))?;
     let mut row = load_open(
         &s,
         &c,

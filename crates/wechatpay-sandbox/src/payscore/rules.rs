@@ -34,14 +34,6 @@ pub(super) fn first_violation(
     }
 }
 
-/// The first violation, as WeChat reports one.
-pub(crate) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
-    r.map_err(|e| {
-        e.0.first()
-            .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
-    })
-}
-
 /// R9–R11: bindings of appid, sub-merchant and sub_appid, the service's family, the user's
 /// authorization (when `openid` is given).
 #[allow(clippy::too_many_arguments)]

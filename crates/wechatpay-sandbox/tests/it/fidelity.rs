@@ -391,3 +391,103 @@ async fn an_attempt_is_on_record_while_it_is_being_made() {
         Some(wechatpay_sandbox::store::UNFINISHED_ATTEMPT)
     );
 }
+
+/// Every endpoint with a path parameter and a JSON body: the parameter repeated in the
+/// body is 400 PARAM_ERROR naming it, and nothing is carried out (SDC §2.7, G1).
+#[tokio::test]
+async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
+    use wechatpay_models::Endpoint as _;
+    use wechatpay_models::v3::payscore::partner::permissions as pp;
+    use wechatpay_models::v3::payscore::partner::serviceorder as so;
+    use wechatpay_models::v3::payscore::permissions as dp;
+
+    let env = env().await;
+    let no = unique("RP");
+    env.raw_client().send(&env.order(&no)).await.unwrap();
+    let ids = env.g.client.ids.clone();
+    let (svc, sub) = (ids.service_id.as_str(), ids.sub_mchid.as_str());
+    let order_body = |extra: serde_json::Value| {
+        let mut b = serde_json::json!({"sub_mchid": sub, "service_id": svc, "reason": "r"});
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let lines =
+        serde_json::json!({"post_payments": [{"name": "x", "amount": 1}], "total_amount": 1});
+    let cases = [
+        (
+            so::CancelRequest::PATH,
+            "out_order_no",
+            order_body(serde_json::json!({})),
+        ),
+        (
+            so::CompleteRequest::PATH,
+            "out_order_no",
+            order_body(lines.clone()),
+        ),
+        (so::ModifyRequest::PATH, "out_order_no", order_body(lines)),
+        (
+            so::PayRequest::PATH,
+            "out_order_no",
+            order_body(serde_json::json!({})),
+        ),
+        (
+            so::SyncRequest::PATH,
+            "out_order_no",
+            order_body(
+                serde_json::json!({"type": "Order_Paid", "detail": {"paid_time": "20250301"}}),
+            ),
+        ),
+        (
+            pp::TerminatePermissionsByCodeRequest::PATH,
+            "authorization_code",
+            order_body(serde_json::json!({})),
+        ),
+        (
+            dp::TerminatePermissionsByCodeRequest::PATH,
+            "authorization_code",
+            serde_json::json!({"service_id": svc, "reason": "r"}),
+        ),
+        (
+            dp::TerminatePermissionsByOpenidRequest::PATH,
+            "openid",
+            serde_json::json!({"service_id": svc, "appid": ids.appid.as_str(), "reason": "r"}),
+        ),
+    ];
+    let client = env.raw_client();
+    for (path, name, mut body) in cases {
+        let value = if name == "out_order_no" {
+            no.as_str()
+        } else {
+            "CODE1"
+        };
+        body[name] = value.into();
+        let e = client
+            .chain(path)
+            .param(name, value)
+            .send_bytes(http::Method::POST, serde_json::to_vec(&body).unwrap())
+            .await
+            .unwrap_err();
+        let api = e.as_api().unwrap_or_else(|| panic!("{path}: {e}"));
+        assert_eq!(
+            (api.status().as_u16(), api.code()),
+            (400, Some("PARAM_ERROR")),
+            "{path}: {e}"
+        );
+        let field = api.detail().and_then(|d| d.field.clone());
+        assert_eq!(
+            field.as_deref(),
+            Some(format!("/{name}").as_str()),
+            "{path}: {e}"
+        );
+    }
+    // The order was neither cancelled, completed, modified nor paid.
+    let q = so::QueryRequest::by_out_order_no(svc, sub, no.as_str());
+    let order = client.send(&q).await.unwrap();
+    assert_eq!(
+        order.state,
+        Some(wechatpay_models::v3::payscore::OrderState::Doing),
+        "{order:?}"
+    );
+}
