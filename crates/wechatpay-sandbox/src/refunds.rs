@@ -2,7 +2,7 @@
 //! REFUND.* callbacks, and the test hooks for outcomes and forced errors.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -21,6 +21,7 @@ use crate::error::checked;
 use crate::error::{ApiErr, parse_json};
 use crate::store::{RefundRow, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
+use crate::wx::Wx;
 
 type Answer = Result<Response, ApiErr>;
 
@@ -183,23 +184,20 @@ fn reentry(existing: &RefundRow, canonical: &str, tx: &TransactionRow) -> Answer
     Ok(Json(refund_object(existing, tx)).into_response())
 }
 
-#[derive(Deserialize)]
-struct SubMchid {
-    sub_mchid: Option<String>,
-}
-
 async fn query(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Path(no): Path<String>,
-    Query(q): Query<SubMchid>,
+    Wx(req): Wx<QueryRefundRequest>,
 ) -> Answer {
-    let sub = q.sub_mchid.unwrap_or_default();
+    let (no, sub) = (req.out_refund_no, req.sub_mchid.unwrap_or_default());
     let missing = || {
         ApiErr::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "退款单不存在")
             .why("no refund with this out_refund_no for this merchant and sub_mchid (a service provider must give sub_mchid)")
     };
-    let r = s.store().refund(&c.mchid, &sub, &no)?.ok_or_else(missing)?;
+    let r = s
+        .store()
+        .refund(&c.mchid, sub.as_str(), &no)?
+        .ok_or_else(missing)?;
     let tx = s
         .store()
         .transaction(&c.mchid, Some(&r.transaction_id), None)?

@@ -1,10 +1,8 @@
 //! The Pay Score service-order family: routes and handlers. The rules are in `rules`, the
 //! state machine in `state`.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -202,15 +200,8 @@ pub(crate) async fn create(
 pub(crate) async fn query(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Query(mut q): Query<HashMap<String, String>>,
+    Wx(req): Wx<partner::QueryRequest>,
 ) -> Answer {
-    let req = partner::QueryRequest {
-        sub_mchid: q.remove("sub_mchid").unwrap_or_default().into(),
-        out_order_no: q.remove("out_order_no").map(Into::into),
-        query_id: q.remove("query_id"),
-        service_id: q.remove("service_id").map(Into::into),
-    };
-    checked(req.validate_at(s.now()))?;
     let sub = req.sub_mchid.as_str();
     // Spec §6.1: exactly one of out_order_no and query_id (validated above).
     let row = match (&req.out_order_no, &req.query_id) {
