@@ -4,11 +4,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use wechatpay_core::ApiV3Key;
-use wechatpay_core::notify::Notification;
+use wechatpay_core::notify::Envelope;
 
 fuzz_target!(|data: &[u8]| {
     let key = ApiV3Key::new("0123456789abcdef0123456789abcdef").unwrap();
-    if let Ok(n) = serde_json::from_slice::<Notification>(data) {
+    if let Ok(n) = serde_json::from_slice::<Envelope>(data) {
         let _ = n.resource.decrypt(&key);
     }
     // The raw AEAD entry points with arbitrary parts.

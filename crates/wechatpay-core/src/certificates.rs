@@ -58,7 +58,7 @@ pub struct EncryptedPem {
 /// Why a download was rejected.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CertificatesError {
+pub enum CertificateListError {
     /// The list holds more certificates than any real download.
     #[error("the download lists {0} certificates (at most {MAX_CERTIFICATES} are accepted)")]
     TooMany(usize),
@@ -99,11 +99,11 @@ pub enum CertificatesError {
 /// Decrypts every entry of a download (without verifying the response signature).
 ///
 /// # Errors
-/// See [`CertificatesError`].
-pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, CertificatesError> {
-    let list: CertificateList = serde_json::from_slice(body).map_err(CertificatesError::Json)?;
+/// See [`CertificateListError`].
+pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, CertificateListError> {
+    let list: CertificateList = serde_json::from_slice(body).map_err(CertificateListError::Json)?;
     if list.data.len() > MAX_CERTIFICATES {
-        return Err(CertificatesError::TooMany(list.data.len()));
+        return Err(CertificateListError::TooMany(list.data.len()));
     }
     list.data
         .iter()
@@ -111,24 +111,25 @@ pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, Certific
             let serial = || e.serial_no.clone();
             let enc = &e.encrypt_certificate;
             if enc.algorithm != ALGORITHM {
-                return Err(CertificatesError::Decrypt {
+                return Err(CertificateListError::Decrypt {
                     serial: serial(),
                     source: DecryptError::Algorithm(enc.algorithm.clone()),
                 });
             }
             let pem = key
                 .decrypt_to_string(&enc.nonce, &enc.associated_data, &enc.ciphertext)
-                .map_err(|source| CertificatesError::Decrypt {
+                .map_err(|source| CertificateListError::Decrypt {
                     serial: serial(),
                     source,
                 })?;
-            let cert =
-                Certificate::from_pem(&pem).map_err(|source| CertificatesError::Certificate {
+            let cert = Certificate::from_pem(&pem).map_err(|source| {
+                CertificateListError::Certificate {
                     serial: serial(),
                     source,
-                })?;
+                }
+            })?;
             if cert.serial() != e.serial_no {
-                return Err(CertificatesError::SerialMismatch {
+                return Err(CertificateListError::SerialMismatch {
                     listed: serial(),
                     actual: cert.serial().to_owned(),
                 });
@@ -144,14 +145,14 @@ pub fn decrypt(body: &[u8], key: &ApiV3Key) -> Result<Vec<Certificate>, Certific
 /// signed the download is valid, or the signature check fails.
 ///
 /// # Errors
-/// See [`CertificatesError`].
+/// See [`CertificateListError`].
 pub fn decrypt_and_verify(
     signature: &ResponseSignature,
     body: &[u8],
     key: &ApiV3Key,
     now: i64,
     max_skew_secs: u64,
-) -> Result<Vec<Certificate>, CertificatesError> {
+) -> Result<Vec<Certificate>, CertificateListError> {
     let certs = decrypt(body, key)?;
     let mut v = Verifier::new().with_max_skew(max_skew_secs);
     for c in &certs {

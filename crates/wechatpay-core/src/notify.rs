@@ -19,7 +19,7 @@ use crate::verify::{ResponseSignature, Verifier};
 
 /// The callback body: `{"id","create_time","resource_type","event_type","summary","resource"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notification {
+pub struct Envelope {
     /// Event id, e.g. `EV-2018022511223320873`; de-duplicate on it.
     pub id: String,
     /// RFC 3339 creation time.
@@ -89,7 +89,7 @@ impl EncryptedResource {
 #[derive(Debug, Clone)]
 pub struct VerifiedNotification {
     /// The envelope as received.
-    pub envelope: Notification,
+    pub envelope: Envelope,
     /// The decrypted resource (UTF-8 JSON).
     pub plaintext: String,
 }
@@ -163,7 +163,7 @@ pub fn verify_and_decrypt(
     now: i64,
 ) -> Result<VerifiedNotification, NotifyError> {
     verifier.verify(signature, body, now)?;
-    let envelope: Notification = serde_json::from_slice(body).map_err(NotifyError::Envelope)?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(NotifyError::Envelope)?;
     let plaintext = envelope.resource.decrypt(key)?;
     let plaintext = String::from_utf8(plaintext.to_vec()).map_err(|_| DecryptError::Utf8)?;
     Ok(VerifiedNotification {

@@ -2,7 +2,7 @@
 //! provider's APIv3 key, saved in the transaction that causes it (the worker delivers it).
 
 use wechatpay_core::RandomNonce;
-use wechatpay_core::notify::{EncryptedResource, Notification};
+use wechatpay_core::notify::{EncryptedResource, Envelope};
 
 use crate::AppState;
 use crate::store::{Delivery, StoreError};
@@ -52,7 +52,7 @@ pub(crate) fn callback(
         &serde_json::to_vec(plaintext)?,
     )
     .map_err(CallbackError::Encrypt)?;
-    let envelope = Notification {
+    let envelope = Envelope {
         id: format!("EV-{}", random_digits(20)),
         create_time: rfc3339_beijing(now / 1000),
         resource_type: "encrypt-resource".into(),

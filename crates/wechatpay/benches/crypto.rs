@@ -11,7 +11,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, KeyPair, ParsedPublicKey, RsaKeyPair};
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use wechatpay_core::notify::{EncryptedResource, Notification};
+use wechatpay_core::notify::{EncryptedResource, Envelope};
 use wechatpay_core::{ApiV3Key, PrivateKey, ResponseSignature, SignableRequest, Verifier};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
@@ -211,7 +211,7 @@ fn verification(c: &mut Criterion) {
     let resource =
         EncryptedResource::encrypt(&apiv3, Some("payscore"), "", "umy3zzu5dSxb", &plaintext)
             .unwrap();
-    let envelope = Notification {
+    let envelope = Envelope {
         id: "EV-20251126163847681119".into(),
         create_time: "2025-11-26T16:38:47+08:00".into(),
         resource_type: "encrypt-resource".into(),

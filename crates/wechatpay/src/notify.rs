@@ -270,9 +270,7 @@ impl Notification {
 
 #[cfg(test)]
 mod tests {
-    use wechatpay_core::notify::{
-        EncryptedResource, Notification as Envelope, VerifiedNotification,
-    };
+    use wechatpay_core::notify::{EncryptedResource, Envelope, VerifiedNotification};
 
     use super::*;
 

@@ -317,12 +317,12 @@ fn certificates_download() {
         let tampered = String::from_utf8_lossy(body).replace("2035-01-01", "2036-01-01");
         assert!(matches!(
             certificates::decrypt_and_verify(&sig, tampered.as_bytes(), &key, now(&v), 300),
-            Err(certificates::CertificatesError::Signature(_))
+            Err(certificates::CertificateListError::Signature(_))
         ));
         let wrong = ApiV3Key::generate().unwrap();
         assert!(matches!(
             certificates::decrypt_and_verify(&sig, body, &wrong, now(&v), 300),
-            Err(certificates::CertificatesError::Decrypt { .. })
+            Err(certificates::CertificateListError::Decrypt { .. })
         ));
         // At most MAX_CERTIFICATES entries are decrypted.
         let mut list: Value = serde_json::from_slice(body).unwrap();
@@ -335,7 +335,7 @@ fn certificates_download() {
         let over = serde_json::to_vec(&list).unwrap();
         assert!(matches!(
             certificates::decrypt(&over, &key),
-            Err(certificates::CertificatesError::TooMany(n)) if n == max + 1
+            Err(certificates::CertificateListError::TooMany(n)) if n == max + 1
         ));
     }
 }

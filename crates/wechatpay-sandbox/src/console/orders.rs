@@ -353,7 +353,7 @@ pub(crate) async fn show(
         );
         let plain = key
             .and_then(|k| {
-                let n: wechatpay_core::notify::Notification = serde_json::from_str(&d.body).ok()?;
+                let n: wechatpay_core::notify::Envelope = serde_json::from_str(&d.body).ok()?;
                 let p = n.resource.decrypt(k).ok()?;
                 let v: serde_json::Value = serde_json::from_slice(&p).ok()?;
                 serde_json::to_string_pretty(&v).ok()

@@ -145,7 +145,7 @@ impl Client {
         let certs =
             certificates::decrypt_and_verify(&sig, &answer.body, &key, self.now(), max_skew)
                 .map_err(|e| match e {
-                    certificates::CertificatesError::Signature(k) => {
+                    certificates::CertificateListError::Signature(k) => {
                         Error::from(SignatureError::new(k, rid.clone()))
                     }
                     source => Error::from(CertificatesError {

@@ -461,14 +461,14 @@ impl DecodeError {
 #[error("platform certificate download refused")]
 pub struct CertificatesError {
     #[source]
-    pub(crate) source: wechatpay_core::certificates::CertificatesError,
+    pub(crate) source: wechatpay_core::certificates::CertificateListError,
     pub(crate) request_id: Option<String>,
 }
 
 impl CertificatesError {
     /// Why, from the protocol layer.
     #[must_use]
-    pub fn reason(&self) -> &wechatpay_core::certificates::CertificatesError {
+    pub fn reason(&self) -> &wechatpay_core::certificates::CertificateListError {
         &self.source
     }
 
