@@ -65,6 +65,7 @@ mod refunds;
 mod seed;
 mod serve;
 pub mod store;
+#[cfg(feature = "test-util")]
 pub mod testing;
 mod util;
 mod web;
