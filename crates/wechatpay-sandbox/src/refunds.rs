@@ -118,30 +118,8 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
         return reentry(&existing, &canonical, &tx);
     }
     let now = s.now_ms();
-    if req.amount.total.get() != tx.amount {
-        return Err(invalid(format!(
-            "amount.total must be the payment's amount, {} fen (for Pay Score: collection.details[].amount)",
-            tx.amount
-        )));
-    }
-    if now - tx.paid_ms > REFUND_WINDOW_MS {
-        return Err(invalid(
-            "the payment is more than one year old; it can no longer be refunded",
-        ));
-    }
     let (count, refunded) = s.store().refunded(&tx.transaction_id)?;
-    if count >= MAX_REFUNDS {
-        return Err(invalid(format!(
-            "the payment already has {MAX_REFUNDS} refunds, the most allowed"
-        )));
-    }
-    if refunded + req.amount.refund.get() > tx.amount {
-        return Err(invalid(format!(
-            "amount.refund {} exceeds what is left to refund, {} fen",
-            req.amount.refund.get(),
-            tx.amount - refunded
-        )));
-    }
+    within_limits(&req, &tx, now, count, refunded)?;
     let w = s.world();
     let row = RefundRow {
         sp_mchid: c.mchid.clone(),
@@ -171,6 +149,43 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
     }
     tracing::info!(out_refund_no = %row.out_refund_no, refund = row.refund, "refund accepted; PROCESSING");
     Ok(Json(refund_object(&row, &tx)).into_response())
+}
+
+/// The limits of a new refund of payment `tx` (lifecycle spec §4.2): `amount.total` is the
+/// payment's, the payment is at most a year old at `now_ms`, it has fewer than
+/// [`MAX_REFUNDS`] refunds (`count`), and the refunds (`refunded` fen so far) never exceed
+/// what was paid.
+fn within_limits(
+    req: &RefundRequest,
+    tx: &TransactionRow,
+    now_ms: i64,
+    count: i64,
+    refunded: i64,
+) -> Result<(), ApiErr> {
+    if req.amount.total.get() != tx.amount {
+        return Err(invalid(format!(
+            "amount.total must be the payment's amount, {} fen (for Pay Score: collection.details[].amount)",
+            tx.amount
+        )));
+    }
+    if now_ms - tx.paid_ms > REFUND_WINDOW_MS {
+        return Err(invalid(
+            "the payment is more than one year old; it can no longer be refunded",
+        ));
+    }
+    if count >= MAX_REFUNDS {
+        return Err(invalid(format!(
+            "the payment already has {MAX_REFUNDS} refunds, the most allowed"
+        )));
+    }
+    if refunded + req.amount.refund.get() > tx.amount {
+        return Err(invalid(format!(
+            "amount.refund {} exceeds what is left to refund, {} fen",
+            req.amount.refund.get(),
+            tx.amount - refunded
+        )));
+    }
+    Ok(())
 }
 
 /// The same `out_refund_no` again: the same body gets the refund as it is now; another
@@ -379,4 +394,69 @@ pub(crate) async fn error_helper(
     Ok(Json(
         serde_json::json!({ "code": b.code, "times": b.times }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(amount: i64, paid_ms: i64) -> TransactionRow {
+        TransactionRow {
+            transaction_id: "4200".into(),
+            sp_mchid: "1900000109".into(),
+            sub_mchid: "1900000110".into(),
+            out_trade_no: "T1".into(),
+            out_order_no: "RENT1".into(),
+            order_id: "1000".into(),
+            appid: "wx1".into(),
+            openid: "oUser1".into(),
+            amount,
+            paid_ms,
+            description: "充电宝".into(),
+        }
+    }
+
+    fn refund(refund: i64, total: i64) -> RefundRequest {
+        RefundRequest::for_transaction("1900000110", "4200", "RF1", refund, total)
+    }
+
+    fn issue(e: &ApiErr) -> String {
+        format!("{:?}", e.detail)
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_paid() {
+        let t = tx(2500, 0);
+        assert!(within_limits(&refund(2500, 2500), &t, 1, 0, 0).is_ok());
+        assert!(
+            within_limits(&refund(500, 2500), &t, 1, 3, 2000).is_ok(),
+            "exactly the rest"
+        );
+        let e = within_limits(&refund(501, 2500), &t, 1, 3, 2000).unwrap_err();
+        assert!(
+            issue(&e).contains("what is left to refund, 500 fen"),
+            "{}",
+            issue(&e)
+        );
+        let e = within_limits(&refund(100, 2000), &t, 1, 0, 0).unwrap_err();
+        assert!(
+            issue(&e).contains("2500 fen"),
+            "total must be the payment's"
+        );
+    }
+
+    #[test]
+    fn at_most_fifty_refunds_within_a_year() {
+        let t = tx(2500, 0);
+        assert!(within_limits(&refund(1, 2500), &t, 1, MAX_REFUNDS - 1, 0).is_ok());
+        let e = within_limits(&refund(1, 2500), &t, 1, MAX_REFUNDS, 0).unwrap_err();
+        assert!(issue(&e).contains("50 refunds"), "{}", issue(&e));
+        assert!(within_limits(&refund(1, 2500), &t, REFUND_WINDOW_MS, 0, 0).is_ok());
+        let e = within_limits(&refund(1, 2500), &t, REFUND_WINDOW_MS + 1, 0, 0).unwrap_err();
+        assert!(
+            issue(&e).contains("more than one year old"),
+            "{}",
+            issue(&e)
+        );
+    }
 }

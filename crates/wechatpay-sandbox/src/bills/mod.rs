@@ -119,9 +119,15 @@ fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), Api
     let raw = q
         .get("bill_date")
         .ok_or_else(|| query_param("bill_date", "bill_date is required (yyyy-MM-dd)"))?;
+    bill_window(raw, s.now(), s.world().behaviour.bill_ready_hour)
+}
+
+/// The day `raw` names as `[start, end)` in unix ms, if its bill can be had at `now` (unix
+/// seconds): not in the future, at most 3 months back, from `ready_hour` (Beijing time) of
+/// the next day (lifecycle spec §5.1, §5.3).
+fn bill_window(raw: &str, now: i64, ready_hour: u32) -> Result<(i64, i64), ApiErr> {
     let day = parse_bill_date(raw)
         .ok_or_else(|| query_param("bill_date", "bill_date must be a date written yyyy-MM-dd"))?;
-    let now = s.now();
     let today = beijing_day(now);
     if day > today {
         return Err(invalid("bill_date is in the future"));
@@ -134,11 +140,10 @@ fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), Api
     }
     let start = crate::util::beijing_midnight_ms(day);
     let end = start + 86_400_000;
-    let ready = end / 1000 + i64::from(s.world().behaviour.bill_ready_hour) * 3600;
+    let ready = end / 1000 + i64::from(ready_hour) * 3600;
     if now < ready {
         return Err(ApiErr::new(StatusCode::BAD_REQUEST, "STATEMENT_CREATING", "账单生成中").why(format!(
-            "the bill of {raw} is generated from {:02}:00 of the next day (Beijing time, behaviour.bill_ready_hour); retry later",
-            s.world().behaviour.bill_ready_hour
+            "the bill of {raw} is generated from {ready_hour:02}:00 of the next day (Beijing time, behaviour.bill_ready_hour); retry later"
         )));
     }
     Ok((start, end))
@@ -513,5 +518,54 @@ impl http_body::Body for FileBody {
             http_body::SizeHint::default,
             http_body::SizeHint::with_exact,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bill_window;
+
+    /// 2025-03-02 00:00 Beijing time, in unix seconds.
+    const MARCH_2: i64 = 1_740_844_800;
+
+    #[test]
+    fn a_days_bill_is_ready_from_the_ready_hour_of_the_next_day() {
+        let at = |h: i64| MARCH_2 + h * 3600;
+        let e = bill_window("2025-03-01", at(10) - 1, 10).unwrap_err();
+        assert_eq!(e.code, "STATEMENT_CREATING");
+        let (start, end) = bill_window("2025-03-01", at(10), 10).unwrap();
+        assert_eq!((start, end), ((MARCH_2 - 86_400) * 1000, MARCH_2 * 1000));
+        // The hour is the [behaviour] switch's.
+        assert!(bill_window("2025-03-01", at(9), 9).is_ok());
+    }
+
+    #[test]
+    fn future_far_past_and_malformed_days_are_refused() {
+        let e = bill_window("2025-03-03", MARCH_2 + 12 * 3600, 10).unwrap_err();
+        assert_eq!(e.code, "INVALID_REQUEST");
+        assert!(
+            format!("{:?}", e.detail).contains("in the future"),
+            "{:?}",
+            e.detail
+        );
+        let today = bill_window("2025-03-02", MARCH_2 + 12 * 3600, 10).unwrap_err();
+        assert_eq!(
+            today.code, "STATEMENT_CREATING",
+            "today's bill is not ready yet"
+        );
+        let e = bill_window("2024-11-29", MARCH_2, 10).unwrap_err();
+        assert!(
+            format!("{:?}", e.detail).contains("3 months"),
+            "{:?}",
+            e.detail
+        );
+        assert!(
+            bill_window("2024-11-30", MARCH_2, 10).is_ok(),
+            "92 days back"
+        );
+        for bad in ["2025-3-1", "20250301", "2025-02-30", ""] {
+            let e = bill_window(bad, MARCH_2, 10).unwrap_err();
+            assert_eq!(e.code, "PARAM_ERROR", "{bad}");
+        }
     }
 }

@@ -252,3 +252,83 @@ pub(crate) fn mark_paid(
 pub(crate) fn paid_time_now(s: &AppState) -> String {
     payscore_time(s.now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completed(total: i64) -> (ServiceOrder, bool) {
+        let mut o = ServiceOrder::default();
+        let deduct = complete_order(&mut o, Fen(total));
+        (o, deduct)
+    }
+
+    #[test]
+    fn completing_with_a_positive_total_collects_and_with_zero_ends() {
+        let (o, deduct) = completed(250);
+        assert!(deduct && is_paying(&o));
+        assert_eq!(o.state_description, Some(StateDescription::MchComplete));
+        let c = o.collection.as_ref().unwrap();
+        assert_eq!(
+            (c.paying_amount, c.paid_amount),
+            (Some(Fen(250)), Some(Fen::ZERO))
+        );
+        let (o, deduct) = completed(0);
+        assert!(!deduct && !is_paying(&o));
+        assert_eq!(
+            (o.state, o.need_collection),
+            (Some(OrderState::Done), Some(false))
+        );
+        assert!(o.collection.is_none());
+    }
+
+    #[test]
+    fn paying_ends_the_collection_with_one_detail_per_payment() {
+        let (mut o, _) = completed(250);
+        mark_paid(
+            &mut o,
+            PaidType::Newton,
+            "20250301100000".into(),
+            Some("42".into()),
+        );
+        assert_eq!(o.state, Some(OrderState::Done));
+        assert!(!is_paying(&o));
+        let c = o.collection.as_ref().unwrap();
+        assert_eq!(c.state, Some(CollectionState::UserPaid));
+        assert_eq!(
+            (c.paid_amount, c.paying_amount),
+            (Some(Fen(250)), Some(Fen::ZERO))
+        );
+        assert_eq!(c.details.len(), 1);
+        assert_eq!((c.details[0].seq, c.details[0].amount), (1, Fen(250)));
+        assert!(terminal_error(&o).is_some_and(|e| e.code == "ORDER_DONE"));
+    }
+
+    #[test]
+    fn cancelling_drops_an_unpaid_collection_and_keeps_a_paid_one() {
+        let (mut o, _) = completed(250);
+        revoke(&mut o);
+        assert_eq!(o.state, Some(OrderState::Revoked));
+        assert!(o.collection.is_none(), "nothing was paid");
+        assert!(terminal_error(&o).is_some_and(|e| e.code == "ORDER_CANCELED"));
+
+        let (mut o, _) = completed(250);
+        o.collection.as_mut().unwrap().paid_amount = Some(Fen(100));
+        revoke(&mut o);
+        let c = o.collection.as_ref().unwrap();
+        assert_eq!(
+            (c.paid_amount, c.paying_amount),
+            (Some(Fen(100)), Some(Fen::ZERO))
+        );
+        assert_eq!(o.need_collection, Some(false));
+    }
+
+    #[test]
+    fn an_open_order_has_no_terminal_error() {
+        let (o, _) = completed(250);
+        assert!(terminal_error(&o).is_none());
+        let mut expired = o.clone();
+        expired.state = Some(OrderState::Expired);
+        assert!(terminal_error(&expired).is_some_and(|e| e.code == "INVALID_ORDER_STATE"));
+    }
+}
