@@ -10,10 +10,10 @@ use crate::AppState;
 use crate::error::{ApiErr, body_value, checked, field_error, require_amounts};
 
 /// The request of endpoint `E`: the JSON body checked (present, valid, no `null`, every
-/// payment and discount line with its amount), the
-/// path and query values added as its fields (one repeated in the body is `PARAM_ERROR`,
-/// naming it), decoded with the field's JSON pointer on error, and validated at the
-/// business clock's `now`; every refusal in WeChat's own code and words.
+/// payment and discount line with its amount), the path and query values added as its
+/// fields (one repeated in the body is `PARAM_ERROR`, naming it), decoded with the field's
+/// JSON pointer on error, and validated at the business clock's `now`; every refusal in
+/// WeChat's own code and words.
 #[derive(Debug)]
 pub(crate) struct Wx<E>(pub(crate) E);
 
