@@ -211,26 +211,37 @@ impl Client {
         let (parts, body) = request.into_parts();
         let uri = &parts.uri;
         if let Some(auth) = uri.authority() {
-            let base = &self.inner.base_urls[0];
-            if base
-                .split("://")
-                .nth(1)
-                .is_none_or(|h| h.trim_end_matches('/') != auth.as_str())
-            {
-                return Err(BuildError::Invalid {
-                    field: "uri".into(),
-                    reason: format!(
-                        "{auth} is not the configured host {base}; requests are signed only for it"
-                    ),
-                }
-                .into());
-            }
+            let scheme = uri.scheme_str().unwrap_or("https");
+            self.check_host("uri", &format!("{scheme}://{auth}/"))?;
         }
         let target = uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
         self.execute_parts(Outgoing::raw(parts.method, target, body))
             .await
+    }
+
+    /// Requests are signed only for the configured host: refuses `url` (absolute) when its
+    /// scheme, host or port is another, naming `field`. The one place this rule is written.
+    pub(crate) fn check_host(&self, field: &str, url: &str) -> std::result::Result<(), BuildError> {
+        let base = &self.inner.base_urls[0];
+        // Scheme, host and port; a URL with user info is never the configured host.
+        let origin = |u: &str| {
+            reqwest::Url::parse(u)
+                .ok()
+                .filter(|u| u.username().is_empty() && u.password().is_none())
+                .map(|u| u.origin())
+        };
+        match origin(url) {
+            Some(o) if o.is_tuple() && Some(&o) == origin(base).as_ref() => Ok(()),
+            _ => Err(BuildError::Invalid {
+                field: field.into(),
+                reason: format!(
+                    "{} is not on the configured host {base}; requests are signed only for it",
+                    printable(url, 200)
+                ),
+            }),
+        }
     }
 
     /// Sends, verifies, and logs one DEBUG event for the call.

@@ -391,3 +391,34 @@ async fn a_server_error_to_a_post_may_have_been_processed_and_to_a_get_not() {
     let e = client.send(&q).await.unwrap_err();
     assert!(!e.maybe_processed() && !e.is_not_sent(), "{e}");
 }
+
+#[tokio::test]
+async fn requests_are_signed_for_the_configured_host_only() {
+    let env = env().await;
+    let client = env.client();
+    let base = env.sandbox.base_url();
+    let port = env.sandbox.addr().port();
+    for other in [
+        format!("http://127.0.0.1:{}/v3/billdownload/file?token=t", port + 1),
+        format!("https://127.0.0.1:{port}/v3/billdownload/file?token=t"),
+        format!("http://127.0.0.1.evil.example:{port}/v3/billdownload/file"),
+        format!("http://evil@127.0.0.1:{port}/v3/billdownload/file"),
+    ] {
+        let e = client.download(&other, None).await.unwrap_err();
+        let Error::Build(b) = &e else {
+            panic!("{other}: {e}")
+        };
+        assert_eq!(b.field(), Some("download_url"), "{other}");
+        let req = http::Request::get(other.as_str())
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let e = client.execute(req).await.unwrap_err();
+        assert!(e.is_not_sent(), "{other}: {e}");
+    }
+    // The configured host itself is fine (here: an unknown token, a WeChat Pay error).
+    let e = client
+        .download(&format!("{base}/v3/billdownload/file?token=none"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Api(_)), "{e}");
+}
