@@ -149,16 +149,32 @@ pub trait Endpoint: Serialize {
     where
         Self: Sized + DeserializeOwned,
     {
-        let mut fields =
-            if Self::BODY == BodyKind::Empty || body.iter().all(u8::is_ascii_whitespace) {
-                serde_json::Map::new()
-            } else {
-                match serde_json::from_slice::<serde_json::Value>(body) {
-                    Ok(serde_json::Value::Object(m)) => m,
-                    Ok(_) => return Err(DecodeRequestError::NotAnObject),
-                    Err(source) => return Err(DecodeRequestError::NotJson(source)),
-                }
-            };
+        let body = if Self::BODY == BodyKind::Empty || body.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Value::Object(serde_json::Map::new())
+        } else {
+            serde_json::from_slice(body).map_err(DecodeRequestError::NotJson)?
+        };
+        Self::decode_json(path_params, query, body)
+    }
+
+    /// [`decode`](Endpoint::decode) for a body already parsed (a server that looked at the
+    /// JSON before, say); `body` must be an object (ignored for [`BodyKind::Empty`]).
+    ///
+    /// # Errors
+    /// As `decode`, except [`DecodeRequestError::NotJson`].
+    fn decode_json(
+        path_params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> Result<Self, DecodeRequestError>
+    where
+        Self: Sized + DeserializeOwned,
+    {
+        let mut fields = match body {
+            _ if Self::BODY == BodyKind::Empty => serde_json::Map::new(),
+            serde_json::Value::Object(m) => m,
+            _ => return Err(DecodeRequestError::NotAnObject),
+        };
         for (name, value) in path_params.iter().chain(query) {
             if fields.contains_key(*name) {
                 return Err(DecodeRequestError::Repeated {

@@ -156,22 +156,25 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
 ) -> Result<(T, Value), ApiErr> {
     let value = body_value(body)?;
     let t = serde_path_to_error::deserialize(&value)
-        .map_err(|e| field_error(&e.path().to_string(), e.inner()))?;
+        .map_err(|e| field_error(&e.path().to_string(), e.inner(), "body"))?;
     Ok((t, value))
 }
 
 /// A field that does not deserialise (`path` as serde_path_to_error writes it), as
-/// WeChat's `PARAM_ERROR` with the JSON pointer of the field.
-pub(crate) fn field_error(path: &str, e: &serde_json::Error) -> ApiErr {
+/// WeChat's `PARAM_ERROR`: in the body by the JSON pointer of the field, in the query by
+/// the parameter's name.
+pub(crate) fn field_error(path: &str, e: &serde_json::Error, location: &str) -> ApiErr {
     let inner = e.to_string();
-    let mut pointer = to_pointer(path);
-    if let Some(f) = inner
+    let missing = inner
         .strip_prefix("missing field `")
-        .and_then(|r| r.split('`').next())
-    {
-        pointer = format!("{}/{f}", pointer.trim_end_matches('/'));
-    }
-    ApiErr::param_field(&pointer, None, &inner, "body")
+        .and_then(|r| r.split('`').next());
+    let field = match (location, missing) {
+        ("body", Some(f)) => format!("{}/{f}", to_pointer(path).trim_end_matches('/')),
+        ("body", None) => to_pointer(path),
+        (_, Some(f)) => f.to_owned(),
+        (_, None) => path.trim_start_matches('.').to_owned(),
+    };
+    ApiErr::param_field(&field, None, &inner, location)
 }
 
 /// The body as JSON: not empty, valid, and without `null` (protocol spec §8.1).

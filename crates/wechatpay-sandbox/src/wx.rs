@@ -54,29 +54,26 @@ where
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
             .map_err(|_| ApiErr::param("参数错误").why("the body could not be read"))?;
+        // The body is parsed once: checked here, then decoded from the same value.
         let json = match E::BODY {
             BodyKind::Json => body_value(&bytes)?,
             _ => Value::Null,
         };
         require_amounts(&json)?;
-        let req = E::decode(&params, &query, &bytes).map_err(|e| match e {
+        let location = if E::BODY == BodyKind::Empty {
+            "query"
+        } else {
+            "body"
+        };
+        let req = E::decode_json(&params, &query, json.clone()).map_err(|e| match e {
             DecodeRequestError::Repeated { field } => ApiErr::param_field(
                 &format!("/{field}"),
                 json.get(&field).cloned(),
                 &format!("{field} is given in the path (or query); it must not be in the body"),
                 "body",
             ),
-            // A GET's fields are its query parameters.
-            DecodeRequestError::Field { field, source } if E::BODY == BodyKind::Empty => {
-                let name = source
-                    .to_string()
-                    .strip_prefix("missing field `")
-                    .and_then(|r| r.split('`').next())
-                    .map_or(field, str::to_owned);
-                ApiErr::param_field(&name, None, &source.to_string(), "query")
-            }
             DecodeRequestError::Field { field, source } => {
-                field_error(&format!(".{field}"), &source)
+                field_error(&format!(".{field}"), &source, location)
             }
             other => ApiErr::param_field("/", None, &other.to_string(), "body"),
         })?;
