@@ -316,25 +316,66 @@ impl Generated {
     }
 }
 
-/// Writes a new file at `path`: refused if anything is there already (a planted link
-/// included), and readable by its owner only when `private` (from its creation on, so a
-/// key is never readable by others, even for a moment).
+/// Writes a new file at `path`, whole or not at all: the bytes go to a temporary file
+/// beside it (created exclusively, owner-only), which is then linked into place only if
+/// nothing is at `path` yet (a planted link included). A file that is not `private` is made
+/// readable by others just before that; a key never is, even for a moment.
 ///
 /// # Errors
 /// The OS error, [`std::io::ErrorKind::AlreadyExists`] when the path exists.
 pub fn write_new_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wxpay-new.")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
-    let mut f = options.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    if !private {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    tmp.persist_noclobber(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_whole_owner_only_for_keys_and_never_replace_anything() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        super::write_new_file(&key, b"secret", true).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (std::fs::read(&key).unwrap(), mode(&key)),
+            (b"secret".to_vec(), 0o600)
+        );
+        let cert = dir.path().join("cert.pem");
+        super::write_new_file(&cert, b"public", false).unwrap();
+        assert_eq!(mode(&cert), 0o644);
+        let again = super::write_new_file(&key, b"other", true).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        let link = dir.path().join("planted.pem");
+        std::os::unix::fs::symlink(&cert, &link).unwrap();
+        let planted = super::write_new_file(&link, b"other", true).unwrap_err();
+        assert_eq!(planted.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&cert).unwrap(), b"public");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            3,
+            "no temporary file left"
+        );
+    }
+
     #[test]
     fn debug_shows_no_secret() {
         let g = super::generate(crate::now()).unwrap();
