@@ -43,11 +43,12 @@ def use_trees(text):
     """Every path of every `use` tree: `use a::{b, c::{d as e}}` -> [a,b], [a,c,d]."""
     paths = []
     for m in re.finditer(r"\buse\s+([^;]+);", text):
-        paths += expand([], m.group(1))
+        paths += [path for path, _ in expand([], m.group(1))]
     return paths
 
 
 def expand(prefix, tree):
+    """(path, name it is known by) for each leaf of a use tree (`a::b as c` -> ([a, b], c))."""
     tree = tree.strip()
     if "{" in tree and tree.endswith("}"):
         head, body = tree.split("{", 1)
@@ -67,8 +68,9 @@ def expand(prefix, tree):
             if item.strip():
                 out += expand(prefix + head, item)
         return out
-    path = tree.split(" as ")[0].strip()
-    return [prefix + [p for p in path.split("::") if p]]
+    path, _, alias = tree.partition(" as ")
+    path = prefix + [p for p in path.strip().split("::") if p]
+    return [(path, alias.strip() or (path[-1] if path else ""))]
 
 
 def main(root):
@@ -83,9 +85,7 @@ def main(root):
         reexports = {}
         for m, t in texts.items():
             for decl in re.finditer(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]+);", t):
-                for p in expand([], decl.group(1)):
-                    name = p[-1]
-                    alias = re.search(r"\bas\s+(\w+)", decl.group(1))
+                for p, name in expand([], decl.group(1)):
                     reexports[(m, name)] = absolute(m, p, mods)
 
         def resolve(path, seen=0):
@@ -132,7 +132,6 @@ def absolute(here, path, mods):
     if not path:
         return None
     head = path[0]
-    is_dir = any(len(k) > len(here) and k[: len(here)] == here for k in mods) or here == ()
     if head == "crate":
         return path[1:]
     if head == "self":
