@@ -19,6 +19,7 @@ pub mod endpoint;
 mod enums;
 mod error;
 mod ids;
+mod table;
 pub mod validate;
 
 pub use endpoint::{

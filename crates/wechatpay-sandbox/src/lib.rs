@@ -50,6 +50,8 @@ use axum::Router;
 use axum::routing::get;
 use wechatpay_core::{Clock, SystemClock};
 
+#[macro_use]
+mod wx;
 mod auth;
 mod bills;
 mod callbacks;
@@ -70,7 +72,6 @@ pub mod testing;
 mod util;
 mod web;
 mod worker;
-mod wx;
 
 pub use config::Config;
 pub use generate::{
@@ -377,10 +378,9 @@ pub fn app(state: AppState) -> Router {
     // The layer goes on each method route, so unknown paths (404) and wrong methods (405)
     // answer with empty bodies before authentication, as the real server does.
     let authenticated = |r: axum::routing::MethodRouter<AppState>| r.route_layer(auth.clone());
-    let api = payscore::routes(authenticated)
-        .merge(permissions::routes(authenticated))
-        .merge(refunds::routes(authenticated))
-        .merge(bills::routes(authenticated))
+    let api = wx::routes(authenticated)
+        .merge(payscore::legacy_routes(authenticated))
+        .route(bills::DOWNLOAD_PATH, authenticated(get(bills::download)))
         .route(
             certificates::PATH,
             authenticated(get(certificates::certificates)),

@@ -2,12 +2,11 @@
 //! the queries and the merchant's terminations. The user's side (authorize, revoke) is in
 //! `helpers`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::permissions as p;
@@ -27,47 +26,17 @@ type Answer = Result<Response, ApiErr>;
 /// An `apply_permissions_token` is valid one hour (lifecycle spec §2.2).
 pub(crate) const TOKEN_VALID_MS: i64 = 3_600_000;
 
-pub(crate) fn routes(
-    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
-) -> Router<AppState> {
-    Router::new()
-        .route(p::ApplyPermissionsRequest::PATH, authenticated(post(apply)))
-        .route(
-            p::QueryPermissionsByCodeRequest::PATH,
-            authenticated(get(by_code)),
-        )
-        .route(
-            p::QueryPermissionsByOpenidRequest::PATH,
-            authenticated(get(search)),
-        )
-        .route(
-            p::TerminatePermissionsByCodeRequest::PATH,
-            authenticated(post(terminate_by_code)),
-        )
-        .route(
-            p::TerminatePermissionsRequest::PATH,
-            authenticated(post(terminate)),
-        )
-        .route(
-            d::ApplyPermissionsRequest::PATH,
-            authenticated(post(direct_apply)),
-        )
-        .route(
-            d::QueryPermissionsByCodeRequest::PATH,
-            authenticated(get(direct_by_code)),
-        )
-        .route(
-            d::QueryPermissionsByOpenidRequest::PATH,
-            authenticated(get(direct_by_openid)),
-        )
-        .route(
-            d::TerminatePermissionsByCodeRequest::PATH,
-            authenticated(post(direct_terminate_by_code)),
-        )
-        .route(
-            d::TerminatePermissionsByOpenidRequest::PATH,
-            authenticated(post(direct_terminate_by_openid)),
-        )
+handles! {
+    p::ApplyPermissionsRequest => apply;
+    p::QueryPermissionsByCodeRequest => by_code;
+    p::QueryPermissionsByOpenidRequest => search;
+    p::TerminatePermissionsByCodeRequest => terminate_by_code;
+    p::TerminatePermissionsRequest => terminate;
+    d::ApplyPermissionsRequest => direct_apply;
+    d::QueryPermissionsByCodeRequest => direct_by_code;
+    d::QueryPermissionsByOpenidRequest => direct_by_openid;
+    d::TerminatePermissionsByCodeRequest => direct_terminate_by_code;
+    d::TerminatePermissionsByOpenidRequest => direct_terminate_by_openid;
 }
 
 /// Who is authorized for what: the key of an authorization ("" sub-merchant for direct

@@ -1,12 +1,11 @@
 //! Refunds of Pay Score deductions (lifecycle spec §4): apply, query, settlement with
 //! REFUND.* callbacks, and the test hooks for outcomes and forced errors.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::refund::domestic::{
@@ -32,12 +31,9 @@ const REFUND_WINDOW_MS: i64 = 365 * 86_400_000;
 /// The setting holding a forced error for the next refund applications.
 pub(crate) const FORCED_ERROR: &str = "refund_error";
 
-pub(crate) fn routes(
-    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
-) -> Router<AppState> {
-    Router::new()
-        .route(RefundRequest::PATH, authenticated(post(apply)))
-        .route(QueryRefundRequest::PATH, authenticated(get(query)))
+handles! {
+    RefundRequest => apply;
+    QueryRefundRequest => query;
 }
 
 fn invalid(issue: impl Into<String>) -> ApiErr {

@@ -1,7 +1,9 @@
 //! The HTTP edge's one request reader: [`Wx`], an axum extractor that reads the request of
 //! an endpoint as WeChat Pay reads it.
 
+use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::routing::{MethodFilter, MethodRouter};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wechatpay_models::{BodyKind, DecodeRequestError, Endpoint};
@@ -79,4 +81,64 @@ where
         })?;
         Ok(Self(req))
     }
+}
+
+/// An endpoint of the table (`wechatpay_models::for_each_endpoint!`) that the sandbox
+/// answers. [`routes`] mounts each handler at its endpoint's `PATH` with the table's method,
+/// so a handler cannot sit at another path or method, and an endpoint of the table without
+/// a handler does not compile. Implement it with `handles!`.
+pub(crate) trait Handled: Endpoint {
+    /// The handler, under `method`.
+    fn route(method: MethodFilter) -> MethodRouter<AppState>;
+}
+
+/// `handles! { RequestType => handler_fn; … }`: which function answers each endpoint.
+macro_rules! handles {
+    ($($Req:ty => $handler:expr;)*) => {
+        $(impl $crate::wx::Handled for $Req {
+            fn route(
+                method: axum::routing::MethodFilter,
+            ) -> axum::routing::MethodRouter<$crate::AppState> {
+                axum::routing::on(method, $handler)
+            }
+        })*
+    };
+}
+
+/// One leaf of the table, routed: `router = router.route(PATH, wrap(handler))`.
+macro_rules! route_leaf {
+    (($router:ident, $wrap:ident) $verb:ident $Req:path [$($tmpl:expr),*]) => {
+        $router = $router.route(
+            <$Req as Endpoint>::PATH,
+            $wrap(<$Req as Handled>::route(method_filter!($verb))),
+        );
+    };
+}
+
+/// The table's verb as axum's method filter.
+macro_rules! method_filter {
+    (get) => {
+        MethodFilter::GET
+    };
+    (post) => {
+        MethodFilter::POST
+    };
+    (put) => {
+        MethodFilter::PUT
+    };
+    (patch) => {
+        MethodFilter::PATCH
+    };
+    (delete) => {
+        MethodFilter::DELETE
+    };
+}
+
+/// Every endpoint of the table at its handler; `wrap` puts a layer (authentication) on each.
+pub(crate) fn routes(
+    wrap: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> Router<AppState> {
+    let mut router = Router::new();
+    wechatpay_models::for_each_endpoint!(leaves route_leaf, (router, wrap));
+    router
 }

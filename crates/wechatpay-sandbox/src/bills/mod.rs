@@ -17,10 +17,9 @@ use axum::body::Body;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
-use axum::{Json, Router};
+
+use axum::Json;
 use serde_json::json;
-use wechatpay_models::Endpoint;
 use wechatpay_models::v3::bill::{
     FundFlowBillRequest, SubMerchantFundFlowBillRequest, TradeBillRequest, beijing_day,
     parse_bill_date,
@@ -92,17 +91,10 @@ impl Links {
     }
 }
 
-pub(crate) fn routes(
-    authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
-) -> Router<AppState> {
-    Router::new()
-        .route(TradeBillRequest::PATH, authenticated(get(tradebill)))
-        .route(FundFlowBillRequest::PATH, authenticated(get(fundflowbill)))
-        .route(
-            SubMerchantFundFlowBillRequest::PATH,
-            authenticated(get(sub_fundflowbill)),
-        )
-        .route(DOWNLOAD_PATH, authenticated(get(download)))
+handles! {
+    TradeBillRequest => tradebill;
+    FundFlowBillRequest => fundflowbill;
+    SubMerchantFundFlowBillRequest => sub_fundflowbill;
 }
 
 fn query_param(field: &str, issue: &str) -> ApiErr {
@@ -382,7 +374,7 @@ async fn generate(
 }
 
 /// `GET /v3/billdownload/file?token=…`: the file, unsigned (§5.2).
-async fn download(
+pub(crate) async fn download(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,

@@ -33,40 +33,33 @@ type Answer = Result<Response, ApiErr>;
 /// A need-confirm order's `package` is valid one hour (lifecycle spec §3.2).
 pub(crate) const PACKAGE_VALID_MS: i64 = 3_600_000;
 
-/// The routes of the family, each at its request type's [`Endpoint::PATH`];
-/// `authenticated` wraps a handler in the authentication layer.
-pub(crate) fn routes(
+handles! {
+    partner::DirectCompleteRequest => partner_direct_complete;
+    direct::DirectCompleteRequest => direct_direct_complete;
+    partner::CreateRequest => create;
+    partner::QueryRequest => query;
+    partner::CancelRequest => cancel;
+    partner::CompleteRequest => complete;
+    partner::ModifyRequest => modify;
+    partner::PayRequest => pay;
+    partner::SyncRequest => sync;
+}
+
+/// direct-complete at the paths without `/v3`, as older documentation and some SDKs spell
+/// them (spec §1); `authenticated` wraps a handler in the authentication layer.
+pub(crate) fn legacy_routes(
     authenticated: impl Fn(MethodRouter<AppState>) -> MethodRouter<AppState>,
 ) -> Router<AppState> {
     use axum::routing::post;
-    let direct_complete = || authenticated(post(partner_direct_complete));
     Router::new()
-        .route(partner::DirectCompleteRequest::PATH, direct_complete())
-        // The path without `/v3`, as older documentation and some SDKs spell it.
         .route(
             partner::DirectCompleteRequest::PATH.trim_start_matches("/v3"),
-            direct_complete(),
-        )
-        .route(
-            direct::DirectCompleteRequest::PATH,
-            authenticated(post(direct_direct_complete)),
+            authenticated(post(partner_direct_complete)),
         )
         .route(
             direct::DirectCompleteRequest::PATH.trim_start_matches("/v3"),
             authenticated(post(direct_direct_complete)),
         )
-        .route(
-            partner::CreateRequest::PATH,
-            authenticated(post(create).get(query)),
-        )
-        .route(partner::CancelRequest::PATH, authenticated(post(cancel)))
-        .route(
-            partner::CompleteRequest::PATH,
-            authenticated(post(complete)),
-        )
-        .route(partner::ModifyRequest::PATH, authenticated(post(modify)))
-        .route(partner::PayRequest::PATH, authenticated(post(pay)))
-        .route(partner::SyncRequest::PATH, authenticated(post(sync)))
 }
 
 fn no_content() -> Answer {
