@@ -250,23 +250,22 @@ struct Ids {
 }
 
 fn order(ids: &Ids, no: String, now: i64, notify_url: &str) -> DirectCompleteRequest {
-    DirectCompleteRequest::new(
-        ids.service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        no,
-        "共享充电宝",
-        vec![
+    DirectCompleteRequest::default()
+        .service_id(ids.service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(no)
+        .service_introduction("共享充电宝")
+        .post_payments(vec![
             PostPayment::new("使用时长", 300)
                 .description("3小时")
                 .count(3),
-        ],
-        250,
-        TimeRange::from_unix(now - 3600, now - 60),
-        notify_url,
-        ids.openid.as_str(),
-    )
-    .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
+        ])
+        .total_amount(250)
+        .time_range(TimeRange::from_unix(now - 3600, now - 60))
+        .notify_url(notify_url)
+        .openid(ids.openid.as_str())
+        .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
 }
 
 #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]

@@ -104,20 +104,25 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
         .into_temp_path();
     let saved = match (a.kind.as_str(), &a.sub_mchid) {
         ("fundflow", Some(sub)) => {
-            let mut req = SubMerchantFundFlowBillRequest::new(sub.as_str(), &a.date);
+            let mut req = SubMerchantFundFlowBillRequest::default()
+                .sub_mchid(sub.as_str())
+                .bill_date(&a.date);
             req.tar_type = a.gzip.then(|| "GZIP".into());
             let bills = client.send(&req)?;
             client.save_encrypted_bill(&bills, &part)?
         }
         ("fundflow", None) => {
-            let mut req = FundFlowBillRequest::new(&a.date);
+            let mut req = FundFlowBillRequest::default()
+                .bill_date(&a.date)
+                .tar_type("GZIP");
             req.tar_type = a.gzip.then(|| "GZIP".into());
             client.save_bill(&client.send(&req)?, &part)?
         }
         _ => {
-            let mut req = TradeBillRequest::new(&a.date)
-                .gzip(a.gzip)
+            let mut req = TradeBillRequest::default()
+                .bill_date(&a.date)
                 .bill_type(&a.bill_type);
+            req.tar_type = a.gzip.then(|| "GZIP".into());
             if let Some(s) = &a.sub_mchid {
                 req = req.sub_mchid(s.as_str());
             }

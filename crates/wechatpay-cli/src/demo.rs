@@ -219,13 +219,12 @@ async fn authorize(steps: &mut Steps, stage: &Stage) -> anyhow::Result<String> {
     let token = stage
         .client
         .send(
-            &ApplyPermissionsRequest::new(
-                ids.service_id.as_str(),
-                ids.appid.as_str(),
-                ids.sub_mchid.as_str(),
-                code.as_str(),
-            )
-            .notify_url(stage.recorder.url()),
+            &ApplyPermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .authorization_code(code.as_str())
+                .notify_url(stage.recorder.url()),
         )
         .await?
         .apply_permissions_token;
@@ -281,25 +280,24 @@ async fn direct_complete(
     let t = Instant::now();
     let now = wechatpay_sandbox::now();
     let out_order_no = format!("DEMO{}", wechatpay_core::RandomNonce::alphanumeric(16));
-    let req = DirectCompleteRequest::new(
-        ids.service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        out_order_no.as_str(),
-        "共享充电宝",
-        vec![
+    let req = DirectCompleteRequest::default()
+        .service_id(ids.service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(out_order_no.as_str())
+        .service_introduction("共享充电宝")
+        .post_payments(vec![
             PostPayment::new("使用时长", 300)
                 .description("3小时, 1元/小时")
                 .count(3),
-        ],
-        250,
-        TimeRange::from_unix(now - 3 * 3600 - 60, now - 60),
-        stage.recorder.url(),
-        openid,
-    )
-    .sub_appid(ids.sub_appid.as_str())
-    .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠0.5元", 50)])
-    .location(Location::new("望京SOHO T1"));
+        ])
+        .total_amount(250)
+        .time_range(TimeRange::from_unix(now - 3 * 3600 - 60, now - 60))
+        .notify_url(stage.recorder.url())
+        .openid(openid)
+        .sub_appid(ids.sub_appid.as_str())
+        .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠0.5元", 50)])
+        .location(Location::new("望京SOHO T1"));
     req.validate_at(now)?;
     let answer = client
         .v3()
@@ -325,11 +323,10 @@ async fn direct_complete(
     );
 
     let t = Instant::now();
-    let q = QueryRequest::by_out_order_no(
-        ids.service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        out_order_no.as_str(),
-    );
+    let q = QueryRequest::default()
+        .service_id(ids.service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(out_order_no.as_str());
     let order = client.send(&q).await?;
     ensure!(
         order.state == Some(OrderState::Doing),
@@ -416,17 +413,16 @@ async fn confirm(steps: &mut Steps, stage: &Stage) -> anyhow::Result<()> {
     let out_order_no = format!("RENT{}", wechatpay_core::RandomNonce::alphanumeric(16));
     let created = client
         .send(
-            &CreateRequest::new(
-                ids.confirm_service_id.as_str(),
-                ids.appid.as_str(),
-                ids.sub_mchid.as_str(),
-                out_order_no.as_str(),
-                "充电宝租借",
-                RiskFund::new("DEPOSIT", 9900),
-                TimeRange::on_accept(),
-                stage.recorder.url(),
-            )
-            .sub_appid(ids.sub_appid.as_str()),
+            &CreateRequest::default()
+                .service_id(ids.confirm_service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(out_order_no.as_str())
+                .service_introduction("充电宝租借")
+                .risk_fund(RiskFund::new("DEPOSIT", 9900))
+                .time_range(TimeRange::on_accept())
+                .notify_url(stage.recorder.url())
+                .sub_appid(ids.sub_appid.as_str()),
         )
         .await?;
     let package = created
@@ -506,23 +502,23 @@ async fn confirm(steps: &mut Steps, stage: &Stage) -> anyhow::Result<()> {
 
     let t = Instant::now();
     client
-        .send(&CompleteRequest::new(
-            out_order_no.as_str(),
-            ids.confirm_service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            vec![PostPayment::new("租金", 300).description("3小时")],
-            300,
-        ))
+        .send(
+            &CompleteRequest::default()
+                .out_order_no(out_order_no.as_str())
+                .service_id(ids.confirm_service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .post_payments(vec![PostPayment::new("租金", 300).description("3小时")])
+                .total_amount(300),
+        )
         .await?;
     steps.step(
         "POST /v3/payscore/partner/serviceorder/{out_order_no}/complete",
         t,
         &["total 300 fen: WeChat now deducts without a password".into()],
     );
-    let q = QueryRequest::by_out_order_no(
-        ids.confirm_service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        out_order_no.as_str(),
-    );
+    let q = QueryRequest::default()
+        .service_id(ids.confirm_service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(out_order_no.as_str());
     paid(steps, stage, &q, 1).await
 }

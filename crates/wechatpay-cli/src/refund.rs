@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use wechatpay_models::v3::refund::domestic::{QueryRefundRequest, Refund, RefundRequest};
+use wechatpay_models::v3::refund::domestic::{
+    QueryRefundRequest, Refund, RefundRequest, RefundRequestAmount,
+};
 
 use crate::profile::Context;
 
@@ -63,13 +65,11 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             reason,
             notify_url,
         } => {
-            let mut req = RefundRequest::for_transaction(
-                sub_mchid,
-                transaction_id,
-                out_refund_no,
-                refund,
-                total,
-            );
+            let mut req = RefundRequest::default()
+                .sub_mchid(sub_mchid)
+                .transaction_id(transaction_id)
+                .out_refund_no(out_refund_no)
+                .amount(RefundRequestAmount::default().refund(refund).total(total));
             req.reason = reason;
             req.notify_url = notify_url;
             client.send(&req)?
@@ -77,7 +77,11 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
         Command::Query {
             sub_mchid,
             out_refund_no,
-        } => client.send(&QueryRefundRequest::new(out_refund_no, sub_mchid))?,
+        } => client.send(
+            &QueryRefundRequest::default()
+                .out_refund_no(out_refund_no)
+                .sub_mchid(sub_mchid),
+        )?,
     };
     print(ctx, &refund)?;
     Ok(ExitCode::SUCCESS)

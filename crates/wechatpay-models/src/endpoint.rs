@@ -131,7 +131,10 @@ pub trait Endpoint: Serialize {
     /// use wechatpay_models::Endpoint as _;
     /// use wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest;
     ///
-    /// let sent = CancelRequest::new("RENT1", "1900000109", "用户取消");
+    /// let sent = CancelRequest::default()
+    ///     .out_order_no("RENT1")
+    ///     .sub_mchid("1900000109")
+    ///     .reason("用户取消");
     /// let read = CancelRequest::decode(&[("out_order_no", "RENT1")], &[], &sent.body().unwrap()).unwrap();
     /// assert_eq!(read, sent);
     /// let repeated = br#"{"out_order_no":"RENT1","sub_mchid":"1900000109","reason":"x"}"#;

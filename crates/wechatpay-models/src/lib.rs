@@ -3,8 +3,9 @@
 //!
 //! * Modules mirror the URL: `v3/payscore/partner/serviceorder/direct-complete` →
 //!   [`v3::payscore::partner::serviceorder::DirectCompleteRequest`].
-//! * Required fields go in `new(...)`; optional fields are setters; `null` is never
-//!   serialised.
+//! * Requests are built by name: `CancelRequest::default().out_order_no("RENT1")…`, one
+//!   setter per field, so two ids cannot be swapped unseen; a required field left out is
+//!   refused by `validate_at` before sending, naming it. `null` is never serialised.
 //! * Money is integer fen ([`Fen`]); never floats.
 //! * Response models are lenient: unknown fields are ignored and enums keep values they do
 //!   not know in an `Unknown(String)` variant, because WeChat adds states without notice.
@@ -16,6 +17,8 @@
 //! This crate has no crypto and no HTTP: it is shared by the client and the sandbox.
 
 pub mod endpoint;
+#[macro_use]
+mod setters;
 mod enums;
 mod error;
 mod ids;

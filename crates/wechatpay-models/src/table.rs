@@ -202,7 +202,8 @@ macro_rules! __endpoint_leaves {
 }
 
 /// One leaf, checked: its node's path is its request type's `Endpoint::PATH` (a compile
-/// error otherwise), and it is recorded for the method test.
+/// error otherwise), and it is recorded for the tests (its request type must be built by
+/// name from `Default`).
 macro_rules! check_leaf {
     (($out:ident) $verb:ident $Req:path [$($tmpl:expr),*]) => {
         const _: () = assert!(
@@ -210,13 +211,28 @@ macro_rules! check_leaf {
             "{}",
             concat!("the table lists ", stringify!($Req), " at ", $($tmpl,)* ", not at its Endpoint::PATH")
         );
-        $out.push((stringify!($verb), <$Req as $crate::Endpoint>::METHOD, <$Req as $crate::Endpoint>::PATH));
+        $out.push(Leaf {
+            verb: stringify!($verb),
+            method: <$Req as $crate::Endpoint>::METHOD,
+            path: <$Req as $crate::Endpoint>::PATH,
+            empty: || $crate::Endpoint::validate_at(&<$Req as Default>::default(), 1_764_144_000),
+        });
     };
 }
 
-/// Every leaf: (verb, `Endpoint::METHOD`, `Endpoint::PATH`).
+/// One leaf of the table, for its tests.
 #[cfg_attr(not(test), allow(dead_code))]
-fn all_leaves() -> Vec<(&'static str, http::Method, &'static str)> {
+struct Leaf {
+    verb: &'static str,
+    method: http::Method,
+    path: &'static str,
+    /// `validate_at` of the request built with nothing set (`Default`).
+    empty: fn() -> Result<(), crate::ValidationErrors>,
+}
+
+/// Every leaf of the table.
+#[cfg_attr(not(test), allow(dead_code))]
+fn all_leaves() -> Vec<Leaf> {
     let mut out = Vec::new();
     for_each_endpoint!(leaves check_leaf, (out));
     out
@@ -243,13 +259,29 @@ mod tests {
     #[test]
     fn each_leaf_is_listed_under_its_method_and_once() {
         let leaves = super::all_leaves();
-        assert!(leaves.len() >= 23, "{leaves:#?}");
-        for (verb, method, path) in &leaves {
-            assert_eq!(verb.to_ascii_uppercase(), method.as_str(), "{path}");
+        assert!(leaves.len() >= 23, "{}", leaves.len());
+        for l in &leaves {
+            assert_eq!(l.verb.to_ascii_uppercase(), l.method.as_str(), "{}", l.path);
         }
-        let mut seen: Vec<_> = leaves.iter().map(|(_, m, p)| (m.as_str(), *p)).collect();
+        let mut seen: Vec<_> = leaves.iter().map(|l| (l.method.as_str(), l.path)).collect();
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), leaves.len(), "one leaf per method and path");
+    }
+
+    /// Requests are built by name from `Default`: one with nothing set is refused locally,
+    /// each required field named.
+    #[test]
+    fn a_request_with_nothing_set_is_refused_naming_its_required_fields() {
+        for l in super::all_leaves() {
+            let e = (l.empty)().expect_err(l.path);
+            assert!(
+                e.violations()
+                    .iter()
+                    .any(|v| v.rule == crate::Rule::Required),
+                "{}: {e}",
+                l.path
+            );
+        }
     }
 }

@@ -14,7 +14,8 @@ use wechatpay_models::v3::payscore::partner::permissions::{
     TerminatePermissionsByCodeRequest, TerminatePermissionsRequest,
 };
 use wechatpay_models::v3::payscore::partner::serviceorder::{
-    CancelRequest, CompleteRequest, ModifyRequest, PayRequest, QueryRequest, SyncRequest,
+    CancelRequest, CompleteRequest, ModifyRequest, PayRequest, QueryRequest, SyncDetail,
+    SyncRequest,
 };
 use wechatpay_models::v3::payscore::permissions as direct;
 use wechatpay_models::v3::refund::domestic::QueryRefundRequest;
@@ -91,39 +92,55 @@ fn check<E: Endpoint + DeserializeOwned + PartialEq + Debug>(req: &E) -> usize {
 fn every_request_reads_back_and_refuses_a_path_parameter_in_its_body() {
     let lines = || vec![PostPayment::new("租金|1", 300)];
     let with_path_params = [
-        check(&CancelRequest::new("RENT|1 中", "1900000109", "用户取消")),
-        check(&CompleteRequest::new(
-            "RENT1",
-            "500001",
-            "1900000109",
-            lines(),
-            300,
-        )),
-        check(&ModifyRequest::new(
-            "RENT1",
-            "1900000109",
-            lines(),
-            300,
-            "改价",
-        )),
-        check(&PayRequest::new("RENT1", "1900000109")),
-        check(&SyncRequest::order_paid(
-            "RENT1",
-            "500001",
-            "1900000109",
-            "20250301",
-        )),
-        check(&TerminatePermissionsByCodeRequest::new(
-            "CODE/1",
-            "500001",
-            "1900000109",
-            "解约",
-        )),
-        check(&QueryPermissionsByCodeRequest::new(
-            "CODE1",
-            "500001",
-            "1900000109",
-        )),
+        check(
+            &CancelRequest::default()
+                .out_order_no("RENT|1 中")
+                .sub_mchid("1900000109")
+                .reason("用户取消"),
+        ),
+        check(
+            &CompleteRequest::default()
+                .out_order_no("RENT1")
+                .service_id("500001")
+                .sub_mchid("1900000109")
+                .post_payments(lines())
+                .total_amount(300),
+        ),
+        check(
+            &ModifyRequest::default()
+                .out_order_no("RENT1")
+                .sub_mchid("1900000109")
+                .post_payments(lines())
+                .total_amount(300)
+                .reason("改价"),
+        ),
+        check(
+            &PayRequest::default()
+                .out_order_no("RENT1")
+                .sub_mchid("1900000109"),
+        ),
+        check(
+            &SyncRequest::default()
+                .out_order_no("RENT1")
+                .service_id("500001")
+                .sub_mchid("1900000109")
+                .detail(SyncDetail {
+                    paid_time: "20250301".into(),
+                }),
+        ),
+        check(
+            &TerminatePermissionsByCodeRequest::default()
+                .authorization_code("CODE/1")
+                .service_id("500001")
+                .sub_mchid("1900000109")
+                .reason("解约"),
+        ),
+        check(
+            &QueryPermissionsByCodeRequest::default()
+                .authorization_code("CODE1")
+                .service_id("500001")
+                .sub_mchid("1900000109"),
+        ),
         check(&direct::TerminatePermissionsByCodeRequest {
             authorization_code: "CODE1".into(),
             service_id: "500001".into(),
@@ -139,41 +156,54 @@ fn every_request_reads_back_and_refuses_a_path_parameter_in_its_body() {
             authorization_code: "CODE1".into(),
             service_id: "500001".into(),
         }),
-        check(&QueryRefundRequest::new("RF1", "1900000109")),
+        check(
+            &QueryRefundRequest::default()
+                .out_refund_no("RF1")
+                .sub_mchid("1900000109"),
+        ),
     ];
     assert!(
         with_path_params.iter().all(|&n| n == 1),
         "{with_path_params:?}"
     );
     // Query-only requests read back too.
-    check(&QueryRequest::by_out_order_no(
-        "500001",
-        "1900000109",
-        "RENT 1&2",
-    ));
-    check(&QueryRequest::by_query_id("1900000109", "Q1"));
-    check(&QueryPermissionsByOpenidRequest::new(
-        "500001",
-        "wx1",
-        "1900000109",
-        "oUser1",
-    ));
-    check(&TerminatePermissionsRequest::new(
-        "500001",
-        "1900000109",
-        "wx1",
-        "oUser1",
-        "解约",
-    ));
     check(
-        &TradeBillRequest::new("2025-03-01")
-            .gzip(true)
+        &QueryRequest::default()
+            .service_id("500001")
+            .sub_mchid("1900000109")
+            .out_order_no("RENT 1&2"),
+    );
+    check(
+        &QueryRequest::default()
+            .sub_mchid("1900000109")
+            .query_id("Q1"),
+    );
+    check(
+        &QueryPermissionsByOpenidRequest::default()
+            .service_id("500001")
+            .appid("wx1")
+            .sub_mchid("1900000109")
+            .openid("oUser1"),
+    );
+    check(
+        &TerminatePermissionsRequest::default()
+            .service_id("500001")
+            .sub_mchid("1900000109")
+            .appid("wx1")
+            .openid("oUser1")
+            .reason("解约"),
+    );
+    check(
+        &TradeBillRequest::default()
+            .bill_date("2025-03-01")
+            .tar_type("GZIP")
             .bill_type("REFUND"),
     );
-    check(&SubMerchantFundFlowBillRequest::new(
-        "1900000109",
-        "2025-03-01",
-    ));
+    check(
+        &SubMerchantFundFlowBillRequest::default()
+            .sub_mchid("1900000109")
+            .bill_date("2025-03-01"),
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use wechatpay_models::v3::bill::trade::{Fee, decimal};
 use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 use wechatpay_models::v3::payscore::{PostDiscount, PostPayment, TimeRange};
-use wechatpay_models::v3::refund::domestic::RefundRequest;
+use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
 use wechatpay_models::{Endpoint, Fen, Rule};
 
 const NOW: i64 = 1_764_146_249;
@@ -21,19 +21,18 @@ fn order(
     (start, end): (i64, i64),
 ) -> DirectCompleteRequest {
     let s = |i: usize| strings.get(i).cloned().unwrap_or_default();
-    DirectCompleteRequest::new(
-        s(0),
-        s(1),
-        s(2),
-        s(3),
-        s(4),
-        payments,
-        total,
-        TimeRange::from_unix(start, end),
-        s(5),
-        s(6),
-    )
-    .post_discounts(discounts)
+    DirectCompleteRequest::default()
+        .service_id(s(0))
+        .appid(s(1))
+        .sub_mchid(s(2))
+        .out_order_no(s(3))
+        .service_introduction(s(4))
+        .post_payments(payments)
+        .total_amount(total)
+        .time_range(TimeRange::from_unix(start, end))
+        .notify_url(s(5))
+        .openid(s(6))
+        .post_discounts(discounts)
 }
 
 proptest! {
@@ -54,7 +53,7 @@ proptest! {
         let o = order(&strings, payments, discounts, total, times);
         let _ = o.validate_at(NOW);
         let (no, r, t) = refund;
-        let _ = RefundRequest::for_transaction("1900000109", "4200", no, r, t).validate_at(NOW);
+        let _ = RefundRequest::default().sub_mchid("1900000109").transaction_id("4200").out_refund_no(no).amount(RefundRequestAmount::default().refund(r).total(t)).validate_at(NOW);
     }
 
     /// R1 holds exactly when total_amount = Σ post_payments − Σ post_discounts.

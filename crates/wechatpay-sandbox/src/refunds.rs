@@ -413,7 +413,15 @@ mod tests {
     }
 
     fn refund(refund: i64, total: i64) -> RefundRequest {
-        RefundRequest::for_transaction("1900000110", "4200", "RF1", refund, total)
+        RefundRequest::default()
+            .sub_mchid("1900000110")
+            .transaction_id("4200")
+            .out_refund_no("RF1")
+            .amount(
+                wechatpay_models::v3::refund::domestic::RefundRequestAmount::default()
+                    .refund(refund)
+                    .total(total),
+            )
     }
 
     fn issue(e: &ApiErr) -> String {

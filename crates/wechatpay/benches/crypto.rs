@@ -37,25 +37,24 @@ fn body_1kb() -> Vec<u8> {
 }
 
 fn order() -> DirectCompleteRequest {
-    DirectCompleteRequest::new(
-        "00004000000000316792478207798186",
-        "wx5eab6a02bba6831a",
-        "1290797494",
-        "RENT20251126000001",
-        "共享充电宝",
-        vec![
+    DirectCompleteRequest::default()
+        .service_id("00004000000000316792478207798186")
+        .appid("wx5eab6a02bba6831a")
+        .sub_mchid("1290797494")
+        .out_order_no("RENT20251126000001")
+        .service_introduction("共享充电宝")
+        .post_payments(vec![
             PostPayment::new("使用时长", 300)
                 .description("3小时")
                 .count(3),
-        ],
-        250,
-        TimeRange::new("20251126100000", "20251126130000"),
-        "https://example.com/payscore/notify",
-        "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-    )
-    .sub_appid("wx304ac9e80264dabe")
-    .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
-    .location(Location::new("望京SOHO T1"))
+        ])
+        .total_amount(250)
+        .time_range(TimeRange::new("20251126100000", "20251126130000"))
+        .notify_url("https://example.com/payscore/notify")
+        .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+        .sub_appid("wx304ac9e80264dabe")
+        .post_discounts(vec![PostDiscount::new("新用户立减", "首单优惠", 50)])
+        .location(Location::new("望京SOHO T1"))
 }
 
 fn signing(c: &mut Criterion) {

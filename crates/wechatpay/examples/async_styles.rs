@@ -24,19 +24,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = &c.ids;
     let now = wechatpay_sandbox::now();
     let order = |no: &str| {
-        DirectCompleteRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            no,
-            "共享充电宝",
-            vec![PostPayment::new("使用时长", 300).description("3小时")],
-            250,
-            TimeRange::from_unix(now - 3 * 3600, now - 60),
-            "http://127.0.0.1:9/payscore/notify",
-            ids.openid.as_str(),
-        )
-        .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
+        DirectCompleteRequest::default()
+            .service_id(ids.service_id.as_str())
+            .appid(ids.appid.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no(no)
+            .service_introduction("共享充电宝")
+            .post_payments(vec![PostPayment::new("使用时长", 300).description("3小时")])
+            .total_amount(250)
+            .time_range(TimeRange::from_unix(now - 3 * 3600, now - 60))
+            .notify_url("http://127.0.0.1:9/payscore/notify")
+            .openid(ids.openid.as_str())
+            .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
     };
 
     // 1. Fluent: one method per URL segment. The partner endpoint answers 204 → None.
@@ -65,11 +64,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Typed: any request type describing its endpoint (`wechatpay::Endpoint`).
     client.send(&order("ASYNC3")).await?;
     let q = client
-        .send(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            "ASYNC3",
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no("ASYNC3"),
+        )
         .await?;
     println!(
         "typed: {} is {:?} / {:?}",

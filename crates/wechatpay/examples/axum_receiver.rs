@@ -74,18 +74,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ids = &c.ids;
     let now = wechatpay_sandbox::now();
-    let req = DirectCompleteRequest::new(
-        ids.service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        "RECEIVER0001",
-        "共享充电宝",
-        vec![PostPayment::new("使用时长", 300)],
-        300,
-        TimeRange::from_unix(now - 3600, now - 60),
-        notify_url,
-        ids.openid.as_str(),
-    );
+    let req = DirectCompleteRequest::default()
+        .service_id(ids.service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no("RECEIVER0001")
+        .service_introduction("共享充电宝")
+        .post_payments(vec![PostPayment::new("使用时长", 300)])
+        .total_amount(300)
+        .time_range(TimeRange::from_unix(now - 3600, now - 60))
+        .notify_url(notify_url)
+        .openid(ids.openid.as_str());
     client.send(&req).await?;
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await?;
     println!("callback: {}", got.unwrap_or_default());

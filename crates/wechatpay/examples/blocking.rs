@@ -31,18 +31,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let now = wechatpay_sandbox::now();
     let ids = &c.ids;
-    let req = DirectCompleteRequest::new(
-        ids.service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        "BLOCKING0001",
-        "共享充电宝",
-        vec![PostPayment::new("使用时长", 300)],
-        300,
-        TimeRange::from_unix(now - 3600, now - 60),
-        "http://127.0.0.1:9/payscore/notify",
-        ids.openid.as_str(),
-    );
+    let req = DirectCompleteRequest::default()
+        .service_id(ids.service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no("BLOCKING0001")
+        .service_introduction("共享充电宝")
+        .post_payments(vec![PostPayment::new("使用时长", 300)])
+        .total_amount(300)
+        .time_range(TimeRange::from_unix(now - 3600, now - 60))
+        .notify_url("http://127.0.0.1:9/payscore/notify")
+        .openid(ids.openid.as_str());
     // 1. Fluent.
     client
         .v3()
@@ -60,11 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get()?;
     println!("chain: HTTP {} {}", raw.status(), raw.text());
     // 3. Typed.
-    let order = client.send(&QueryRequest::by_out_order_no(
-        ids.service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        "BLOCKING0001",
-    ))?;
+    let order = client.send(
+        &QueryRequest::default()
+            .service_id(ids.service_id.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no("BLOCKING0001"),
+    )?;
     println!("typed: order {} is {:?}", order.out_order_no, order.state);
     Ok(())
 }

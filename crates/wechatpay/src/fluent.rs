@@ -7,7 +7,10 @@
 //! # use wechatpay_models::v3::payscore::partner::serviceorder::*;
 //! # async fn run(client: wechatpay::Client, req: DirectCompleteRequest) -> wechatpay::Result<()> {
 //! client.v3().payscore().partner().serviceorder().direct_complete().post(&req).await?;
-//! let cancel = CancelRequest::new("RENT1", "1900000109", "user cancelled");
+//! let cancel = CancelRequest::default()
+//!     .out_order_no("RENT1")
+//!     .sub_mchid("1900000109")
+//!     .reason("user cancelled");
 //! client.v3().payscore().partner().serviceorder().out_order_no("RENT1").cancel()
 //!     .post(&cancel)
 //!     .await?;

@@ -262,16 +262,15 @@ async fn user_confirms_from_the_console() {
         .unwrap();
     let ids = &env.g.client.ids;
     let no = unique("CF");
-    let create = CreateRequest::new(
-        ids.confirm_service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        &no,
-        "充电宝租借",
-        RiskFund::new("DEPOSIT", 9900),
-        TimeRange::on_accept(),
-        receiver.url(),
-    );
+    let create = CreateRequest::default()
+        .service_id(ids.confirm_service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(&no)
+        .service_introduction("充电宝租借")
+        .risk_fund(RiskFund::new("DEPOSIT", 9900))
+        .time_range(TimeRange::on_accept())
+        .notify_url(receiver.url());
     env.builder().build().unwrap().send(&create).await.unwrap();
 
     let c = &b.client;

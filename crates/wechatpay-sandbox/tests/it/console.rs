@@ -46,11 +46,10 @@ async fn every_request_is_logged_with_its_answer() {
     assert!(auth.contains("(344 characters)"), "{auth}");
     assert!(auth.len() < 300, "{auth}");
     // A request that names its order in the path is filed under it too.
-    let cancel = wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest::new(
-        &no,
-        env.g.client.ids.sub_mchid.as_str(),
-        "用户取消",
-    );
+    let cancel = wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest::default()
+        .out_order_no(&no)
+        .sub_mchid(env.g.client.ids.sub_mchid.as_str())
+        .reason("用户取消");
     let _ = client.send(&cancel).await;
     let latest = &log(&env).await[0];
     assert_eq!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wechatpay_models::v3::payscore::partner::serviceorder::{
     CancelRequest, CompleteRequest, CreateRequest, ModifyRequest, PayRequest, QueryRequest,
-    SyncRequest,
+    SyncDetail, SyncRequest,
 };
 use wechatpay_models::v3::payscore::{
     CollectionState, OrderState, PaidType, PostPayment, RiskFund, ServiceOrder, StateDescription,
@@ -18,11 +18,12 @@ use crate::support::{Env, env, env_with, unique};
 async fn query(env: &Env, no: &str) -> ServiceOrder {
     let ids = &env.g.client.ids;
     env.raw_client()
-        .send(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            no,
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(no),
+        )
         .await
         .unwrap()
 }
@@ -80,13 +81,12 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         (Some(OrderState::Doing), Some(StateDescription::UserConfirm))
     );
 
-    let complete = CompleteRequest::new(
-        &no,
-        svc.as_str(),
-        sub(&env),
-        vec![PostPayment::new("租金", 800)],
-        800,
-    );
+    let complete = CompleteRequest::default()
+        .out_order_no(&no)
+        .service_id(svc.as_str())
+        .sub_mchid(sub(&env))
+        .post_payments(vec![PostPayment::new("租金", 800)])
+        .total_amount(800);
     client.send(&complete).await.unwrap();
     let o = query(&env, &no).await;
     assert_eq!(o.state_description, Some(StateDescription::MchComplete));
@@ -96,14 +96,13 @@ async fn create_complete_modify_pay_through_the_state_machine() {
     );
 
     let modify = |total: i64| {
-        ModifyRequest::new(
-            &no,
-            sub(&env),
-            vec![PostPayment::new("租金", total)],
-            total,
-            "优惠",
-        )
-        .service_id(svc.as_str())
+        ModifyRequest::default()
+            .out_order_no(&no)
+            .sub_mchid(sub(&env))
+            .post_payments(vec![PostPayment::new("租金", total)])
+            .total_amount(total)
+            .reason("优惠")
+            .service_id(svc.as_str())
     };
     let e = client.send(&modify(900)).await.unwrap_err();
     assert_eq!(e.code(), Some("PARAM_ERROR"), "only lower: {e}");
@@ -120,7 +119,10 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         Some(600)
     );
 
-    client.send(&PayRequest::new(&no, sub(&env))).await.unwrap();
+    client
+        .send(&PayRequest::default().out_order_no(&no).sub_mchid(sub(&env)))
+        .await
+        .unwrap();
     let done = wait_until(&env, &no, |o| o.state == Some(OrderState::Done)).await;
     let col = done.collection.unwrap();
     assert_eq!(
@@ -131,7 +133,10 @@ async fn create_complete_modify_pay_through_the_state_machine() {
         (Some(600), Some(PaidType::Newton))
     );
 
-    let cancel = CancelRequest::new(&no, sub(&env), "x");
+    let cancel = CancelRequest::default()
+        .out_order_no(&no)
+        .sub_mchid(sub(&env))
+        .reason("x");
     assert_eq!(
         client.send(&cancel).await.unwrap_err().code(),
         Some("ORDER_DONE")
@@ -142,7 +147,7 @@ async fn create_complete_modify_pay_through_the_state_machine() {
     );
     assert_eq!(
         client
-            .send(&PayRequest::new(&no, sub(&env)))
+            .send(&PayRequest::default().out_order_no(&no).sub_mchid(sub(&env)))
             .await
             .unwrap_err()
             .code(),
@@ -157,18 +162,22 @@ async fn cancelled_orders_cannot_be_completed_and_unknown_orders_do_not_exist() 
     let no = unique("CX");
     client.send(&create(&env, &no)).await.unwrap();
     client
-        .send(&CancelRequest::new(&no, sub(&env), "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(sub(&env))
+                .reason("用户取消"),
+        )
         .await
         .unwrap();
     assert_eq!(query(&env, &no).await.state, Some(OrderState::Revoked));
     let complete = |no: &str| {
-        CompleteRequest::new(
-            no,
-            env.g.client.ids.service_id.as_str(),
-            sub(&env),
-            vec![PostPayment::new("租金", 1)],
-            1,
-        )
+        CompleteRequest::default()
+            .out_order_no(no)
+            .service_id(env.g.client.ids.service_id.as_str())
+            .sub_mchid(sub(&env))
+            .post_payments(vec![PostPayment::new("租金", 1)])
+            .total_amount(1)
     };
     // Spec §8 G6: complete on a REVOKED order is an illegal state.
     assert_eq!(
@@ -183,11 +192,12 @@ async fn cancelled_orders_cannot_be_completed_and_unknown_orders_do_not_exist() 
     // Wrong sub_mchid is the classic cause of "order not found".
     let ids = &env.g.client.ids;
     let e = client
-        .send(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            "1900000999",
-            no.as_str(),
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid("1900000999")
+                .out_order_no(no.as_str()),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("ORDER_NOT_EXIST"));
@@ -234,12 +244,15 @@ async fn a_failing_user_stays_paying_until_sync_reports_a_merchant_payment() {
         Some(CollectionState::UserPaying)
     );
     client
-        .send(&SyncRequest::order_paid(
-            &no,
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            wechatpay_sandbox_time(wechatpay_sandbox::now()),
-        ))
+        .send(
+            &SyncRequest::default()
+                .out_order_no(&no)
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .detail(SyncDetail {
+                    paid_time: wechatpay_sandbox_time(wechatpay_sandbox::now()),
+                }),
+        )
         .await
         .unwrap();
     let o = query(&env, &no).await;
@@ -335,11 +348,12 @@ fn the_blocking_client_works_against_the_sandbox() {
     );
     let ids = &env.g.client.ids;
     let o = client
-        .send(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            no.as_str(),
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(no.as_str()),
+        )
         .unwrap();
     assert_eq!(o.state, Some(OrderState::Doing));
     let e = client.send(&env.order(&no).attach("x")).unwrap_err();

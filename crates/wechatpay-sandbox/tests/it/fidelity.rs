@@ -47,13 +47,14 @@ async fn modify_without_service_id_is_no_auth() {
     env.raw_client().send(&env.order(&no)).await.unwrap();
     let e = env
         .raw_client()
-        .send(&ModifyRequest::new(
-            &no,
-            sub(&env),
-            vec![PostPayment::new("使用时长", 100)],
-            100,
-            "优惠",
-        ))
+        .send(
+            &ModifyRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(sub(&env))
+                .post_payments(vec![PostPayment::new("使用时长", 100)])
+                .total_amount(100)
+                .reason("优惠"),
+        )
         .await
         .unwrap_err();
     let api = e.as_api().unwrap();
@@ -117,16 +118,22 @@ async fn cancel_while_paying_leaves_a_consistent_order_or_is_refused() {
     let no = unique("CW");
     env.raw_client().send(&env.order(&no)).await.unwrap();
     env.raw_client()
-        .send(&CancelRequest::new(&no, sub(&env), "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(sub(&env))
+                .reason("用户取消"),
+        )
         .await
         .unwrap();
     let o = env
         .raw_client()
-        .send(&QueryRequest::by_out_order_no(
-            env.g.client.ids.service_id.as_str(),
-            sub(&env),
-            no.as_str(),
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(env.g.client.ids.service_id.as_str())
+                .sub_mchid(sub(&env))
+                .out_order_no(no.as_str()),
+        )
         .await
         .unwrap();
     assert_eq!(o.state, Some(OrderState::Revoked));
@@ -146,7 +153,12 @@ async fn cancel_while_paying_leaves_a_consistent_order_or_is_refused() {
     env.raw_client().send(&env.order(&no)).await.unwrap();
     let e = env
         .raw_client()
-        .send(&CancelRequest::new(&no, sub(&env), "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(sub(&env))
+                .reason("用户取消"),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -171,13 +183,21 @@ async fn query_answers_by_query_id() {
     assert!(!row.query_id.is_empty());
     let o = env
         .raw_client()
-        .send(&QueryRequest::by_query_id(sub(&env), &row.query_id))
+        .send(
+            &QueryRequest::default()
+                .sub_mchid(sub(&env))
+                .query_id(&row.query_id),
+        )
         .await
         .unwrap();
     assert_eq!(o.out_order_no.as_str(), no);
     let e = env
         .raw_client()
-        .send(&QueryRequest::by_query_id(sub(&env), "nosuchqueryid"))
+        .send(
+            &QueryRequest::default()
+                .sub_mchid(sub(&env))
+                .query_id("nosuchqueryid"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("ORDER_NOT_EXIST"));
@@ -191,18 +211,24 @@ async fn complete_on_a_revoked_order_is_an_illegal_state() {
     let no = unique("CV");
     env.raw_client().send(&env.order(&no)).await.unwrap();
     env.raw_client()
-        .send(&CancelRequest::new(&no, sub(&env), "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(sub(&env))
+                .reason("用户取消"),
+        )
         .await
         .unwrap();
     let e = env
         .raw_client()
-        .send(&CompleteRequest::new(
-            &no,
-            env.g.client.ids.service_id.as_str(),
-            sub(&env),
-            vec![PostPayment::new("租金", 1)],
-            1,
-        ))
+        .send(
+            &CompleteRequest::default()
+                .out_order_no(&no)
+                .service_id(env.g.client.ids.service_id.as_str())
+                .sub_mchid(sub(&env))
+                .post_payments(vec![PostPayment::new("租金", 1)])
+                .total_amount(1),
+        )
         .await
         .unwrap_err();
     let api = e.as_api().unwrap();
@@ -483,7 +509,10 @@ async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
         );
     }
     // The order was neither cancelled, completed, modified nor paid.
-    let q = so::QueryRequest::by_out_order_no(svc, sub, no.as_str());
+    let q = so::QueryRequest::default()
+        .service_id(svc)
+        .sub_mchid(sub)
+        .out_order_no(no.as_str());
     let order = client.send(&q).await.unwrap();
     assert_eq!(
         order.state,

@@ -70,24 +70,22 @@ async fn authorization_opens_and_closes_the_service() {
     let user = format!("o{}", unique("user"));
     let token = client
         .send(
-            &ApplyPermissionsRequest::new(
-                ids.service_id.as_str(),
-                ids.appid.as_str(),
-                ids.sub_mchid.as_str(),
-                &code,
-            )
-            .notify_url(rec.url()),
+            &ApplyPermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .authorization_code(&code)
+                .notify_url(rec.url()),
         )
         .await
         .unwrap()
         .apply_permissions_token;
     assert!(token.len() > 200 && token.len() <= 300, "{}", token.len());
     let by_code = || {
-        let req = QueryPermissionsByCodeRequest::new(
-            &code,
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-        );
+        let req = QueryPermissionsByCodeRequest::default()
+            .authorization_code(&code)
+            .service_id(ids.service_id.as_str())
+            .sub_mchid(ids.sub_mchid.as_str());
         let client = client.clone();
         async move { client.send(&req).await }
     };
@@ -121,12 +119,13 @@ async fn authorization_opens_and_closes_the_service() {
     assert_eq!(n.openid(), Some(user.as_str()));
     assert!(opened.openorclose_unix().is_some());
     let q = client
-        .send(&QueryPermissionsByOpenidRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            user.as_str(),
-        ))
+        .send(
+            &QueryPermissionsByOpenidRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .openid(user.as_str()),
+        )
         .await
         .unwrap();
     assert_eq!(q.authorization_state, AuthorizationState::Available);
@@ -143,13 +142,14 @@ async fn authorization_opens_and_closes_the_service() {
     client.send(&order).await.unwrap();
 
     client
-        .send(&TerminatePermissionsRequest::new(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            ids.appid.as_str(),
-            user.as_str(),
-            "用户退租",
-        ))
+        .send(
+            &TerminatePermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .appid(ids.appid.as_str())
+                .openid(user.as_str())
+                .reason("用户退租"),
+        )
         .await
         .unwrap();
     let got = rec.wait_for(2, Duration::from_secs(10)).await;
@@ -170,12 +170,13 @@ async fn authorization_opens_and_closes_the_service() {
     );
     // §2.8: terminating what is not AVAILABLE.
     let e = client
-        .send(&TerminatePermissionsByCodeRequest::new(
-            &code,
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            "again",
-        ))
+        .send(
+            &TerminatePermissionsByCodeRequest::default()
+                .authorization_code(&code)
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .reason("again"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("INVALID_ORDER_STATE"));
@@ -189,12 +190,11 @@ async fn authorization_errors_and_an_expired_token() {
     let ids = env.g.client.ids.clone();
     let code = unique("C");
     let apply = |sub_appid: Option<&str>| {
-        let mut r = ApplyPermissionsRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            &code,
-        );
+        let mut r = ApplyPermissionsRequest::default()
+            .service_id(ids.service_id.as_str())
+            .appid(ids.appid.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .authorization_code(&code);
         r.sub_appid = sub_appid.map(Into::into);
         r
     };
@@ -224,11 +224,12 @@ async fn authorization_errors_and_an_expired_token() {
         Some("NO_AUTH")
     );
     let e = client
-        .send(&QueryPermissionsByCodeRequest::new(
-            "NOSUCHCODE",
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-        ))
+        .send(
+            &QueryPermissionsByCodeRequest::default()
+                .authorization_code("NOSUCHCODE")
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str()),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -236,12 +237,13 @@ async fn authorization_errors_and_an_expired_token() {
         (Some("ORDER_NOT_EXIST"), 404)
     );
     let e = client
-        .send(&QueryPermissionsByOpenidRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            "oNEVERAUTHORIZED",
-        ))
+        .send(
+            &QueryPermissionsByOpenidRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .openid("oNEVERAUTHORIZED"),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -272,32 +274,33 @@ async fn a_need_confirm_order_from_create_to_paid() {
     let rec = receiver(verifier.clone()).await;
     let ids = env.g.client.ids.clone();
     let no = unique("NC");
-    let create = CreateRequest::new(
-        ids.confirm_service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        &no,
-        "充电宝租借",
-        RiskFund::new("DEPOSIT", 9900),
-        TimeRange::on_accept(),
-        rec.url(),
-    );
+    let create = CreateRequest::default()
+        .service_id(ids.confirm_service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(&no)
+        .service_introduction("充电宝租借")
+        .risk_fund(RiskFund::new("DEPOSIT", 9900))
+        .time_range(TimeRange::on_accept())
+        .notify_url(rec.url());
     let created = client.send(&create).await.unwrap();
     assert_eq!(created.state, Some(OrderState::Created));
     let package = created.package.clone().unwrap();
     // §3.9: complete before the user confirmed.
-    let complete = CompleteRequest::new(
-        &no,
-        ids.confirm_service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        vec![PostPayment::new("租金", 300)],
-        300,
-    );
+    let complete = CompleteRequest::default()
+        .out_order_no(&no)
+        .service_id(ids.confirm_service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .post_payments(vec![PostPayment::new("租金", 300)])
+        .total_amount(300);
     let e = client.send(&complete).await.unwrap_err();
     assert_eq!(e.code(), Some("INVALID_REQUEST"));
     assert!(e.request_id().unwrap().ends_with("-271302332"), "{e}");
     // The family decides: no-confirm create on this service is NO_AUTH.
-    let no_confirm = create.clone().no_confirm(ids.openid.as_str());
+    let no_confirm = create
+        .clone()
+        .need_user_confirm(false)
+        .openid(ids.openid.as_str());
     let mut nc = no_confirm.clone();
     nc.out_order_no = unique("NX").into();
     nc.time_range = TimeRange::from_unix(
@@ -337,11 +340,12 @@ async fn a_need_confirm_order_from_create_to_paid() {
         n.event
     );
     let q = client
-        .send(&QueryRequest::by_out_order_no(
-            ids.confirm_service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            no.as_str(),
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.confirm_service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(no.as_str()),
+        )
         .await
         .unwrap();
     assert_eq!(q.collection.unwrap().state, Some(CollectionState::UserPaid));
@@ -353,16 +357,15 @@ async fn a_package_expires_after_an_hour_of_business_time() {
     let env = quick().await;
     let client = env.raw_client();
     let ids = env.g.client.ids.clone();
-    let create = CreateRequest::new(
-        ids.confirm_service_id.as_str(),
-        ids.appid.as_str(),
-        ids.sub_mchid.as_str(),
-        unique("PE"),
-        "充电宝租借",
-        RiskFund::new("DEPOSIT", 9900),
-        TimeRange::on_accept(),
-        "http://127.0.0.1:9/n",
-    );
+    let create = CreateRequest::default()
+        .service_id(ids.confirm_service_id.as_str())
+        .appid(ids.appid.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(unique("PE"))
+        .service_introduction("充电宝租借")
+        .risk_fund(RiskFund::new("DEPOSIT", 9900))
+        .time_range(TimeRange::on_accept())
+        .notify_url("http://127.0.0.1:9/n");
     let first = client.send(&create).await.unwrap();
     let (status, _) = helper(&env, "clock/advance", json!({"seconds": 3601})).await;
     assert_eq!(status, 200);
@@ -482,11 +485,12 @@ async fn the_direct_merchant_twin_authorizes_and_terminates() {
     let ids = env.g.client.ids.clone();
     let code = unique("DAUTH");
     let token = client
-        .send(&d::ApplyPermissionsRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            &code,
-        ))
+        .send(
+            &d::ApplyPermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .authorization_code(&code),
+        )
         .await
         .unwrap()
         .apply_permissions_token;
@@ -540,25 +544,32 @@ async fn created_orders_are_cancelled_or_expire() {
     let client = env.raw_client();
     let ids = env.g.client.ids.clone();
     let create = |no: &str| {
-        CreateRequest::new(
-            ids.confirm_service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            no,
-            "充电宝租借",
-            RiskFund::new("DEPOSIT", 9900),
-            TimeRange::on_accept(),
-            "http://127.0.0.1:9/n",
-        )
+        CreateRequest::default()
+            .service_id(ids.confirm_service_id.as_str())
+            .appid(ids.appid.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no(no)
+            .service_introduction("充电宝租借")
+            .risk_fund(RiskFund::new("DEPOSIT", 9900))
+            .time_range(TimeRange::on_accept())
+            .notify_url("http://127.0.0.1:9/n")
     };
     let query = |no: &str| {
-        QueryRequest::by_out_order_no(ids.confirm_service_id.as_str(), ids.sub_mchid.as_str(), no)
+        QueryRequest::default()
+            .service_id(ids.confirm_service_id.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no(no)
     };
     let (a, b) = (unique("CC"), unique("CE"));
     client.send(&create(&a)).await.unwrap();
     client.send(&create(&b)).await.unwrap();
     client
-        .send(&CancelRequest::new(&a, ids.sub_mchid.as_str(), "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no(&a)
+                .sub_mchid(ids.sub_mchid.as_str())
+                .reason("用户取消"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -573,12 +584,13 @@ async fn created_orders_are_cancelled_or_expire() {
     );
     // A pre-authorization with a code outside [0-9A-Za-z_-|*].
     let e = client
-        .send(&ApplyPermissionsRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            "bad code!",
-        ))
+        .send(
+            &ApplyPermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .authorization_code("bad code!"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("PARAM_ERROR"));

@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wechatpay::notify::Event;
 use wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest;
-use wechatpay_models::v3::refund::domestic::{QueryRefundRequest, RefundRequest, RefundStatus};
+use wechatpay_models::v3::refund::domestic::{
+    QueryRefundRequest, RefundRequest, RefundRequestAmount, RefundStatus,
+};
 use wechatpay_sandbox::testing::Recorder;
 
 use crate::lifecycle::helper;
@@ -21,8 +23,10 @@ pub(crate) async fn paid_order(env: &Env, client: &wechatpay::Client) -> (String
     let (status, _) = helper(env, "clock/advance", json!({"seconds": 61})).await;
     assert_eq!(status, 200);
     let ids = &env.g.client.ids;
-    let q =
-        QueryRequest::by_out_order_no(ids.service_id.as_str(), ids.sub_mchid.as_str(), no.as_str());
+    let q = QueryRequest::default()
+        .service_id(ids.service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(no.as_str());
     for _ in 0..200 {
         let o = client.send(&q).await.unwrap();
         if let Some(d) = o.collection.as_ref().and_then(|c| c.details.first())
@@ -53,10 +57,13 @@ async fn a_refund_lives_from_processing_to_success_with_its_callback() {
     let (_, tx, amount) = paid_order(&env, &client).await;
     assert_eq!(amount, 250);
     let sub = env.g.client.ids.sub_mchid.clone();
-    let req =
-        RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R|1*@"), 100, amount)
-            .reason("归还后多收费用")
-            .notify_url(rec.url());
+    let req = RefundRequest::default()
+        .sub_mchid(sub.as_str())
+        .transaction_id(tx.as_str())
+        .out_refund_no(unique("R|1*@"))
+        .amount(RefundRequestAmount::default().refund(100).total(amount))
+        .reason("归还后多收费用")
+        .notify_url(rec.url());
     let r = client.send(&req).await.unwrap();
     assert_eq!(r.status, Some(RefundStatus::Processing));
     assert_eq!((r.amount.refund.get(), r.amount.total.get()), (100, 250));
@@ -85,7 +92,11 @@ async fn a_refund_lives_from_processing_to_success_with_its_callback() {
     assert_eq!(envelope["resource"]["original_type"], "refund");
 
     let q = client
-        .send(&QueryRefundRequest::new(&req.out_refund_no, sub.as_str()))
+        .send(
+            &QueryRefundRequest::default()
+                .out_refund_no(&req.out_refund_no)
+                .sub_mchid(sub.as_str()),
+        )
         .await
         .unwrap();
     assert_eq!(q.status, Some(RefundStatus::Success));
@@ -98,8 +109,13 @@ async fn refunds_are_refused_as_wechat_pay_refuses_them() {
     let client = env.raw_client();
     let (no, tx, amount) = paid_order(&env, &client).await;
     let sub = env.g.client.ids.sub_mchid.clone();
-    let refund =
-        |n: i64| RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("R"), n, amount);
+    let refund = |n: i64| {
+        RefundRequest::default()
+            .sub_mchid(sub.as_str())
+            .transaction_id(tx.as_str())
+            .out_refund_no(unique("R"))
+            .amount(RefundRequestAmount::default().refund(n).total(amount))
+    };
 
     // out_order_no is not an out_trade_no (L8).
     let mut by_order = refund(10);
@@ -141,7 +157,11 @@ async fn refunds_are_refused_as_wechat_pay_refuses_them() {
     client.send(&refund(1)).await.unwrap();
     // An unknown refund.
     let e = client
-        .send(&QueryRefundRequest::new("NOPE", sub.as_str()))
+        .send(
+            &QueryRefundRequest::default()
+                .out_refund_no("NOPE")
+                .sub_mchid(sub.as_str()),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.as_api().unwrap().message(), Some("退款单不存在"));
@@ -159,11 +179,19 @@ async fn at_most_fifty_partial_refunds_and_outcomes_can_be_forced() {
     let sub = env.g.client.ids.sub_mchid.clone();
     let mut first = None;
     for _ in 0..50 {
-        let r = RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("P"), 1, amount);
+        let r = RefundRequest::default()
+            .sub_mchid(sub.as_str())
+            .transaction_id(tx.as_str())
+            .out_refund_no(unique("P"))
+            .amount(RefundRequestAmount::default().refund(1).total(amount));
         client.send(&r).await.unwrap();
         first.get_or_insert(r.out_refund_no);
     }
-    let r = RefundRequest::for_transaction(sub.as_str(), tx.as_str(), unique("P"), 1, amount);
+    let r = RefundRequest::default()
+        .sub_mchid(sub.as_str())
+        .transaction_id(tx.as_str())
+        .out_refund_no(unique("P"))
+        .amount(RefundRequestAmount::default().refund(1).total(amount));
     let e = client.send(&r).await.unwrap_err();
     assert!(e.to_string().contains("50 refunds"), "{e}");
     // A forced ABNORMAL outcome settles now.
@@ -175,7 +203,9 @@ async fn at_most_fifty_partial_refunds_and_outcomes_can_be_forced() {
     )
     .await;
     assert_eq!(s, 200, "{a}");
-    let q = QueryRefundRequest::new(&first, sub.as_str());
+    let q = QueryRefundRequest::default()
+        .out_refund_no(&first)
+        .sub_mchid(sub.as_str());
     for _ in 0..200 {
         if client.send(&q).await.unwrap().status == Some(RefundStatus::Abnormal) {
             return;

@@ -43,20 +43,19 @@ impl Env {
     pub(crate) fn order(&self, no: &str) -> DirectCompleteRequest {
         let ids = &self.g.client.ids;
         let now = wechatpay_sandbox::now();
-        DirectCompleteRequest::new(
-            ids.service_id.as_str(),
-            ids.appid.as_str(),
-            ids.sub_mchid.as_str(),
-            no,
-            "共享充电宝",
-            vec![PostPayment::new("使用时长", 300).description("3小时")],
-            250,
-            TimeRange::from_unix(now - 3600, now - 60),
-            "http://127.0.0.1:9/notify",
-            ids.openid.as_str(),
-        )
-        .sub_appid(ids.sub_appid.as_str())
-        .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
+        DirectCompleteRequest::default()
+            .service_id(ids.service_id.as_str())
+            .appid(ids.appid.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no(no)
+            .service_introduction("共享充电宝")
+            .post_payments(vec![PostPayment::new("使用时长", 300).description("3小时")])
+            .total_amount(250)
+            .time_range(TimeRange::from_unix(now - 3600, now - 60))
+            .notify_url("http://127.0.0.1:9/notify")
+            .openid(ids.openid.as_str())
+            .sub_appid(ids.sub_appid.as_str())
+            .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
     }
 
     /// Sends a request signed by hand: `key` signs `signed_body`, `sent_body` goes out.

@@ -383,11 +383,10 @@ async fn a_server_error_to_a_post_may_have_been_processed_and_to_a_get_not() {
     assert_eq!(e.as_api().map(|a| a.status().as_u16()), Some(500), "{e}");
     assert!(e.maybe_processed() && !e.is_not_sent(), "{e}");
     let ids = &env.g.client.ids;
-    let q = wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest::by_out_order_no(
-        ids.service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        "RENT1",
-    );
+    let q = wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest::default()
+        .service_id(ids.service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no("RENT1");
     let e = client.send(&q).await.unwrap_err();
     assert!(!e.maybe_processed() && !e.is_not_sent(), "{e}");
 }

@@ -14,7 +14,7 @@ use wechatpay_core::{Authorization, PrivateKey, SignableRequest};
 use wechatpay_models::v3::bill::trade::{self, Fee};
 use wechatpay_models::v3::bill::{SubMerchantFundFlowBillRequest, TradeBillRequest};
 use wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest;
-use wechatpay_models::v3::refund::domestic::RefundRequest;
+use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
 
 use crate::support::{Env, env, unique};
 
@@ -276,11 +276,10 @@ async fn a_day_of_business(env: &Env) -> (String, wechatpay::Client) {
             .await
             .unwrap();
         helper(env, "clock/advance", json!({"seconds": 3})).await;
-        let q = QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            no.as_str(),
-        );
+        let q = QueryRequest::default()
+            .service_id(ids.service_id.as_str())
+            .sub_mchid(ids.sub_mchid.as_str())
+            .out_order_no(no.as_str());
         let tx = loop {
             let o = client.send(&q).await.unwrap();
             if let Some(d) = o.collection.as_ref().and_then(|c| c.details.first()) {
@@ -291,13 +290,15 @@ async fn a_day_of_business(env: &Env) -> (String, wechatpay::Client) {
         txs.push(tx);
     }
     let t = &txs[0];
-    let refund = RefundRequest::for_transaction(
-        ids.sub_mchid.as_str(),
-        t.transaction_id.as_ref().unwrap().as_str(),
-        unique("RF"),
-        50,
-        t.amount.get(),
-    );
+    let refund = RefundRequest::default()
+        .sub_mchid(ids.sub_mchid.as_str())
+        .transaction_id(t.transaction_id.as_ref().unwrap().as_str())
+        .out_refund_no(unique("RF"))
+        .amount(
+            RefundRequestAmount::default()
+                .refund(50)
+                .total(t.amount.get()),
+        );
     client.send(&refund).await.unwrap();
     let paid = t.paid_time.clone().unwrap();
     let day = format!("{}-{}-{}", &paid[..4], &paid[4..6], &paid[6..8]);
@@ -318,7 +319,10 @@ async fn a_day_of_business(env: &Env) -> (String, wechatpay::Client) {
         - 8 * 3600)
         + 10 * 3600
         + 300;
-    let e = client.send(&TradeBillRequest::new(&day)).await.unwrap_err();
+    let e = client
+        .send(&TradeBillRequest::default().bill_date(&day).tar_type("GZIP"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("STATEMENT_CREATING"));
     helper(
         env,
@@ -334,10 +338,9 @@ async fn sandbox_bills_are_in_the_official_layout_and_add_up() {
     let env = env().await;
     let (day, client) = a_day_of_business(&env).await;
     for gz in [true, false] {
-        let link = client
-            .send(&TradeBillRequest::new(&day).gzip(gz))
-            .await
-            .unwrap();
+        let mut req = TradeBillRequest::default().bill_date(&day);
+        req.tar_type = gz.then(|| "GZIP".into());
+        let link = client.send(&req).await.unwrap();
         assert_eq!(link.hash_type, "SHA1");
         assert_eq!(link.download_url.contains("tartype=gzip"), gz);
         let dl = client.download_bill(&link).await.unwrap();
@@ -378,7 +381,7 @@ async fn sandbox_bills_are_in_the_official_layout_and_add_up() {
     }
     // The raw bytes: BOM, CRLF, backquotes, no backquote on headers.
     let link = client
-        .send(&TradeBillRequest::new(&day).gzip(false))
+        .send(&TradeBillRequest::default().bill_date(&day))
         .await
         .unwrap();
     let dir = std::env::temp_dir().join(unique("bill"));
@@ -403,7 +406,12 @@ async fn sandbox_bills_are_in_the_official_layout_and_add_up() {
     std::fs::remove_dir_all(&dir).unwrap();
     // SUCCESS and REFUND layouts map by header name.
     let link = client
-        .send(&TradeBillRequest::new(&day).bill_type("REFUND"))
+        .send(
+            &TradeBillRequest::default()
+                .bill_date(&day)
+                .tar_type("GZIP")
+                .bill_type("REFUND"),
+        )
         .await
         .unwrap();
     let mut rows = client.download_bill(&link).await.unwrap().trade_rows();
@@ -420,13 +428,21 @@ async fn sandbox_bills_are_in_the_official_layout_and_add_up() {
         .previous_day()
         .unwrap();
     let e = client
-        .send(&TradeBillRequest::new(before.to_string()))
+        .send(
+            &TradeBillRequest::default()
+                .bill_date(before.to_string())
+                .tar_type("GZIP"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("NO_STATEMENT_EXIST"), "{e}");
     // More than 3 months back: refused before sending.
     let e = client
-        .send(&TradeBillRequest::new("2020-01-01"))
+        .send(
+            &TradeBillRequest::default()
+                .bill_date("2020-01-01")
+                .tar_type("GZIP"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Validation(_)), "{e}");
@@ -438,7 +454,11 @@ async fn sub_merchant_fund_flow_bills_are_encrypted_and_verified() {
     let (day, client) = a_day_of_business(&env).await;
     let sub = env.g.client.ids.sub_mchid.clone();
     let bills = client
-        .send(&SubMerchantFundFlowBillRequest::new(sub.as_str(), &day))
+        .send(
+            &SubMerchantFundFlowBillRequest::default()
+                .sub_mchid(sub.as_str())
+                .bill_date(&day),
+        )
         .await
         .unwrap();
     assert_eq!(bills.download_bill_count, 1);

@@ -48,11 +48,12 @@ async fn blocking_client_supports_all_three_styles() {
             "same out_order_no, other parameters: {err}"
         );
         client
-            .send(&QueryRequest::by_out_order_no(
-                ids.service_id.as_str(),
-                ids.sub_mchid.as_str(),
-                c.out_order_no.as_str(),
-            ))
+            .send(
+                &QueryRequest::default()
+                    .service_id(ids.service_id.as_str())
+                    .sub_mchid(ids.sub_mchid.as_str())
+                    .out_order_no(c.out_order_no.as_str()),
+            )
             .unwrap()
     });
     assert_eq!(order.state, Some(OrderState::Doing));

@@ -52,11 +52,12 @@ async fn user_paid_callback_is_verified_and_decrypted_by_the_sdk() {
     // The query agrees.
     let ids = &env.g.client.ids;
     let q = client
-        .send(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            req.out_order_no.as_str(),
-        ))
+        .send(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(req.out_order_no.as_str()),
+        )
         .await
         .unwrap();
     assert_eq!(q.state, Some(OrderState::Done));

@@ -24,11 +24,10 @@ async fn fluent_direct_complete_gets_a_verified_204_and_the_order_is_collecting(
     assert_eq!(answer, None, "204 carries no order");
 
     let ids = &env.g.client.ids;
-    let q = QueryRequest::by_out_order_no(
-        ids.service_id.as_str(),
-        ids.sub_mchid.as_str(),
-        req.out_order_no.as_str(),
-    );
+    let q = QueryRequest::default()
+        .service_id(ids.service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(req.out_order_no.as_str());
     let order = client
         .v3()
         .payscore()
@@ -133,12 +132,22 @@ async fn typed_requests_and_the_family_state_machine() {
     };
     node()
         .cancel()
-        .post(&CancelRequest::new(&no, ids.sub_mchid.as_str(), "用户取消"))
+        .post(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(ids.sub_mchid.as_str())
+                .reason("用户取消"),
+        )
         .await
         .unwrap();
     let again = node()
         .cancel()
-        .post(&CancelRequest::new(&no, ids.sub_mchid.as_str(), "用户取消"))
+        .post(
+            &CancelRequest::default()
+                .out_order_no(&no)
+                .sub_mchid(ids.sub_mchid.as_str())
+                .reason("用户取消"),
+        )
         .await
         .unwrap_err();
     assert_eq!(again.code(), Some("ORDER_CANCELED"), "{again}");
@@ -147,11 +156,12 @@ async fn typed_requests_and_the_family_state_machine() {
         .payscore()
         .partner()
         .serviceorder()
-        .get(&QueryRequest::by_out_order_no(
-            ids.service_id.as_str(),
-            ids.sub_mchid.as_str(),
-            "NOPE",
-        ))
+        .get(
+            &QueryRequest::default()
+                .service_id(ids.service_id.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no("NOPE"),
+        )
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Some("ORDER_NOT_EXIST"));
@@ -236,17 +246,16 @@ async fn direct_merchant_twin_answers_200_with_the_order() {
     let env = env().await;
     let ids = &env.g.client.ids;
     let now = wechatpay_sandbox::now();
-    let req = DirectCompleteRequest::new(
-        ids.service_id.as_str(),
-        ids.appid.as_str(),
-        unique("D"),
-        "停车服务",
-        vec![PostPayment::new("停车费", 0)],
-        0,
-        TimeRange::from_unix(now - 600, now - 60),
-        "http://127.0.0.1:9/notify",
-        ids.openid.as_str(),
-    );
+    let req = DirectCompleteRequest::default()
+        .service_id(ids.service_id.as_str())
+        .appid(ids.appid.as_str())
+        .out_order_no(unique("D"))
+        .service_introduction("停车服务")
+        .post_payments(vec![PostPayment::new("停车费", 0)])
+        .total_amount(0)
+        .time_range(TimeRange::from_unix(now - 600, now - 60))
+        .notify_url("http://127.0.0.1:9/notify")
+        .openid(ids.openid.as_str());
     let order = env
         .client()
         .v3()

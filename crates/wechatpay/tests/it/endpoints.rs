@@ -13,23 +13,21 @@ use crate::support::{env, unique};
 
 fn complete(no: &str) -> CompleteRequest {
     // 300 fen of lines, but a total of 299: R1 is broken.
-    CompleteRequest::new(
-        no,
-        "500001",
-        "1900000109",
-        vec![PostPayment::new("租金", 300)],
-        299,
-    )
+    CompleteRequest::default()
+        .out_order_no(no)
+        .service_id("500001")
+        .sub_mchid("1900000109")
+        .post_payments(vec![PostPayment::new("租金", 300)])
+        .total_amount(299)
 }
 
 fn modify(no: &str) -> ModifyRequest {
-    ModifyRequest::new(
-        no,
-        "1900000109",
-        vec![PostPayment::new("租金", 200)],
-        100,
-        "优惠",
-    )
+    ModifyRequest::default()
+        .out_order_no(no)
+        .sub_mchid("1900000109")
+        .post_payments(vec![PostPayment::new("租金", 200)])
+        .total_amount(100)
+        .reason("优惠")
 }
 
 fn refused_locally<T: std::fmt::Debug>(what: &str, r: wechatpay::Result<T>) {
@@ -109,7 +107,12 @@ async fn a_fluent_leaf_refuses_a_request_for_another_order() {
         .serviceorder()
         .out_order_no("RENT1")
         .cancel()
-        .post(&CancelRequest::new("RENT2", "1900000109", "用户取消"))
+        .post(
+            &CancelRequest::default()
+                .out_order_no("RENT2")
+                .sub_mchid("1900000109")
+                .reason("用户取消"),
+        )
         .await
         .unwrap_err();
     let Error::Build(BuildError::ParamMismatch {
@@ -132,7 +135,10 @@ async fn a_fluent_leaf_refuses_a_request_for_another_order() {
 
 #[test]
 fn path_parameters_go_in_the_path_never_in_the_body() {
-    let req = CancelRequest::new("X|1", "1900000109", "用户取消");
+    let req = CancelRequest::default()
+        .out_order_no("X|1")
+        .sub_mchid("1900000109")
+        .reason("用户取消");
     assert_eq!(
         req.target().unwrap(),
         "/v3/payscore/partner/serviceorder/X%7C1/cancel"

@@ -256,7 +256,10 @@ pub(crate) fn client(env: &Env, server: &Server) -> wechatpay::ClientBuilder {
 
 fn query(env: &Env) -> QueryRequest {
     let ids = &env.g.client.ids;
-    QueryRequest::by_out_order_no(ids.service_id.as_str(), ids.sub_mchid.as_str(), "RENT1")
+    QueryRequest::default()
+        .service_id(ids.service_id.as_str())
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no("RENT1")
 }
 
 fn transport(e: &Error) -> &wechatpay::TransportError {
@@ -500,7 +503,12 @@ async fn an_unknown_outcome_is_resent_only_where_wechat_pay_deduplicates() {
         .max_retries(2)
         .build()
         .unwrap()
-        .send(&CancelRequest::new("RENT1", "1900000109", "用户取消"))
+        .send(
+            &CancelRequest::default()
+                .out_order_no("RENT1")
+                .sub_mchid("1900000109")
+                .reason("用户取消"),
+        )
         .await
         .unwrap_err();
     assert_eq!(transport(&err).kind(), TransportKind::Closed, "{err}");

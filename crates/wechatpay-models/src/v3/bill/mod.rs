@@ -14,7 +14,7 @@ pub mod trade;
 
 /// `GET /v3/bill/tradebill` (申请交易账单): the trade bill of one day, of one sub-merchant
 /// or (without `sub_mchid`) of all of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeBillRequest {
     /// The day, `yyyy-MM-dd` (Beijing time), at most 3 months back.
     pub bill_date: String,
@@ -29,40 +29,7 @@ pub struct TradeBillRequest {
     pub tar_type: Option<String>,
 }
 
-impl TradeBillRequest {
-    /// The `ALL` trade bill of `bill_date` (`yyyy-MM-dd`), of every sub-merchant,
-    /// gzip-compressed.
-    #[must_use]
-    pub fn new(bill_date: impl Into<String>) -> Self {
-        Self {
-            bill_date: bill_date.into(),
-            sub_mchid: None,
-            bill_type: None,
-            tar_type: Some("GZIP".into()),
-        }
-    }
-
-    /// Only sub-merchant `sub_mchid`.
-    #[must_use]
-    pub fn sub_mchid(mut self, sub_mchid: impl Into<MchId>) -> Self {
-        self.sub_mchid = Some(sub_mchid.into());
-        self
-    }
-
-    /// `ALL`, `SUCCESS` or `REFUND`.
-    #[must_use]
-    pub fn bill_type(mut self, bill_type: impl Into<String>) -> Self {
-        self.bill_type = Some(bill_type.into());
-        self
-    }
-
-    /// Uncompressed (`tar_type` left out) or gzip.
-    #[must_use]
-    pub fn gzip(mut self, gzip: bool) -> Self {
-        self.tar_type = gzip.then(|| "GZIP".into());
-        self
-    }
-}
+setters!(TradeBillRequest { bill_date: String; sub_mchid: MchId, bill_type: String, tar_type: String });
 
 impl Endpoint for TradeBillRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -103,7 +70,7 @@ impl Endpoint for TradeBillRequest {
 
 /// `GET /v3/bill/fundflowbill` (申请资金账单): the service provider's own fund flow of one
 /// day (sub-merchants: [`SubMerchantFundFlowBillRequest`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FundFlowBillRequest {
     /// The day, `yyyy-MM-dd`.
     pub bill_date: String,
@@ -115,17 +82,7 @@ pub struct FundFlowBillRequest {
     pub tar_type: Option<String>,
 }
 
-impl FundFlowBillRequest {
-    /// The `BASIC` account's fund flow of `bill_date`, gzip-compressed.
-    #[must_use]
-    pub fn new(bill_date: impl Into<String>) -> Self {
-        Self {
-            bill_date: bill_date.into(),
-            account_type: None,
-            tar_type: Some("GZIP".into()),
-        }
-    }
-}
+setters!(FundFlowBillRequest { bill_date: String; account_type: String, tar_type: String });
 
 impl Endpoint for FundFlowBillRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -176,19 +133,20 @@ pub struct SubMerchantFundFlowBillRequest {
     pub tar_type: Option<String>,
 }
 
-impl SubMerchantFundFlowBillRequest {
-    /// The `BASIC` account of `sub_mchid` on `bill_date`, AES-256-GCM, gzip-compressed.
-    #[must_use]
-    pub fn new(sub_mchid: impl Into<MchId>, bill_date: impl Into<String>) -> Self {
+impl Default for SubMerchantFundFlowBillRequest {
+    /// The `BASIC` account, `AEAD_AES_256_GCM`, uncompressed; no sub-merchant or day yet.
+    fn default() -> Self {
         Self {
-            sub_mchid: sub_mchid.into(),
-            bill_date: bill_date.into(),
+            sub_mchid: MchId::default(),
+            bill_date: String::new(),
             account_type: "BASIC".into(),
             algorithm: "AEAD_AES_256_GCM".into(),
-            tar_type: Some("GZIP".into()),
+            tar_type: None,
         }
     }
 }
+
+setters!(SubMerchantFundFlowBillRequest { sub_mchid: MchId, bill_date: String, account_type: String, algorithm: String; tar_type: String });
 
 impl Endpoint for SubMerchantFundFlowBillRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -303,6 +261,9 @@ fn one_of(c: &mut Check, field: &str, v: Option<&str>, allowed: &[&str]) {
 
 /// `yyyy-MM-dd`, a real day, not after today and at most 3 months back (Beijing time).
 fn bill_date(c: &mut Check, s: &str, now: i64) {
+    if !c.required("bill_date", s) {
+        return;
+    }
     let Some(day) = parse_bill_date(s) else {
         c.push(
             "bill_date",
@@ -357,18 +318,36 @@ mod tests {
     fn bill_dates_are_checked_in_beijing_time() {
         // 2025-03-01 16:00 UTC is 2025-03-02 00:00 in Beijing.
         let now = 1_740_844_800;
-        assert!(TradeBillRequest::new("2025-03-02").validate_at(now).is_ok());
-        let e = TradeBillRequest::new("2025-03-03")
+        assert!(
+            TradeBillRequest::default()
+                .bill_date("2025-03-02")
+                .tar_type("GZIP")
+                .validate_at(now)
+                .is_ok()
+        );
+        let e = TradeBillRequest::default()
+            .bill_date("2025-03-03")
+            .tar_type("GZIP")
             .validate_at(now)
             .unwrap_err();
         assert!(e.has_field("bill_date") && e.has(Rule::Time));
-        assert!(TradeBillRequest::new("2025-3-1").validate_at(now).is_err());
         assert!(
-            TradeBillRequest::new("2024-11-01")
+            TradeBillRequest::default()
+                .bill_date("2025-3-1")
+                .tar_type("GZIP")
                 .validate_at(now)
                 .is_err()
         );
-        let e = TradeBillRequest::new("2025-03-01")
+        assert!(
+            TradeBillRequest::default()
+                .bill_date("2024-11-01")
+                .tar_type("GZIP")
+                .validate_at(now)
+                .is_err()
+        );
+        let e = TradeBillRequest::default()
+            .bill_date("2025-03-01")
+            .tar_type("GZIP")
             .bill_type("REFUNDS")
             .validate_at(now)
             .unwrap_err();

@@ -10,7 +10,7 @@ use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/serviceorder/direct-complete` for a direct merchant. Answers `200`
 /// with the order ([`ServiceOrder`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectCompleteRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -47,46 +47,7 @@ pub struct DirectCompleteRequest {
     pub openid: OpenId,
 }
 
-impl DirectCompleteRequest {
-    /// A request with every required field.
-    #[allow(clippy::too_many_arguments)]
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        out_order_no: impl Into<OutOrderNo>,
-        service_introduction: impl Into<String>,
-        post_payments: Vec<PostPayment>,
-        total_amount: impl Into<Fen>,
-        time_range: TimeRange,
-        notify_url: impl Into<String>,
-        openid: impl Into<OpenId>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            out_order_no: out_order_no.into(),
-            service_introduction: service_introduction.into(),
-            post_payments,
-            post_discounts: None,
-            total_amount: total_amount.into(),
-            time_range,
-            location: None,
-            profit_sharing: None,
-            goods_tag: None,
-            attach: None,
-            notify_url: notify_url.into(),
-            openid: openid.into(),
-        }
-    }
-
-    /// Sets the discounts.
-    #[must_use]
-    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
-        self.post_discounts = Some(v);
-        self
-    }
-}
+setters!(DirectCompleteRequest { service_id: ServiceId, appid: AppId, out_order_no: OutOrderNo, service_introduction: String, post_payments: Vec<PostPayment>, total_amount: Fen, time_range: TimeRange, notify_url: String, openid: OpenId; post_discounts: Vec<PostDiscount>, location: Location, profit_sharing: bool, goods_tag: String, attach: String });
 
 impl Endpoint for DirectCompleteRequest {
     const METHOD: http::Method = http::Method::POST;

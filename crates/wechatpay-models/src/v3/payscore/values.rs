@@ -102,7 +102,7 @@ impl PostDiscount {
 }
 
 /// The service period, `yyyyMMddHHmmss` or `yyyyMMdd` in Beijing time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
     /// When the service started.
     pub start_time: String,
@@ -192,7 +192,7 @@ impl Location {
 }
 
 /// Risk fund of a created order (订单风险金).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskFund {
     /// `DEPOSIT`, `ADVANCE`, `CASH_DEPOSIT` or `ESTIMATE_ORDER_COST`.
     pub name: String,

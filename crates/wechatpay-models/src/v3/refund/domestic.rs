@@ -8,9 +8,13 @@
 //!
 //! ```
 //! use wechatpay_models::Endpoint;
-//! use wechatpay_models::v3::refund::domestic::RefundRequest;
+//! use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
 //!
-//! let r = RefundRequest::for_transaction("1900000109", "4200002501202503011000000001", "RF20250301001", 500, 2500)
+//! let r = RefundRequest::default()
+//!     .sub_mchid("1900000109")
+//!     .transaction_id("4200002501202503011000000001")
+//!     .out_refund_no("RF20250301001")
+//!     .amount(RefundRequestAmount::default().refund(500).total(2500))
 //!     .reason("归还后多收费用");
 //! assert!(r.validate_at(0).is_ok());
 //! assert_eq!(RefundRequest::PATH, "/v3/refund/domestic/refunds");
@@ -26,7 +30,7 @@ use crate::validate::{Check, Rule, ValidationErrors};
 /// `POST /v3/refund/domestic/refunds` (申请退款): refunds (part of) one payment.
 ///
 /// Reuse `out_refund_no` when you retry: WeChat Pay refunds one number at most once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RefundRequest {
     /// Sub-merchant of the payment; required for a service provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +72,20 @@ pub struct RefundRequestAmount {
     pub from: Vec<RefundFrom>,
 }
 
+impl Default for RefundRequestAmount {
+    /// Nothing yet, in `CNY`.
+    fn default() -> Self {
+        Self {
+            refund: Fen(0),
+            total: Fen(0),
+            currency: "CNY".into(),
+            from: Vec::new(),
+        }
+    }
+}
+
+setters!(RefundRequestAmount { refund: Fen, total: Fen, currency: String, from: Vec<RefundFrom>; });
+
 /// One account paying part of a refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundFrom {
@@ -77,48 +95,7 @@ pub struct RefundFrom {
     pub amount: Fen,
 }
 
-impl RefundRequest {
-    /// Refunds `refund` of the `total` fen paid in `transaction_id` of sub-merchant
-    /// `sub_mchid`, as refund `out_refund_no`.
-    #[must_use]
-    pub fn for_transaction(
-        sub_mchid: impl Into<MchId>,
-        transaction_id: impl Into<TransactionId>,
-        out_refund_no: impl Into<String>,
-        refund: impl Into<Fen>,
-        total: impl Into<Fen>,
-    ) -> Self {
-        Self {
-            sub_mchid: Some(sub_mchid.into()),
-            transaction_id: Some(transaction_id.into()),
-            out_trade_no: None,
-            out_refund_no: out_refund_no.into(),
-            reason: None,
-            notify_url: None,
-            funds_account: None,
-            amount: RefundRequestAmount {
-                refund: refund.into(),
-                total: total.into(),
-                currency: "CNY".into(),
-                from: Vec::new(),
-            },
-        }
-    }
-
-    /// Sets `reason`.
-    #[must_use]
-    pub fn reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
-        self
-    }
-
-    /// Sets `notify_url`.
-    #[must_use]
-    pub fn notify_url(mut self, url: impl Into<String>) -> Self {
-        self.notify_url = Some(url.into());
-        self
-    }
-}
+setters!(RefundRequest { out_refund_no: String, amount: RefundRequestAmount; sub_mchid: MchId, transaction_id: TransactionId, out_trade_no: String, reason: String, notify_url: String, funds_account: String });
 
 impl Endpoint for RefundRequest {
     const METHOD: http::Method = http::Method::POST;
@@ -226,7 +203,7 @@ impl Endpoint for RefundRequest {
 }
 
 /// `GET /v3/refund/domestic/refunds/{out_refund_no}?sub_mchid=…` (查询单笔退款).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryRefundRequest {
     /// The refund number (path parameter).
     pub out_refund_no: String,
@@ -235,16 +212,7 @@ pub struct QueryRefundRequest {
     pub sub_mchid: Option<MchId>,
 }
 
-impl QueryRefundRequest {
-    /// Refund `out_refund_no` of sub-merchant `sub_mchid`.
-    #[must_use]
-    pub fn new(out_refund_no: impl Into<String>, sub_mchid: impl Into<MchId>) -> Self {
-        Self {
-            out_refund_no: out_refund_no.into(),
-            sub_mchid: Some(sub_mchid.into()),
-        }
-    }
-}
+setters!(QueryRefundRequest { out_refund_no: String; sub_mchid: MchId });
 
 impl Endpoint for QueryRefundRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -416,13 +384,11 @@ mod tests {
     use super::*;
 
     fn refund(n: i64) -> RefundRequest {
-        RefundRequest::for_transaction(
-            "1900000109",
-            "4200002501202503011000000001",
-            "RF-1|a*b@c",
-            n,
-            2500,
-        )
+        RefundRequest::default()
+            .sub_mchid("1900000109")
+            .transaction_id("4200002501202503011000000001")
+            .out_refund_no("RF-1|a*b@c")
+            .amount(RefundRequestAmount::default().refund(n).total(2500))
     }
 
     #[test]
@@ -485,7 +451,9 @@ mod tests {
             "81 bytes"
         );
         assert!(
-            QueryRefundRequest::new("RF|1", "1900000109")
+            QueryRefundRequest::default()
+                .out_refund_no("RF|1")
+                .sub_mchid("1900000109")
                 .target()
                 .unwrap()
                 .ends_with("/refunds/RF%7C1?sub_mchid=1900000109")

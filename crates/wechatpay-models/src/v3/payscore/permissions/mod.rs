@@ -14,7 +14,7 @@ pub use super::partner::permissions::{
 
 /// `POST /v3/payscore/permissions`: pre-authorize a user. Answers `200` with an
 /// `apply_permissions_token`, valid one hour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyPermissionsRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -27,29 +27,7 @@ pub struct ApplyPermissionsRequest {
     pub notify_url: Option<String>,
 }
 
-impl ApplyPermissionsRequest {
-    /// Pre-authorizes under `authorization_code`.
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        authorization_code: impl Into<String>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            authorization_code: authorization_code.into(),
-            notify_url: None,
-        }
-    }
-
-    /// Sets the URL of the authorization callbacks.
-    #[must_use]
-    pub fn notify_url(mut self, v: impl Into<String>) -> Self {
-        self.notify_url = Some(v.into());
-        self
-    }
-}
+setters!(ApplyPermissionsRequest { service_id: ServiceId, appid: AppId, authorization_code: String; notify_url: String });
 
 impl Endpoint for ApplyPermissionsRequest {
     const METHOD: http::Method = http::Method::POST;
@@ -69,13 +47,15 @@ impl Endpoint for ApplyPermissionsRequest {
 }
 
 /// `GET /v3/payscore/permissions/authorization-code/{authorization_code}?service_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPermissionsByCodeRequest {
     /// The code (path parameter).
     pub authorization_code: String,
     /// Service id.
     pub service_id: ServiceId,
 }
+
+setters!(QueryPermissionsByCodeRequest { authorization_code: String, service_id: ServiceId;  });
 
 impl Endpoint for QueryPermissionsByCodeRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -100,7 +80,7 @@ impl Endpoint for QueryPermissionsByCodeRequest {
 }
 
 /// `GET /v3/payscore/permissions/openid/{openid}?service_id&appid`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPermissionsByOpenidRequest {
     /// The user (path parameter).
     pub openid: OpenId,
@@ -109,6 +89,8 @@ pub struct QueryPermissionsByOpenidRequest {
     /// The merchant's appid.
     pub appid: AppId,
 }
+
+setters!(QueryPermissionsByOpenidRequest { openid: OpenId, service_id: ServiceId, appid: AppId;  });
 
 impl Endpoint for QueryPermissionsByOpenidRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -138,7 +120,7 @@ impl Endpoint for QueryPermissionsByOpenidRequest {
 
 /// `POST /v3/payscore/permissions/authorization-code/{authorization_code}/terminate`.
 /// Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByCodeRequest {
     /// The code (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -148,6 +130,8 @@ pub struct TerminatePermissionsByCodeRequest {
     /// Why, ≤ 50 characters.
     pub reason: String,
 }
+
+setters!(TerminatePermissionsByCodeRequest { authorization_code: String, service_id: ServiceId, reason: String;  });
 
 impl Endpoint for TerminatePermissionsByCodeRequest {
     const METHOD: http::Method = http::Method::POST;
@@ -170,7 +154,7 @@ impl Endpoint for TerminatePermissionsByCodeRequest {
 }
 
 /// `POST /v3/payscore/permissions/openid/{openid}/terminate`. Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByOpenidRequest {
     /// The user (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -182,6 +166,8 @@ pub struct TerminatePermissionsByOpenidRequest {
     /// Why, ≤ 50 characters.
     pub reason: String,
 }
+
+setters!(TerminatePermissionsByOpenidRequest { openid: OpenId, service_id: ServiceId, appid: AppId, reason: String;  });
 
 impl Endpoint for TerminatePermissionsByOpenidRequest {
     const METHOD: http::Method = http::Method::POST;

@@ -7,7 +7,7 @@ use crate::validate::{Check, ValidationErrors};
 /// `POST /v3/payscore/partner/permissions`: pre-authorize a user (商户预授权). Answers
 /// `200` with an `apply_permissions_token`, valid one hour, for the authorization page
 /// (`wechatpay::launch::enable`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyPermissionsRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -33,39 +33,7 @@ pub struct ApplyPermissionsResponse {
     pub apply_permissions_token: String,
 }
 
-impl ApplyPermissionsRequest {
-    /// Pre-authorizes under `authorization_code`.
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        sub_mchid: impl Into<MchId>,
-        authorization_code: impl Into<String>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            sub_appid: None,
-            sub_mchid: sub_mchid.into(),
-            authorization_code: authorization_code.into(),
-            notify_url: None,
-        }
-    }
-
-    /// Sets the sub-merchant appid.
-    #[must_use]
-    pub fn sub_appid(mut self, v: impl Into<AppId>) -> Self {
-        self.sub_appid = Some(v.into());
-        self
-    }
-
-    /// Sets the URL of the authorization callbacks.
-    #[must_use]
-    pub fn notify_url(mut self, v: impl Into<String>) -> Self {
-        self.notify_url = Some(v.into());
-        self
-    }
-}
+setters!(ApplyPermissionsRequest { service_id: ServiceId, appid: AppId, sub_mchid: MchId, authorization_code: String; sub_appid: AppId, notify_url: String });
 
 impl Endpoint for ApplyPermissionsRequest {
     const METHOD: http::Method = http::Method::POST;

@@ -126,18 +126,24 @@ mod tests {
     /// Lifecycle spec §2.2–§2.4: the code's charset, one user, sub_appid with sub_openid.
     #[test]
     fn requests_check_the_documented_rules() {
-        let ok = ApplyPermissionsRequest::new(
-            "500001",
-            "wxd678efh567hg6787",
-            "1230000109",
-            "1234323JKHDFE1243252",
-        );
+        let ok = ApplyPermissionsRequest::default()
+            .service_id("500001")
+            .appid("wxd678efh567hg6787")
+            .sub_mchid("1230000109")
+            .authorization_code("1234323JKHDFE1243252");
         ok.validate_at(0).unwrap();
-        let bad =
-            ApplyPermissionsRequest::new("500001", "wxd678efh567hg6787", "1230000109", "代码");
+        let bad = ApplyPermissionsRequest::default()
+            .service_id("500001")
+            .appid("wxd678efh567hg6787")
+            .sub_mchid("1230000109")
+            .authorization_code("代码");
         assert!(bad.validate_at(0).unwrap_err().has(Rule::Charset));
 
-        let mut q = QueryPermissionsByOpenidRequest::new("500001", "wx1", "1230000109", "o1");
+        let mut q = QueryPermissionsByOpenidRequest::default()
+            .service_id("500001")
+            .appid("wx1")
+            .sub_mchid("1230000109")
+            .openid("o1");
         assert_eq!(
             q.target().unwrap(),
             "/v3/payscore/partner/permissions/search?service_id=500001&appid=wx1&sub_mchid=1230000109&openid=o1"
@@ -147,7 +153,11 @@ mod tests {
         let e = q.validate_at(0).unwrap_err();
         assert!(e.has_field("openid") && e.has_field("sub_appid"), "{e}");
 
-        let t = TerminatePermissionsByCodeRequest::new("CODE1", "500001", "1230000109", "退租");
+        let t = TerminatePermissionsByCodeRequest::default()
+            .authorization_code("CODE1")
+            .service_id("500001")
+            .sub_mchid("1230000109")
+            .reason("退租");
         assert_eq!(
             t.target().unwrap(),
             "/v3/payscore/partner/permissions/authorization-code/CODE1/terminate"
@@ -157,8 +167,12 @@ mod tests {
                 .unwrap()
                 .contains("CODE1")
         );
-        let mut by_openid =
-            TerminatePermissionsRequest::new("500001", "1230000109", "wx1", "o1", "");
+        let mut by_openid = TerminatePermissionsRequest::default()
+            .service_id("500001")
+            .sub_mchid("1230000109")
+            .appid("wx1")
+            .openid("o1")
+            .reason("");
         assert!(by_openid.validate_at(0).unwrap_err().has_field("/reason"));
         by_openid.reason = "退租".into();
         by_openid.validate_at(0).unwrap();

@@ -7,7 +7,7 @@ use crate::validate::{Check, Rule, ValidationErrors};
 
 /// `GET /v3/payscore/partner/permissions/authorization-code/{authorization_code}?service_id&sub_mchid`:
 /// an authorization by its code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPermissionsByCodeRequest {
     /// The code (path parameter).
     pub authorization_code: String,
@@ -17,21 +17,7 @@ pub struct QueryPermissionsByCodeRequest {
     pub sub_mchid: MchId,
 }
 
-impl QueryPermissionsByCodeRequest {
-    /// The authorization with `authorization_code`.
-    #[must_use]
-    pub fn new(
-        authorization_code: impl Into<String>,
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-    ) -> Self {
-        Self {
-            authorization_code: authorization_code.into(),
-            service_id: service_id.into(),
-            sub_mchid: sub_mchid.into(),
-        }
-    }
-}
+setters!(QueryPermissionsByCodeRequest { authorization_code: String, service_id: ServiceId, sub_mchid: MchId;  });
 
 impl Endpoint for QueryPermissionsByCodeRequest {
     const METHOD: http::Method = http::Method::GET;
@@ -62,7 +48,7 @@ impl Endpoint for QueryPermissionsByCodeRequest {
 
 /// `GET /v3/payscore/partner/permissions/search?service_id&appid&sub_mchid[&sub_appid](&openid|&sub_openid)`:
 /// a user's authorization, by exactly one of `openid` and `sub_openid`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPermissionsByOpenidRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -81,25 +67,7 @@ pub struct QueryPermissionsByOpenidRequest {
     pub sub_openid: Option<OpenId>,
 }
 
-impl QueryPermissionsByOpenidRequest {
-    /// The authorization of the user `openid` (under the service provider's appid).
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        sub_mchid: impl Into<MchId>,
-        openid: impl Into<OpenId>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            sub_mchid: sub_mchid.into(),
-            sub_appid: None,
-            openid: Some(openid.into()),
-            sub_openid: None,
-        }
-    }
-}
+setters!(QueryPermissionsByOpenidRequest { service_id: ServiceId, appid: AppId, sub_mchid: MchId; sub_appid: AppId, openid: OpenId, sub_openid: OpenId });
 
 impl Endpoint for QueryPermissionsByOpenidRequest {
     const METHOD: http::Method = http::Method::GET;

@@ -7,7 +7,7 @@ use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/partner/permissions/authorization-code/{authorization_code}/terminate`:
 /// end an authorization by its code (解除授权). Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsByCodeRequest {
     /// The code (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -20,23 +20,7 @@ pub struct TerminatePermissionsByCodeRequest {
     pub reason: String,
 }
 
-impl TerminatePermissionsByCodeRequest {
-    /// Ends the authorization `authorization_code`.
-    #[must_use]
-    pub fn new(
-        authorization_code: impl Into<String>,
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            authorization_code: authorization_code.into(),
-            service_id: service_id.into(),
-            sub_mchid: sub_mchid.into(),
-            reason: reason.into(),
-        }
-    }
-}
+setters!(TerminatePermissionsByCodeRequest { authorization_code: String, service_id: ServiceId, sub_mchid: MchId, reason: String;  });
 
 impl Endpoint for TerminatePermissionsByCodeRequest {
     const METHOD: http::Method = http::Method::POST;
@@ -61,7 +45,7 @@ impl Endpoint for TerminatePermissionsByCodeRequest {
 
 /// `POST /v3/payscore/partner/permissions/terminate`: end a user's authorization, the user
 /// given by exactly one of `openid` and `sub_openid` in the body. Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminatePermissionsRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -82,27 +66,7 @@ pub struct TerminatePermissionsRequest {
     pub reason: String,
 }
 
-impl TerminatePermissionsRequest {
-    /// Ends the authorization of the user `openid` (under the service provider's appid).
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-        appid: impl Into<AppId>,
-        openid: impl Into<OpenId>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            sub_mchid: sub_mchid.into(),
-            appid: appid.into(),
-            sub_appid: None,
-            openid: Some(openid.into()),
-            sub_openid: None,
-            reason: reason.into(),
-        }
-    }
-}
+setters!(TerminatePermissionsRequest { service_id: ServiceId, sub_mchid: MchId, appid: AppId, reason: String; sub_appid: AppId, openid: OpenId, sub_openid: OpenId });
 
 impl Endpoint for TerminatePermissionsRequest {
     const METHOD: http::Method = http::Method::POST;

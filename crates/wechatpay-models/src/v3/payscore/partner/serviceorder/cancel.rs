@@ -6,7 +6,7 @@ use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/partner/serviceorder/{out_order_no}/cancel`: cancel an order that is
 /// not finished. Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelRequest {
     /// Merchant order number (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -20,29 +20,7 @@ pub struct CancelRequest {
     pub reason: String,
 }
 
-impl CancelRequest {
-    /// Cancels order `out_order_no` of `sub_mchid`, telling the user `reason`.
-    #[must_use]
-    pub fn new(
-        out_order_no: impl Into<OutOrderNo>,
-        sub_mchid: impl Into<MchId>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            out_order_no: out_order_no.into(),
-            sub_mchid: sub_mchid.into(),
-            service_id: None,
-            reason: reason.into(),
-        }
-    }
-
-    /// Sets the service id.
-    #[must_use]
-    pub fn service_id(mut self, v: impl Into<ServiceId>) -> Self {
-        self.service_id = Some(v.into());
-        self
-    }
-}
+setters!(CancelRequest { out_order_no: OutOrderNo, sub_mchid: MchId, reason: String; service_id: ServiceId });
 
 impl Endpoint for CancelRequest {
     const METHOD: http::Method = http::Method::POST;

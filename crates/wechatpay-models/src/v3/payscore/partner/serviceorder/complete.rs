@@ -11,7 +11,7 @@ pub(crate) const MAX_DISCOUNTS: usize = 30;
 
 /// `POST /v3/payscore/partner/serviceorder/{out_order_no}/complete`: complete an order
 /// created earlier, with the final bill; WeChat Pay then deducts. Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompleteRequest {
     /// Merchant order number (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -41,65 +41,7 @@ pub struct CompleteRequest {
     pub goods_tag: Option<String>,
 }
 
-impl CompleteRequest {
-    /// Completes order `out_order_no` with its bill lines and total (in fen).
-    #[must_use]
-    pub fn new(
-        out_order_no: impl Into<OutOrderNo>,
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-        post_payments: Vec<PostPayment>,
-        total_amount: impl Into<Fen>,
-    ) -> Self {
-        Self {
-            out_order_no: out_order_no.into(),
-            sub_mchid: sub_mchid.into(),
-            service_id: service_id.into(),
-            post_payments,
-            post_discounts: None,
-            total_amount: total_amount.into(),
-            time_range: None,
-            location: None,
-            profit_sharing: None,
-            goods_tag: None,
-        }
-    }
-
-    /// Sets the discounts.
-    #[must_use]
-    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
-        self.post_discounts = Some(v);
-        self
-    }
-
-    /// Sets the actual service period.
-    #[must_use]
-    pub fn time_range(mut self, v: TimeRange) -> Self {
-        self.time_range = Some(v);
-        self
-    }
-
-    /// Sets the location.
-    #[must_use]
-    pub fn location(mut self, v: Location) -> Self {
-        self.location = Some(v);
-        self
-    }
-
-    /// Marks the deduction for profit sharing.
-    #[must_use]
-    pub fn profit_sharing(mut self, v: bool) -> Self {
-        self.profit_sharing = Some(v);
-        self
-    }
-
-    /// Sets the coupon tag.
-    #[must_use]
-    pub fn goods_tag(mut self, v: impl Into<String>) -> Self {
-        self.goods_tag = Some(v.into());
-        self
-    }
-}
+setters!(CompleteRequest { out_order_no: OutOrderNo, sub_mchid: MchId, service_id: ServiceId, post_payments: Vec<PostPayment>, total_amount: Fen; post_discounts: Vec<PostDiscount>, time_range: TimeRange, location: Location, profit_sharing: bool, goods_tag: String });
 
 impl Endpoint for CompleteRequest {
     const METHOD: http::Method = http::Method::POST;

@@ -17,24 +17,27 @@ use super::complete::MAX_DISCOUNTS;
 ///
 /// Need-confirm (需确认, the default): the order is `CREATED` with a `package` (valid one
 /// hour) for the confirm page (`wechatpay::launch::use_order`); it becomes `DOING` when the
-/// user confirms (`PAYSCORE.USER_CONFIRM`). No-confirm (免确认, [`no_confirm`]): the
-/// user must have authorized the service; the order is `DOING` at once.
+/// user confirms (`PAYSCORE.USER_CONFIRM`). No-confirm (免确认,
+/// `.need_user_confirm(false).openid(…)`): the user must have authorized the service; the
+/// order is `DOING` at once.
 ///
 /// ```
 /// use wechatpay_models::Endpoint;
 /// use wechatpay_models::v3::payscore::{RiskFund, TimeRange};
 /// use wechatpay_models::v3::payscore::partner::serviceorder::CreateRequest;
 ///
-/// let req = CreateRequest::new(
-///     "500001", "wxd678efh567hg6787", "1900000109", "RENT1", "共享充电宝",
-///     RiskFund::new("DEPOSIT", 9900), TimeRange::on_accept(),
-///     "https://example.com/payscore/notify",
-/// );
+/// let req = CreateRequest::default()
+///     .service_id("500001")
+///     .appid("wxd678efh567hg6787")
+///     .sub_mchid("1900000109")
+///     .out_order_no("RENT1")
+///     .service_introduction("共享充电宝")
+///     .risk_fund(RiskFund::new("DEPOSIT", 9900))
+///     .time_range(TimeRange::on_accept())
+///     .notify_url("https://example.com/payscore/notify");
 /// req.validate_at(1_764_144_000).unwrap();
 /// ```
-///
-/// [`no_confirm`]: CreateRequest::no_confirm
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
     /// Service id.
     pub service_id: ServiceId,
@@ -78,69 +81,7 @@ pub struct CreateRequest {
     pub need_user_confirm: Option<bool>,
 }
 
-impl CreateRequest {
-    /// A need-confirm order with every required field.
-    #[allow(clippy::too_many_arguments)]
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        sub_mchid: impl Into<MchId>,
-        out_order_no: impl Into<OutOrderNo>,
-        service_introduction: impl Into<String>,
-        risk_fund: RiskFund,
-        time_range: TimeRange,
-        notify_url: impl Into<String>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            sub_mchid: sub_mchid.into(),
-            sub_appid: None,
-            out_order_no: out_order_no.into(),
-            service_introduction: service_introduction.into(),
-            post_payments: None,
-            post_discounts: None,
-            risk_fund,
-            time_range,
-            location: None,
-            attach: None,
-            notify_url: notify_url.into(),
-            openid: None,
-            sub_openid: None,
-            need_user_confirm: None,
-        }
-    }
-
-    /// Makes it a no-confirm order for the user `openid`, who has authorized the service.
-    #[must_use]
-    pub fn no_confirm(mut self, openid: impl Into<OpenId>) -> Self {
-        self.need_user_confirm = Some(false);
-        self.openid = Some(openid.into());
-        self
-    }
-
-    /// Sets the sub-merchant appid.
-    #[must_use]
-    pub fn sub_appid(mut self, v: impl Into<AppId>) -> Self {
-        self.sub_appid = Some(v.into());
-        self
-    }
-
-    /// Sets the expected bill lines.
-    #[must_use]
-    pub fn post_payments(mut self, v: Vec<PostPayment>) -> Self {
-        self.post_payments = Some(v);
-        self
-    }
-
-    /// Sets the merchant data.
-    #[must_use]
-    pub fn attach(mut self, v: impl Into<String>) -> Self {
-        self.attach = Some(v.into());
-        self
-    }
-}
+setters!(CreateRequest { service_id: ServiceId, appid: AppId, sub_mchid: MchId, out_order_no: OutOrderNo, service_introduction: String, risk_fund: RiskFund, time_range: TimeRange, notify_url: String; sub_appid: AppId, post_payments: Vec<PostPayment>, post_discounts: Vec<PostDiscount>, location: Location, attach: String, openid: OpenId, sub_openid: OpenId, need_user_confirm: bool });
 
 impl Endpoint for CreateRequest {
     const METHOD: http::Method = http::Method::POST;

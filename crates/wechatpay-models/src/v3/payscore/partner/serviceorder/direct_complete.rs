@@ -21,26 +21,25 @@ pub const MAX_DIRECT_COMPLETE_DISCOUNTS: usize = 5;
 /// use wechatpay_models::v3::payscore::{PostPayment, PostDiscount, TimeRange, Location};
 /// use wechatpay_models::v3::payscore::partner::serviceorder::DirectCompleteRequest;
 ///
-/// let req = DirectCompleteRequest::new(
-///     "00004000000000316792478207798186", // service_id
-///     "wx5eab6a02bba6831a",               // appid (service provider)
-///     "1290797494",                       // sub_mchid
-///     "RENT20251126000001",               // out_order_no
-///     "共享充电宝",                        // service_introduction
-///     vec![PostPayment::new("使用时长", 300).description("3小时").count(3)],
-///     250,                                // total_amount in fen = 300 - 50
-///     TimeRange::new("20251126100000", "20251126130000"),
-///     "https://example.com/payscore/notify",
-///     "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",     // openid under appid
-/// )
-/// .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
-/// .location(Location::new("望京SOHO"))
-/// .attach("order=1");
+/// let req = DirectCompleteRequest::default()
+///     .service_id("00004000000000316792478207798186")
+///     .appid("wx5eab6a02bba6831a")             // the service provider's
+///     .sub_mchid("1290797494")
+///     .out_order_no("RENT20251126000001")
+///     .service_introduction("共享充电宝")
+///     .post_payments(vec![PostPayment::new("使用时长", 300).description("3小时").count(3)])
+///     .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
+///     .total_amount(250)                       // fen: 300 − 50
+///     .time_range(TimeRange::new("20251126100000", "20251126130000"))
+///     .location(Location::new("望京SOHO"))
+///     .notify_url("https://example.com/payscore/notify")
+///     .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")  // under appid
+///     .attach("order=1");
 /// // 2025-11-26 16:00:00 Beijing time
 /// use wechatpay_models::Endpoint;
 /// req.validate_at(1_764_144_000).expect("a valid order");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectCompleteRequest {
     /// Pay Score service id, ≤ 32.
     pub service_id: ServiceId,
@@ -83,84 +82,7 @@ pub struct DirectCompleteRequest {
     pub openid: OpenId,
 }
 
-impl DirectCompleteRequest {
-    /// A request with every required field.
-    #[allow(clippy::too_many_arguments)]
-    #[must_use]
-    pub fn new(
-        service_id: impl Into<ServiceId>,
-        appid: impl Into<AppId>,
-        sub_mchid: impl Into<MchId>,
-        out_order_no: impl Into<OutOrderNo>,
-        service_introduction: impl Into<String>,
-        post_payments: Vec<PostPayment>,
-        total_amount: impl Into<Fen>,
-        time_range: TimeRange,
-        notify_url: impl Into<String>,
-        openid: impl Into<OpenId>,
-    ) -> Self {
-        Self {
-            service_id: service_id.into(),
-            appid: appid.into(),
-            sub_appid: None,
-            sub_mchid: sub_mchid.into(),
-            out_order_no: out_order_no.into(),
-            service_introduction: service_introduction.into(),
-            post_payments,
-            post_discounts: None,
-            total_amount: total_amount.into(),
-            time_range,
-            location: None,
-            profit_sharing: None,
-            goods_tag: None,
-            attach: None,
-            notify_url: notify_url.into(),
-            openid: openid.into(),
-        }
-    }
-
-    /// Sets the sub-merchant appid.
-    #[must_use]
-    pub fn sub_appid(mut self, v: impl Into<AppId>) -> Self {
-        self.sub_appid = Some(v.into());
-        self
-    }
-
-    /// Sets the discounts.
-    #[must_use]
-    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
-        self.post_discounts = Some(v);
-        self
-    }
-
-    /// Sets the location.
-    #[must_use]
-    pub fn location(mut self, v: Location) -> Self {
-        self.location = Some(v);
-        self
-    }
-
-    /// Marks the deduction for profit sharing.
-    #[must_use]
-    pub fn profit_sharing(mut self, v: bool) -> Self {
-        self.profit_sharing = Some(v);
-        self
-    }
-
-    /// Sets the coupon tag.
-    #[must_use]
-    pub fn goods_tag(mut self, v: impl Into<String>) -> Self {
-        self.goods_tag = Some(v.into());
-        self
-    }
-
-    /// Sets the merchant data (URL-encode it first if it holds special characters).
-    #[must_use]
-    pub fn attach(mut self, v: impl Into<String>) -> Self {
-        self.attach = Some(v.into());
-        self
-    }
-}
+setters!(DirectCompleteRequest { service_id: ServiceId, appid: AppId, sub_mchid: MchId, out_order_no: OutOrderNo, service_introduction: String, post_payments: Vec<PostPayment>, total_amount: Fen, time_range: TimeRange, notify_url: String, openid: OpenId; sub_appid: AppId, post_discounts: Vec<PostDiscount>, location: Location, profit_sharing: bool, goods_tag: String, attach: String });
 
 impl Endpoint for DirectCompleteRequest {
     const METHOD: http::Method = http::Method::POST;

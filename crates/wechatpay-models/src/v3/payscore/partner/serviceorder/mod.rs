@@ -31,27 +31,26 @@ pub(crate) mod sample {
     pub(crate) const NOW: i64 = 1_764_144_000;
 
     pub(crate) fn direct_complete() -> DirectCompleteRequest {
-        DirectCompleteRequest::new(
-            "500001",
-            "wxd678efh567hg6787",
-            "1900000109",
-            "1234323JKHDFE1243252",
-            "某某酒店",
-            vec![
+        DirectCompleteRequest::default()
+            .service_id("500001")
+            .appid("wxd678efh567hg6787")
+            .sub_mchid("1900000109")
+            .out_order_no("1234323JKHDFE1243252")
+            .service_introduction("某某酒店")
+            .post_payments(vec![
                 PostPayment::new("就餐费用", 40000)
                     .description("就餐人均100元")
                     .count(4),
-            ],
-            39900,
-            TimeRange::new("20251126100000", "20251126120000"),
-            "https://api.test.com",
-            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-        )
-        .post_discounts(vec![PostDiscount::new(
-            "满20减1元",
-            "不与其他优惠叠加",
-            100,
-        )])
+            ])
+            .total_amount(39900)
+            .time_range(TimeRange::new("20251126100000", "20251126120000"))
+            .notify_url("https://api.test.com")
+            .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+            .post_discounts(vec![PostDiscount::new(
+                "满20减1元",
+                "不与其他优惠叠加",
+                100,
+            )])
     }
 }
 
@@ -133,14 +132,23 @@ mod tests {
 
     #[test]
     fn order_actions_check_their_path_parameter_and_body() {
-        let e = CancelRequest::new("bad@no", "1900000109", "")
+        let e = CancelRequest::default()
+            .out_order_no("bad@no")
+            .sub_mchid("1900000109")
+            .reason("")
             .validate_at(NOW)
             .unwrap_err();
         assert!(
             e.has_field("/out_order_no") && e.has_field("/reason"),
             "{e}"
         );
-        let mut s = SyncRequest::order_paid("RENT1", "500001", "1900000109", "20251126");
+        let mut s = SyncRequest::default()
+            .out_order_no("RENT1")
+            .service_id("500001")
+            .sub_mchid("1900000109")
+            .detail(SyncDetail {
+                paid_time: "20251126".into(),
+            });
         s.validate_at(NOW).unwrap();
         s.kind = "Order_paid".into();
         s.detail.paid_time = "2025-11-26".into();
@@ -149,19 +157,40 @@ mod tests {
             e.has(Rule::OneOf) && e.has_field("/detail/paid_time"),
             "{e}"
         );
-        assert!(PayRequest::new("", "1900000109").validate_at(NOW).is_err());
+        assert!(
+            PayRequest::default()
+                .out_order_no("")
+                .sub_mchid("1900000109")
+                .validate_at(NOW)
+                .is_err()
+        );
         let line = || vec![PostPayment::new("租金", 100)];
-        CompleteRequest::new("RENT1", "500001", "1900000109", line(), 100)
+        CompleteRequest::default()
+            .out_order_no("RENT1")
+            .service_id("500001")
+            .sub_mchid("1900000109")
+            .post_payments(line())
+            .total_amount(100)
             .validate_at(NOW)
             .unwrap();
         assert!(
-            CompleteRequest::new("RENT1", "500001", "1900000109", line(), 99)
+            CompleteRequest::default()
+                .out_order_no("RENT1")
+                .service_id("500001")
+                .sub_mchid("1900000109")
+                .post_payments(line())
+                .total_amount(99)
                 .validate_at(NOW)
                 .unwrap_err()
                 .has(Rule::TotalAmount)
         );
         assert!(
-            ModifyRequest::new("RENT1", "1900000109", line(), 101, "优惠")
+            ModifyRequest::default()
+                .out_order_no("RENT1")
+                .sub_mchid("1900000109")
+                .post_payments(line())
+                .total_amount(101)
+                .reason("优惠")
                 .validate_at(NOW)
                 .unwrap_err()
                 .has(Rule::TotalAmount)
@@ -170,17 +199,24 @@ mod tests {
 
     #[test]
     fn query_takes_exactly_one_key_and_sends_no_body() {
-        let q = QueryRequest::by_out_order_no("500001", "1900000109", "RENT 1");
+        let q = QueryRequest::default()
+            .service_id("500001")
+            .sub_mchid("1900000109")
+            .out_order_no("RENT 1");
         assert_eq!(
             q.target().unwrap(),
             "/v3/payscore/partner/serviceorder?service_id=500001&out_order_no=RENT%201&sub_mchid=1900000109"
         );
         assert!(q.body().unwrap().is_empty());
         assert!(q.validate_at(NOW).unwrap_err().has(Rule::Charset));
-        QueryRequest::by_query_id("1900000109", "15646546545165651651")
+        QueryRequest::default()
+            .sub_mchid("1900000109")
+            .query_id("15646546545165651651")
             .validate_at(NOW)
             .unwrap();
-        let mut both = QueryRequest::by_query_id("1900000109", "1");
+        let mut both = QueryRequest::default()
+            .sub_mchid("1900000109")
+            .query_id("1");
         both.out_order_no = Some("RENT1".into());
         assert!(both.validate_at(NOW).unwrap_err().has(Rule::Required));
     }

@@ -9,7 +9,7 @@ use crate::validate::{Check, Rule, ValidationErrors};
 
 /// `POST /v3/payscore/partner/serviceorder/{out_order_no}/modify`: lower the amount of an
 /// order being collected (once). Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModifyRequest {
     /// Merchant order number (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -31,41 +31,7 @@ pub struct ModifyRequest {
     pub reason: String,
 }
 
-impl ModifyRequest {
-    /// Lowers order `out_order_no` to `total_amount` fen with new bill lines.
-    #[must_use]
-    pub fn new(
-        out_order_no: impl Into<OutOrderNo>,
-        sub_mchid: impl Into<MchId>,
-        post_payments: Vec<PostPayment>,
-        total_amount: impl Into<Fen>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            out_order_no: out_order_no.into(),
-            sub_mchid: sub_mchid.into(),
-            service_id: None,
-            post_payments,
-            post_discounts: None,
-            total_amount: total_amount.into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// Sets the service id (WeChat Pay answers `NO_AUTH` without it, per field reports).
-    #[must_use]
-    pub fn service_id(mut self, v: impl Into<ServiceId>) -> Self {
-        self.service_id = Some(v.into());
-        self
-    }
-
-    /// Sets the discounts.
-    #[must_use]
-    pub fn post_discounts(mut self, v: Vec<PostDiscount>) -> Self {
-        self.post_discounts = Some(v);
-        self
-    }
-}
+setters!(ModifyRequest { out_order_no: OutOrderNo, sub_mchid: MchId, post_payments: Vec<PostPayment>, total_amount: Fen, reason: String; service_id: ServiceId, post_discounts: Vec<PostDiscount> });
 
 impl Endpoint for ModifyRequest {
     const METHOD: http::Method = http::Method::POST;

@@ -6,7 +6,7 @@ use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/partner/serviceorder/{out_order_no}/pay`: ask WeChat Pay to collect
 /// now (催收), for an order whose deduction failed. Answers `204`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayRequest {
     /// Merchant order number (path parameter; never in the body).
     #[serde(default, skip_serializing)]
@@ -18,24 +18,7 @@ pub struct PayRequest {
     pub service_id: Option<ServiceId>,
 }
 
-impl PayRequest {
-    /// Collects order `out_order_no` of `sub_mchid`.
-    #[must_use]
-    pub fn new(out_order_no: impl Into<OutOrderNo>, sub_mchid: impl Into<MchId>) -> Self {
-        Self {
-            out_order_no: out_order_no.into(),
-            sub_mchid: sub_mchid.into(),
-            service_id: None,
-        }
-    }
-
-    /// Sets the service id.
-    #[must_use]
-    pub fn service_id(mut self, v: impl Into<ServiceId>) -> Self {
-        self.service_id = Some(v.into());
-        self
-    }
-}
+setters!(PayRequest { out_order_no: OutOrderNo, sub_mchid: MchId; service_id: ServiceId });
 
 impl Endpoint for PayRequest {
     const METHOD: http::Method = http::Method::POST;

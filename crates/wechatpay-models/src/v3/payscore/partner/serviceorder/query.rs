@@ -7,7 +7,7 @@ use crate::validate::{Check, Rule, ValidationErrors};
 
 /// `GET /v3/payscore/partner/serviceorder?…`: query an order by `out_order_no` or by
 /// WeChat's `query_id`. Every field is a query parameter. Answers `200` with the order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryRequest {
     /// Sub-merchant number.
     pub sub_mchid: MchId,
@@ -22,33 +22,7 @@ pub struct QueryRequest {
     pub service_id: Option<ServiceId>,
 }
 
-impl QueryRequest {
-    /// Query by merchant order number.
-    #[must_use]
-    pub fn by_out_order_no(
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-        out_order_no: impl Into<OutOrderNo>,
-    ) -> Self {
-        Self {
-            sub_mchid: sub_mchid.into(),
-            out_order_no: Some(out_order_no.into()),
-            query_id: None,
-            service_id: Some(service_id.into()),
-        }
-    }
-
-    /// Query by WeChat's `query_id` (the confirm flow hands it to the merchant).
-    #[must_use]
-    pub fn by_query_id(sub_mchid: impl Into<MchId>, query_id: impl Into<String>) -> Self {
-        Self {
-            sub_mchid: sub_mchid.into(),
-            out_order_no: None,
-            query_id: Some(query_id.into()),
-            service_id: None,
-        }
-    }
-}
+setters!(QueryRequest { sub_mchid: MchId; out_order_no: OutOrderNo, query_id: String, service_id: ServiceId });
 
 impl Endpoint for QueryRequest {
     const METHOD: http::Method = http::Method::GET;

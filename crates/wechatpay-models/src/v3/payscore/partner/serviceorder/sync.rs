@@ -26,33 +26,26 @@ pub struct SyncRequest {
 }
 
 /// `detail` of [`SyncRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncDetail {
     /// `yyyyMMddHHmmss` or `yyyyMMdd`.
     pub paid_time: String,
 }
 
-impl SyncRequest {
-    /// An `Order_Paid` sync of order `out_order_no`, paid at `paid_time`
-    /// (`yyyyMMddHHmmss` or `yyyyMMdd`).
-    #[must_use]
-    pub fn order_paid(
-        out_order_no: impl Into<OutOrderNo>,
-        service_id: impl Into<ServiceId>,
-        sub_mchid: impl Into<MchId>,
-        paid_time: impl Into<String>,
-    ) -> Self {
+impl Default for SyncRequest {
+    /// An `Order_Paid` sync (the only kind) with every other field empty.
+    fn default() -> Self {
         Self {
-            out_order_no: out_order_no.into(),
-            sub_mchid: sub_mchid.into(),
-            service_id: service_id.into(),
+            out_order_no: OutOrderNo::default(),
+            sub_mchid: MchId::default(),
+            service_id: ServiceId::default(),
             kind: ORDER_PAID.into(),
-            detail: SyncDetail {
-                paid_time: paid_time.into(),
-            },
+            detail: SyncDetail::default(),
         }
     }
 }
+
+setters!(SyncRequest { out_order_no: OutOrderNo, sub_mchid: MchId, service_id: ServiceId, kind: String, detail: SyncDetail;  });
 
 impl Endpoint for SyncRequest {
     const METHOD: http::Method = http::Method::POST;
