@@ -133,10 +133,42 @@ macro_rules! for_each_endpoint {
                 }
                 /// `v3/payscore/serviceorder`: service orders of a direct merchant (普通商户).
                 serviceorder() mod serviceorder::Serviceorder "serviceorder" {
+                    /// Creates a service order.
+                    post => $crate::v3::payscore::serviceorder::CreateRequest;
+                    /// Queries a service order.
+                    get => $crate::v3::payscore::serviceorder::QueryRequest;
                     /// `…/direct-complete` (创单结单合并) for a direct merchant.
                     direct_complete() DirectComplete "direct-complete" {
                         /// Creates and completes the order (answers 200 with the order).
                         post => $crate::v3::payscore::serviceorder::DirectCompleteRequest;
+                    }
+                    /// `…/{out_order_no}`: one order, by merchant order number.
+                    out_order_no(value) Order {
+                        /// `…/{out_order_no}/cancel`.
+                        cancel() Cancel "cancel" {
+                            /// Cancels the order (answers 200 with its ids).
+                            post => $crate::v3::payscore::serviceorder::CancelRequest;
+                        }
+                        /// `…/{out_order_no}/complete`.
+                        complete() Complete "complete" {
+                            /// Completes the order with its final bill (answers 200).
+                            post => $crate::v3::payscore::serviceorder::CompleteRequest;
+                        }
+                        /// `…/{out_order_no}/modify`.
+                        modify() Modify "modify" {
+                            /// Lowers the amount being collected (answers 200).
+                            post => $crate::v3::payscore::serviceorder::ModifyRequest;
+                        }
+                        /// `…/{out_order_no}/pay`.
+                        pay() Pay "pay" {
+                            /// Asks WeChat Pay to collect now (answers 200 with its ids).
+                            post => $crate::v3::payscore::serviceorder::PayRequest;
+                        }
+                        /// `…/{out_order_no}/sync`.
+                        sync() Sync "sync" {
+                            /// Reports a payment through the merchant's own channel (answers 200).
+                            post => $crate::v3::payscore::serviceorder::SyncRequest;
+                        }
                     }
                 }
             }
@@ -259,7 +291,7 @@ mod tests {
     #[test]
     fn each_leaf_is_listed_under_its_method_and_once() {
         let leaves = super::all_leaves();
-        assert!(leaves.len() >= 23, "{}", leaves.len());
+        assert!(leaves.len() >= 30, "{}", leaves.len());
         for l in &leaves {
             assert_eq!(l.verb.to_ascii_uppercase(), l.method.as_str(), "{}", l.path);
         }

@@ -29,6 +29,7 @@
 //! | `POST /v3/payscore/partner/serviceorder` | create (no-confirm or need-confirm) |
 //! | `GET /v3/payscore/partner/serviceorder?…` | query |
 //! | `POST /v3/payscore/partner/serviceorder/{out_order_no}/{cancel,complete,modify,pay,sync}` | the family |
+//! | `POST /v3/payscore/serviceorder`, `GET …?`, `POST …/{out_order_no}/{cancel,complete,modify,pay,sync}` | the direct-merchant family (200 with the order) |
 //! | `POST /v3/payscore/partner/permissions…`, `/v3/payscore/permissions…` | authorizations |
 //! | `POST /v3/refund/domestic/refunds`, `GET …/refunds/{out_refund_no}` | refunds of deductions |
 //! | `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, `/v3/bill/sub-merchant-fundflowbill` | bills |

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::serviceorder as partner;
 use wechatpay_models::v3::payscore::{
-    OrderState, PaidType, StateDescription, serviceorder as direct,
+    OrderState, PaidType, ServiceOrder, StateDescription, serviceorder as direct,
 };
 
 use crate::AppState;
@@ -25,7 +25,7 @@ pub(crate) use rules::{Family, check_permissions};
 use rules::{check_risk_cap, first_violation};
 use state::{
     complete_order, deduction_due, insert_or_reenter, is_paying, load, load_open, mark_paid,
-    new_row, order_from, revoke, save,
+    new_row, order_from, revoke, same_appid, save,
 };
 
 type Answer = Result<Response, ApiErr>;
@@ -43,6 +43,13 @@ handles! {
     partner::ModifyRequest => modify;
     partner::PayRequest => pay;
     partner::SyncRequest => sync;
+    direct::CreateRequest => direct_create;
+    direct::QueryRequest => direct_query;
+    direct::CancelRequest => direct_cancel;
+    direct::CompleteRequest => direct_complete;
+    direct::ModifyRequest => direct_modify;
+    direct::PayRequest => direct_pay;
+    direct::SyncRequest => direct_sync;
 }
 
 /// direct-complete at the paths without `/v3`, as older documentation and some SDKs spell
@@ -142,6 +149,36 @@ pub(crate) async fn create(
 ) -> Answer {
     let (req, json): (partner::CreateRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
+    let sub = req.sub_mchid.clone();
+    Ok(Json(create_order(
+        &s,
+        &c,
+        req,
+        Some(sub.as_str()),
+        json.to_string(),
+    )?)
+    .into_response())
+}
+
+async fn direct_create(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> Answer {
+    let (req, json): (direct::CreateRequest, _) = parse_body(&body)?;
+    checked(req.validate_at(s.now()))?;
+    Ok(Json(create_order(&s, &c, req.into(), None, json.to_string())?).into_response())
+}
+
+/// Creates an order of sub-merchant `sub` (`None` for a direct merchant) from `req`,
+/// whose body was `json`.
+fn create_order(
+    s: &AppState,
+    c: &Caller,
+    req: partner::CreateRequest,
+    sub: Option<&str>,
+    json: String,
+) -> Result<ServiceOrder, ApiErr> {
     let confirm = req.need_user_confirm.unwrap_or(true);
     let openid = if confirm {
         None
@@ -149,11 +186,11 @@ pub(crate) async fn create(
         Some(req.openid.as_ref().map(|o| o.as_str()).unwrap_or_default())
     };
     check_permissions(
-        &s,
+        s,
         &c.mchid,
         req.service_id.as_str(),
         req.appid.as_str(),
-        Some(req.sub_mchid.as_str()),
+        sub,
         req.sub_appid.as_ref().map(|a| a.as_str()),
         openid,
         if confirm {
@@ -162,23 +199,19 @@ pub(crate) async fn create(
             Family::NoConfirm
         },
     )?;
-    check_risk_cap(&s, req.service_id.as_str(), req.risk_fund.amount)?;
+    check_risk_cap(s, req.service_id.as_str(), req.risk_fund.amount)?;
     let mut o = order_from(&req, &c.mchid);
+    if sub.is_none() {
+        o.sub_mchid = None;
+    }
     o.state = Some(if confirm {
         OrderState::Created
     } else {
         OrderState::Doing
     });
     o.state_description = (!confirm).then_some(StateDescription::UserConfirm);
-    let row = new_row(
-        &s,
-        &c.mchid,
-        req.sub_mchid.as_str(),
-        o,
-        json.to_string(),
-        false,
-    );
-    let mut order = insert_or_reenter(&s, &row)?;
+    let row = new_row(s, &c.mchid, sub.unwrap_or_default(), o, json, false);
+    let mut order = insert_or_reenter(s, &row)?;
     if order.state == Some(OrderState::Created) {
         // Lifecycle spec §3.2: a package valid one hour; a re-entry gets a fresh one for
         // the same order.
@@ -187,7 +220,7 @@ pub(crate) async fn create(
             .put_package(&package, &row, s.now_ms() + PACKAGE_VALID_MS)?;
         order.package = Some(package);
     }
-    Ok(Json(order).into_response())
+    Ok(order)
 }
 
 pub(crate) async fn query(
@@ -195,6 +228,26 @@ pub(crate) async fn query(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<partner::QueryRequest>,
 ) -> Answer {
+    Ok(Json(find_order(&s, &c, req, None)?).into_response())
+}
+
+async fn direct_query(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::QueryRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(find_order(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// The order `req` asks for (`sub_mchid` empty for a direct merchant, who names its
+/// `appid`).
+fn find_order(
+    s: &AppState,
+    c: &Caller,
+    req: partner::QueryRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let sub = req.sub_mchid.as_str();
     // Spec §6.1: exactly one of out_order_no and query_id (validated above).
     let row = match (&req.out_order_no, &req.query_id) {
@@ -202,13 +255,14 @@ pub(crate) async fn query(
         (None, Some(id)) => s.store().get_order_by_query_id(&c.mchid, sub, id)?,
         (None, None) => None,
     };
-    let row = state::expire_if_stale(&s, row.ok_or_else(ApiErr::not_found)?)?;
+    let row = state::expire_if_stale(s, row.ok_or_else(ApiErr::not_found)?)?;
     if let Some(svc) = &req.service_id
         && row.order.service_id.as_ref().is_some_and(|x| x != svc)
     {
         return Err(ApiErr::not_found());
     }
-    Ok(Json(row.order).into_response())
+    same_appid(&row, appid)?;
+    Ok(row.order)
 }
 
 pub(crate) async fn cancel(
@@ -216,13 +270,35 @@ pub(crate) async fn cancel(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<partner::CancelRequest>,
 ) -> Answer {
+    apply_cancel(&s, &c, req, None)?;
+    no_content()
+}
+
+async fn direct_cancel(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::CancelRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(apply_cancel(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// Applies cancel to order `req.out_order_no` of sub-merchant `req.sub_mchid` (empty for a direct
+/// merchant, who names its `appid`).
+fn apply_cancel(
+    s: &AppState,
+    c: &Caller,
+    req: partner::CancelRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let mut row = load_open(
-        &s,
-        &c,
+        s,
+        c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
+    same_appid(&row, appid)?;
     if is_paying(&row.order) && !s.world().behaviour.cancel_while_paying {
         // S12 and a field report (spec §8 G7): refused while collecting.
         return Err(ApiErr::param("当前订单状态不满足撤销条件")
@@ -231,8 +307,7 @@ pub(crate) async fn cancel(
     }
     revoke(&mut row.order);
     row.deduction_due_ms = None;
-    save(&s, row)?;
-    no_content()
+    save(s, row)
 }
 
 pub(crate) async fn complete(
@@ -240,13 +315,35 @@ pub(crate) async fn complete(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<partner::CompleteRequest>,
 ) -> Answer {
+    apply_complete(&s, &c, req, None)?;
+    no_content()
+}
+
+async fn direct_complete(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::CompleteRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(apply_complete(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// Applies complete to order `req.out_order_no` of sub-merchant `req.sub_mchid` (empty for a direct
+/// merchant, who names its `appid`).
+fn apply_complete(
+    s: &AppState,
+    c: &Caller,
+    req: partner::CompleteRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let mut row = load(
-        &s,
-        &c,
+        s,
+        c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         Some(req.service_id.as_str()),
     )?;
+    same_appid(&row, appid)?;
     // Spec §6.3 (complete needs DOING with USER_CONFIRM or MCH_COMPLETE) and §8 G6
     // (REVOKED or CREATED: INVALID_REQUEST 当前订单状态不合法).
     let illegal = |internal: u32, why: &str| {
@@ -274,7 +371,7 @@ pub(crate) async fn complete(
         }
         _ => return Err(illegal(271_302_262, "the order is in another state")),
     }
-    check_risk_cap(&s, req.service_id.as_str(), req.total_amount)?;
+    check_risk_cap(s, req.service_id.as_str(), req.total_amount)?;
     row.order.post_payments = req.post_payments.clone();
     row.order.post_discounts = req.post_discounts.clone().unwrap_or_default();
     if let Some(t) = &req.time_range {
@@ -284,9 +381,8 @@ pub(crate) async fn complete(
         row.order.location = req.location.clone();
     }
     row.deduction_due_ms =
-        complete_order(&mut row.order, req.total_amount).then(|| deduction_due(&s));
-    save(&s, row)?;
-    no_content()
+        complete_order(&mut row.order, req.total_amount).then(|| deduction_due(s));
+    save(s, row)
 }
 
 pub(crate) async fn modify(
@@ -301,13 +397,35 @@ pub(crate) async fn modify(
         ));
     }
     checked(req.validate_at(s.now()))?;
+    apply_modify(&s, &c, req, None)?;
+    no_content()
+}
+
+async fn direct_modify(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::ModifyRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(apply_modify(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// Applies modify to order `req.out_order_no` of sub-merchant `req.sub_mchid` (empty for a direct
+/// merchant, who names its `appid`).
+fn apply_modify(
+    s: &AppState,
+    c: &Caller,
+    req: partner::ModifyRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let mut row = load_open(
-        &s,
-        &c,
+        s,
+        c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
+    same_appid(&row, appid)?;
     if !is_paying(&row.order) {
         return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
             .why("modify is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
@@ -333,8 +451,7 @@ pub(crate) async fn modify(
     if !complete_order(&mut row.order, req.total_amount) {
         row.deduction_due_ms = None;
     }
-    save(&s, row)?;
-    no_content()
+    save(s, row)
 }
 
 pub(crate) async fn pay(
@@ -342,13 +459,35 @@ pub(crate) async fn pay(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<partner::PayRequest>,
 ) -> Answer {
+    apply_pay(&s, &c, req, None)?;
+    no_content()
+}
+
+async fn direct_pay(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::PayRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(apply_pay(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// Applies pay to order `req.out_order_no` of sub-merchant `req.sub_mchid` (empty for a direct
+/// merchant, who names its `appid`).
+fn apply_pay(
+    s: &AppState,
+    c: &Caller,
+    req: partner::PayRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let mut row = load_open(
-        &s,
-        &c,
+        s,
+        c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
+    same_appid(&row, appid)?;
     if !is_paying(&row.order) {
         return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
             .why("pay is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
@@ -356,8 +495,7 @@ pub(crate) async fn pay(
     }
     row.deduction_due_ms = Some(s.now_ms());
     row.deduction_error = None;
-    save(&s, row)?;
-    no_content()
+    save(s, row)
 }
 
 pub(crate) async fn sync(
@@ -365,13 +503,35 @@ pub(crate) async fn sync(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<partner::SyncRequest>,
 ) -> Answer {
+    apply_sync(&s, &c, req, None)?;
+    no_content()
+}
+
+async fn direct_sync(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Wx(req): Wx<direct::SyncRequest>,
+) -> Answer {
+    let appid = req.appid.clone();
+    Ok(Json(apply_sync(&s, &c, req.into(), Some(appid.as_str()))?).into_response())
+}
+
+/// Applies sync to order `req.out_order_no` of sub-merchant `req.sub_mchid` (empty for a direct
+/// merchant, who names its `appid`).
+fn apply_sync(
+    s: &AppState,
+    c: &Caller,
+    req: partner::SyncRequest,
+    appid: Option<&str>,
+) -> Result<ServiceOrder, ApiErr> {
     let mut row = load_open(
-        &s,
-        &c,
+        s,
+        c,
         req.sub_mchid.as_str(),
         req.out_order_no.as_str(),
         Some(req.service_id.as_str()),
     )?;
+    same_appid(&row, appid)?;
     if !is_paying(&row.order) {
         return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
             .why("sync is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")
@@ -384,6 +544,5 @@ pub(crate) async fn sync(
         None,
     );
     row.deduction_due_ms = None;
-    save(&s, row)?;
-    no_content()
+    save(s, row)
 }

@@ -131,6 +131,20 @@ pub(super) fn load(
     Ok(row)
 }
 
+/// A direct merchant's call names its `appid`: an order under another appid is not found.
+pub(super) fn same_appid(row: &OrderRow, appid: Option<&str>) -> Result<(), ApiErr> {
+    match appid {
+        Some(a) if row.order.appid.as_ref().is_some_and(|x| x.as_str() != a) => {
+            Err(ApiErr::not_found().why(format!(
+                "order {} was made under appid {}, not {a}",
+                row.order.out_order_no.as_str(),
+                row.order.appid.as_ref().map_or("", |x| x.as_str())
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A need-confirm order left `CREATED` for 30 days (of business time) is `EXPIRED`
 /// (lifecycle spec §3.9), seen the next time it is read.
 pub(crate) const CREATED_EXPIRES_MS: i64 = 30 * 86_400_000;
@@ -187,7 +201,8 @@ fn terminal_error(o: &ServiceOrder) -> Option<ApiErr> {
     }
 }
 
-pub(super) fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
+/// Saves `row` and answers its order.
+pub(super) fn save(s: &AppState, mut row: OrderRow) -> Result<ServiceOrder, ApiErr> {
     row.updated_ms = s.now_ms();
     if !s.store().update_order(&row, None)? {
         return Err(ApiErr::system("系统繁忙，请使用相同参数重试")
@@ -196,7 +211,7 @@ pub(super) fn save(s: &AppState, mut row: OrderRow) -> Result<(), ApiErr> {
     if let Some(due) = row.deduction_due_ms {
         s.wake_worker_at(due);
     }
-    Ok(())
+    Ok(row.order)
 }
 
 /// Cancels an order. A collection that was pending stops: nothing more is to be paid

@@ -426,6 +426,7 @@ async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
     use wechatpay_models::v3::payscore::partner::permissions as pp;
     use wechatpay_models::v3::payscore::partner::serviceorder as so;
     use wechatpay_models::v3::payscore::permissions as dp;
+    use wechatpay_models::v3::payscore::serviceorder as ds;
 
     let env = env().await;
     let no = unique("RP");
@@ -441,6 +442,14 @@ async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
     };
     let lines =
         serde_json::json!({"post_payments": [{"name": "x", "amount": 1}], "total_amount": 1});
+    let direct_body = |extra: serde_json::Value| {
+        let mut b =
+            serde_json::json!({"appid": ids.appid.as_str(), "service_id": svc, "reason": "r"});
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
     let cases = [
         (
             so::CancelRequest::PATH,
@@ -452,7 +461,11 @@ async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
             "out_order_no",
             order_body(lines.clone()),
         ),
-        (so::ModifyRequest::PATH, "out_order_no", order_body(lines)),
+        (
+            so::ModifyRequest::PATH,
+            "out_order_no",
+            order_body(lines.clone()),
+        ),
         (
             so::PayRequest::PATH,
             "out_order_no",
@@ -462,6 +475,33 @@ async fn a_path_parameter_repeated_in_the_body_is_refused_on_every_endpoint() {
             so::SyncRequest::PATH,
             "out_order_no",
             order_body(
+                serde_json::json!({"type": "Order_Paid", "detail": {"paid_time": "20250301"}}),
+            ),
+        ),
+        (
+            ds::CancelRequest::PATH,
+            "out_order_no",
+            direct_body(serde_json::json!({})),
+        ),
+        (
+            ds::CompleteRequest::PATH,
+            "out_order_no",
+            direct_body(lines.clone()),
+        ),
+        (
+            ds::ModifyRequest::PATH,
+            "out_order_no",
+            direct_body(lines.clone()),
+        ),
+        (
+            ds::PayRequest::PATH,
+            "out_order_no",
+            direct_body(serde_json::json!({})),
+        ),
+        (
+            ds::SyncRequest::PATH,
+            "out_order_no",
+            direct_body(
                 serde_json::json!({"type": "Order_Paid", "detail": {"paid_time": "20250301"}}),
             ),
         ),

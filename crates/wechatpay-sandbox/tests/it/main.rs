@@ -7,6 +7,7 @@ mod attacks;
 mod auth;
 mod browser;
 mod console;
+mod direct;
 mod family;
 mod fidelity;
 mod interop;

@@ -22,6 +22,22 @@ pub struct CancelRequest {
 
 setters!(CancelRequest { out_order_no: OutOrderNo, sub_mchid: MchId, reason: String; service_id: ServiceId });
 
+impl CancelRequest {
+    /// The rules of both modes, with `who` the merchant's field (`/sub_mchid` here,
+    /// `/appid` for a direct merchant) and its value.
+    pub(crate) fn check(&self, c: &mut Check, who: (&str, &str)) {
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max(who.0, who.1, 32);
+        c.opt_max(
+            "/service_id",
+            self.service_id.as_ref().map(ServiceId::as_str),
+            32,
+        );
+        c.required_max("/reason", &self.reason, 50);
+        c.no_four_byte_chars_in(self);
+    }
+}
+
 impl Endpoint for CancelRequest {
     const METHOD: http::Method = http::Method::POST;
     const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/cancel";
@@ -33,15 +49,7 @@ impl Endpoint for CancelRequest {
 
     fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
-        c.out_order_no("/out_order_no", self.out_order_no.as_str());
-        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
-        c.opt_max(
-            "/service_id",
-            self.service_id.as_ref().map(ServiceId::as_str),
-            32,
-        );
-        c.required_max("/reason", &self.reason, 50);
-        c.no_four_byte_chars_in(self);
+        self.check(&mut c, ("/sub_mchid", self.sub_mchid.as_str()));
         c.finish()
     }
 }

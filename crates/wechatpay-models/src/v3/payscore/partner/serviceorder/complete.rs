@@ -43,6 +43,29 @@ pub struct CompleteRequest {
 
 setters!(CompleteRequest { out_order_no: OutOrderNo, sub_mchid: MchId, service_id: ServiceId, post_payments: Vec<PostPayment>, total_amount: Fen; post_discounts: Vec<PostDiscount>, time_range: TimeRange, location: Location, profit_sharing: bool, goods_tag: String });
 
+impl CompleteRequest {
+    /// The rules of both modes, with `who` the merchant's field (`/sub_mchid` here,
+    /// `/appid` for a direct merchant) and its value.
+    pub(crate) fn check(&self, c: &mut Check, who: (&str, &str), now: i64) {
+        c.out_order_no("/out_order_no", self.out_order_no.as_str());
+        c.required_max(who.0, who.1, 32);
+        c.required_max("/service_id", self.service_id.as_str(), 32);
+        check_bill(
+            c,
+            &self.post_payments,
+            self.post_discounts.as_deref().unwrap_or_default(),
+            self.total_amount,
+            MAX_DISCOUNTS,
+        );
+        if let Some(t) = &self.time_range {
+            check_time_range(c, t, now, false);
+        }
+        check_location(c, self.location.as_ref());
+        c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
+        c.no_four_byte_chars_in(self);
+    }
+}
+
 impl Endpoint for CompleteRequest {
     const METHOD: http::Method = http::Method::POST;
     const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/complete";
@@ -55,22 +78,7 @@ impl Endpoint for CompleteRequest {
     /// R1, R2, R4–R8 (at most 30 discounts here), lengths, no 4-byte UTF-8.
     fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
-        c.out_order_no("/out_order_no", self.out_order_no.as_str());
-        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
-        c.required_max("/service_id", self.service_id.as_str(), 32);
-        check_bill(
-            &mut c,
-            &self.post_payments,
-            self.post_discounts.as_deref().unwrap_or_default(),
-            self.total_amount,
-            MAX_DISCOUNTS,
-        );
-        if let Some(t) = &self.time_range {
-            check_time_range(&mut c, t, now, false);
-        }
-        check_location(&mut c, self.location.as_ref());
-        c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
-        c.no_four_byte_chars_in(self);
+        self.check(&mut c, ("/sub_mchid", self.sub_mchid.as_str()), now);
         c.finish()
     }
 }

@@ -83,25 +83,19 @@ pub struct CreateRequest {
 
 setters!(CreateRequest { service_id: ServiceId, appid: AppId, sub_mchid: MchId, out_order_no: OutOrderNo, service_introduction: String, risk_fund: RiskFund, time_range: TimeRange, notify_url: String; sub_appid: AppId, post_payments: Vec<PostPayment>, post_discounts: Vec<PostDiscount>, location: Location, attach: String, openid: OpenId, sub_openid: OpenId, need_user_confirm: bool });
 
-impl Endpoint for CreateRequest {
-    const METHOD: http::Method = http::Method::POST;
-    const PATH: &'static str = "/v3/payscore/partner/serviceorder";
-    const DEDUPLICATED_BY: Option<&'static str> = Some("out_order_no");
-    type Response = ServiceOrder;
-
-    /// Lengths, `out_order_no` charset, `risk_fund.name`, time formats (`OnAccept` allowed),
-    /// the bill lines' rules, `notify_url`, and for a no-confirm order
-    /// (`need_user_confirm = false`) exactly one of `openid` and `sub_openid`.
-    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
-        let mut c = Check::default();
+impl CreateRequest {
+    /// The rules of both modes; `sub_mchid` is `None` for a direct merchant.
+    pub(crate) fn check(&self, c: &mut Check, sub_mchid: Option<(&str, &str)>, now: i64) {
         c.required_max("/service_id", self.service_id.as_str(), 32);
         c.required_max("/appid", self.appid.as_str(), 32);
-        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        if let Some((field, value)) = sub_mchid {
+            c.required_max(field, value, 32);
+        }
         c.opt_max("/sub_appid", self.sub_appid.as_ref().map(AppId::as_str), 32);
         c.out_order_no("/out_order_no", self.out_order_no.as_str());
         c.required_max("/service_introduction", &self.service_introduction, 20);
         check_lines(
-            &mut c,
+            c,
             self.post_payments.as_deref().unwrap_or_default(),
             self.post_discounts.as_deref().unwrap_or_default(),
             MAX_DISCOUNTS,
@@ -129,9 +123,9 @@ impl Endpoint for CreateRequest {
         );
         // OnAccept only for orders the user confirms (lifecycle spec §3.2).
         let confirm = self.need_user_confirm != Some(false);
-        check_time_formats(&mut c, &self.time_range, confirm);
-        check_start_not_past(&mut c, &self.time_range.start_time, now);
-        check_location(&mut c, self.location.as_ref());
+        check_time_formats(c, &self.time_range, confirm);
+        check_start_not_past(c, &self.time_range.start_time, now);
+        check_location(c, self.location.as_ref());
         c.opt_max("/attach", self.attach.as_deref(), 256);
         c.notify_url("/notify_url", &self.notify_url);
         c.opt_max("/openid", self.openid.as_ref().map(OpenId::as_str), 128);
@@ -151,6 +145,21 @@ impl Endpoint for CreateRequest {
             );
         }
         c.no_four_byte_chars_in(self);
+    }
+}
+
+impl Endpoint for CreateRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder";
+    const DEDUPLICATED_BY: Option<&'static str> = Some("out_order_no");
+    type Response = ServiceOrder;
+
+    /// Lengths, `out_order_no` charset, `risk_fund.name`, time formats (`OnAccept` allowed),
+    /// the bill lines' rules, `notify_url`, and for a no-confirm order
+    /// (`need_user_confirm = false`) exactly one of `openid` and `sub_openid`.
+    fn validate_at(&self, now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        self.check(&mut c, Some(("/sub_mchid", self.sub_mchid.as_str())), now);
         c.finish()
     }
 }

@@ -33,20 +33,12 @@ pub struct ModifyRequest {
 
 setters!(ModifyRequest { out_order_no: OutOrderNo, sub_mchid: MchId, post_payments: Vec<PostPayment>, total_amount: Fen, reason: String; service_id: ServiceId, post_discounts: Vec<PostDiscount> });
 
-impl Endpoint for ModifyRequest {
-    const METHOD: http::Method = http::Method::POST;
-    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/modify";
-    type Response = ();
-
-    fn path_params(&self) -> Vec<(&'static str, &str)> {
-        vec![("out_order_no", self.out_order_no.as_str())]
-    }
-
-    /// R1, R2, R4–R6, R8 and the reason.
-    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
-        let mut c = Check::default();
+impl ModifyRequest {
+    /// The rules of both modes, with `who` the merchant's field (`/sub_mchid` here,
+    /// `/appid` for a direct merchant) and its value.
+    pub(crate) fn check(&self, c: &mut Check, who: (&str, &str)) {
         c.out_order_no("/out_order_no", self.out_order_no.as_str());
-        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.required_max(who.0, who.1, 32);
         match &self.service_id {
             Some(id) => c.required_max("/service_id", id.as_str(), 32),
             // Optional in the documents, but WeChat Pay answers NO_AUTH without it
@@ -60,13 +52,29 @@ impl Endpoint for ModifyRequest {
         }
         c.required_max("/reason", &self.reason, 50);
         check_bill(
-            &mut c,
+            c,
             &self.post_payments,
             self.post_discounts.as_deref().unwrap_or_default(),
             self.total_amount,
             MAX_DISCOUNTS,
         );
         c.no_four_byte_chars_in(self);
+    }
+}
+
+impl Endpoint for ModifyRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/modify";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    /// R1, R2, R4–R6, R8 and the reason.
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        self.check(&mut c, ("/sub_mchid", self.sub_mchid.as_str()));
         c.finish()
     }
 }

@@ -24,6 +24,31 @@ pub struct QueryRequest {
 
 setters!(QueryRequest { sub_mchid: MchId; out_order_no: OutOrderNo, query_id: String, service_id: ServiceId });
 
+impl QueryRequest {
+    /// The rules of both modes, with `who` the merchant's parameter (`sub_mchid` here,
+    /// `appid` for a direct merchant) and its value.
+    pub(crate) fn check(&self, c: &mut Check, who: (&str, &str)) {
+        c.required_max(who.0, who.1, 32);
+        c.opt_max(
+            "service_id",
+            self.service_id.as_ref().map(ServiceId::as_str),
+            32,
+        );
+        match (&self.out_order_no, &self.query_id) {
+            (Some(no), None) => c.out_order_no("out_order_no", no.as_str()),
+            (None, Some(q)) => {
+                c.required("query_id", q);
+            }
+            _ => c.push(
+                "out_order_no",
+                Rule::Required,
+                "give exactly one of out_order_no and query_id",
+                None,
+            ),
+        }
+    }
+}
+
 impl Endpoint for QueryRequest {
     const METHOD: http::Method = http::Method::GET;
     const PATH: &'static str = "/v3/payscore/partner/serviceorder";
@@ -48,24 +73,7 @@ impl Endpoint for QueryRequest {
     /// `sub_mchid`, and exactly one of `out_order_no` and `query_id`.
     fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
         let mut c = Check::default();
-        c.required_max("sub_mchid", self.sub_mchid.as_str(), 32);
-        c.opt_max(
-            "service_id",
-            self.service_id.as_ref().map(ServiceId::as_str),
-            32,
-        );
-        match (&self.out_order_no, &self.query_id) {
-            (Some(no), None) => c.out_order_no("out_order_no", no.as_str()),
-            (None, Some(q)) => {
-                c.required("query_id", q);
-            }
-            _ => c.push(
-                "out_order_no",
-                Rule::Required,
-                "give exactly one of out_order_no and query_id",
-                None,
-            ),
-        }
+        self.check(&mut c, ("sub_mchid", self.sub_mchid.as_str()));
         c.finish()
     }
 }

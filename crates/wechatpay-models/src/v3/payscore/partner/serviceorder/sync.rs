@@ -47,19 +47,12 @@ impl Default for SyncRequest {
 
 setters!(SyncRequest { out_order_no: OutOrderNo, sub_mchid: MchId, service_id: ServiceId, kind: String, detail: SyncDetail;  });
 
-impl Endpoint for SyncRequest {
-    const METHOD: http::Method = http::Method::POST;
-    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/sync";
-    type Response = ();
-
-    fn path_params(&self) -> Vec<(&'static str, &str)> {
-        vec![("out_order_no", self.out_order_no.as_str())]
-    }
-
-    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
-        let mut c = Check::default();
+impl SyncRequest {
+    /// The rules of both modes, with `who` the merchant's field (`/sub_mchid` here,
+    /// `/appid` for a direct merchant) and its value.
+    pub(crate) fn check(&self, c: &mut Check, who: (&str, &str)) {
         c.out_order_no("/out_order_no", self.out_order_no.as_str());
-        c.required_max("/sub_mchid", self.sub_mchid.as_str(), 32);
+        c.required_max(who.0, who.1, 32);
         c.required_max("/service_id", self.service_id.as_str(), 32);
         if self.kind != ORDER_PAID {
             c.push(
@@ -77,6 +70,21 @@ impl Endpoint for SyncRequest {
                 Some(self.detail.paid_time.clone().into()),
             );
         }
+    }
+}
+
+impl Endpoint for SyncRequest {
+    const METHOD: http::Method = http::Method::POST;
+    const PATH: &'static str = "/v3/payscore/partner/serviceorder/{out_order_no}/sync";
+    type Response = ();
+
+    fn path_params(&self) -> Vec<(&'static str, &str)> {
+        vec![("out_order_no", self.out_order_no.as_str())]
+    }
+
+    fn validate_at(&self, _now: i64) -> Result<(), ValidationErrors> {
+        let mut c = Check::default();
+        self.check(&mut c, ("/sub_mchid", self.sub_mchid.as_str()));
         c.finish()
     }
 }

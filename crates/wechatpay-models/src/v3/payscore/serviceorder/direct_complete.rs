@@ -1,11 +1,9 @@
-//! `v3/payscore/serviceorder/…`: the direct-merchant (普通商户) twin.
-
 use serde::{Deserialize, Serialize};
 
-use super::rules::{check_bill, check_location, check_time_range};
-use super::{Location, PostDiscount, PostPayment, ServiceOrder, TimeRange};
 use crate::endpoint::Endpoint;
 use crate::ids::{AppId, Fen, OpenId, OutOrderNo, ServiceId};
+use crate::v3::payscore::rules::{check_bill, check_location, check_time_range};
+use crate::v3::payscore::{Location, PostDiscount, PostPayment, ServiceOrder, TimeRange};
 use crate::validate::{Check, ValidationErrors};
 
 /// `POST /v3/payscore/serviceorder/direct-complete` for a direct merchant. Answers `200`
@@ -67,7 +65,7 @@ impl Endpoint for DirectCompleteRequest {
             &self.post_payments,
             self.post_discounts.as_deref().unwrap_or_default(),
             self.total_amount,
-            super::partner::serviceorder::MAX_DIRECT_COMPLETE_DISCOUNTS,
+            crate::v3::payscore::partner::serviceorder::MAX_DIRECT_COMPLETE_DISCOUNTS,
         );
         check_time_range(&mut c, &self.time_range, now, false);
         check_location(&mut c, self.location.as_ref());
