@@ -33,8 +33,11 @@ pub(crate) struct SignWith(pub(crate) String);
 
 pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let mut log = Entry::new(&s, &parts, started);
+    // The order a request is about, by the name its endpoint gives the field: a path
+    // parameter (as the router matched it) or a query parameter; else the body's, below.
+    log.row.out_order_no = order_key(&mut parts, &s).await;
     let b = &s.world().behaviour;
     let read = to_bytes(body, b.max_body_bytes);
     let read = match b.body_read_timeout_secs {
@@ -123,7 +126,7 @@ impl Entry {
                 id: 0,
                 at_ms: s.real_now_ms(),
                 method: parts.method.as_str().to_owned(),
-                out_order_no: out_order_no(&target, &[]),
+                out_order_no: None,
                 target,
                 status: 0,
                 code: None,
@@ -171,7 +174,9 @@ impl Entry {
                 .and_then(|v| v["code"].as_str().map(str::to_owned));
         }
         if r.out_order_no.is_none() {
-            r.out_order_no = out_order_no(&r.target, body);
+            r.out_order_no = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get(ORDER_KEY)?.as_str().map(str::to_owned));
         }
         if let Err(e) = s.store().log_request(&self.row, body, &logged) {
             tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot log the request");
@@ -213,27 +218,25 @@ fn shorten_signature(v: &str) -> String {
     )
 }
 
-/// The order a request is about: `/serviceorder/{out_order_no}/…`, `?out_order_no=`, or
-/// the body's `out_order_no`.
-fn out_order_no(target: &str, body: &[u8]) -> Option<String> {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if let Some(rest) = path.split("/serviceorder/").nth(1)
-        && let Some((no, _)) = rest.split_once('/')
-        && !no.is_empty()
+/// The field that keys the request log by order.
+const ORDER_KEY: &str = "out_order_no";
+
+/// `out_order_no` as a path parameter of the matched route or a query parameter.
+async fn order_key(parts: &mut Parts, s: &AppState) -> Option<String> {
+    if let Ok(params) = <axum::extract::RawPathParams as axum::extract::FromRequestParts<
+        AppState,
+    >>::from_request_parts(parts, s)
+    .await
+        && let Some((_, v)) = params.iter().find(|(k, _)| *k == ORDER_KEY)
     {
-        return Some(no.to_owned());
+        return Some(v.to_owned());
     }
-    if let Some(no) = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("out_order_no="))
-    {
-        return Some(no.to_owned());
-    }
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()?
-        .get("out_order_no")?
-        .as_str()
-        .map(str::to_owned)
+    let axum::extract::Query(query) =
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).ok()?;
+    query
+        .into_iter()
+        .find(|(k, _)| k == ORDER_KEY)
+        .map(|(_, v)| v)
 }
 
 pub(crate) fn with_request_id(mut r: Response) -> Response {

@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wechatpay_models::{ValidationErrors, Violation};
 
+/// What an API handler answers: its success, or WeChat's error.
+pub(crate) type Answer = Result<Response, ApiErr>;
+
 /// An error answer: status, `code`, `message` in WeChat Pay's own words, optional
 /// `detail` (where the sandbox puts its diagnosis, as WeChat puts field problems there),
 /// and the internal error number that ends the `Request-ID`.
@@ -141,23 +144,6 @@ pub(crate) fn checked(r: Result<(), ValidationErrors>) -> Result<(), ApiErr> {
         e.0.first()
             .map_or_else(|| ApiErr::param("参数错误"), ApiErr::violation)
     })
-}
-
-/// Parses a JSON body into `T`, answering `PARAM_ERROR` with the JSON pointer of the
-/// first problem, as WeChat does for malformed JSON, `null` values, wrong types and missing
-/// fields.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiErr> {
-    parse_body(body).map(|(t, _)| t)
-}
-
-/// [`parse_json`], also returning the body as JSON for checks the type cannot make.
-pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<(T, Value), ApiErr> {
-    let value = body_value(body)?;
-    let t = serde_path_to_error::deserialize(&value)
-        .map_err(|e| field_error(&e.path().to_string(), e.inner(), "body"))?;
-    Ok((t, value))
 }
 
 /// A field that does not deserialise (`path` as serde_path_to_error writes it), as

@@ -3,10 +3,9 @@
 //! `helpers`.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use wechatpay_models::Endpoint;
 use wechatpay_models::v3::payscore::partner::permissions as p;
@@ -15,13 +14,11 @@ use wechatpay_models::v3::payscore::permissions as d;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::checked;
-use crate::error::{ApiErr, parse_body};
+use crate::error::{Answer, ApiErr};
 use crate::payscore::{Family, check_permissions};
 use crate::store::{AuthorizationRow, AuthorizationState};
 use crate::util::rfc3339_beijing;
-use crate::wx::Wx;
-
-type Answer = Result<Response, ApiErr>;
+use crate::wx::{Decoded, Wx};
 
 /// An `apply_permissions_token` is valid one hour (lifecycle spec §2.2).
 pub(crate) const TOKEN_VALID_MS: i64 = 3_600_000;
@@ -185,8 +182,11 @@ fn of_user(
         })
 }
 
-async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
-    let (req, json): (p::ApplyPermissionsRequest, _) = parse_body(&body)?;
+async fn apply(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Decoded(req, json): Decoded<p::ApplyPermissionsRequest>,
+) -> Answer {
     checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),
@@ -207,9 +207,8 @@ async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body:
 async fn direct_apply(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Decoded(req, json): Decoded<d::ApplyPermissionsRequest>,
 ) -> Answer {
-    let (req, json): (d::ApplyPermissionsRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
     let scope = Scope {
         service_id: req.service_id.as_str(),

@@ -2,12 +2,10 @@
 //! REFUND.* callbacks, and the test hooks for outcomes and forced errors.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
-use wechatpay_models::Endpoint;
 use wechatpay_models::v3::refund::domestic::{
     QueryRefundRequest, Refund, RefundAmount, RefundChannel, RefundNotice, RefundRequest,
     RefundStatus,
@@ -16,13 +14,10 @@ use wechatpay_models::{Fen, MchId};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::checked;
-use crate::error::{ApiErr, parse_json};
+use crate::error::{Answer, ApiErr};
 use crate::store::{RefundRow, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
 use crate::wx::Wx;
-
-type Answer = Result<Response, ApiErr>;
 
 /// At most 50 partial refunds per transaction (lifecycle spec §4.2).
 pub(crate) const MAX_REFUNDS: i64 = 50;
@@ -85,12 +80,30 @@ fn forced_error(s: &AppState) -> Result<Option<ApiErr>, ApiErr> {
     ))
 }
 
-async fn apply(State(s): State<AppState>, Extension(c): Extension<Caller>, body: Bytes) -> Answer {
-    if let Some(e) = forced_error(&s)? {
-        return Err(e);
+/// Refuses a refund application with the error a test forced, before the request is read,
+/// as a failure of WeChat Pay's own would come.
+struct NotForced;
+
+impl axum::extract::FromRequestParts<AppState> for NotForced {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        s: &AppState,
+    ) -> Result<Self, ApiErr> {
+        match forced_error(s)? {
+            Some(e) => Err(e),
+            None => Ok(Self),
+        }
     }
-    let req: RefundRequest = parse_json(&body)?;
-    checked(req.validate_at(s.now()))?;
+}
+
+async fn apply(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    _: NotForced,
+    Wx(req): Wx<RefundRequest>,
+) -> Answer {
     let sub = req.sub_mchid.as_ref().map_or("", MchId::as_str);
     let tx = s
         .store()

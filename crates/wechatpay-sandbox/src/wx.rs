@@ -19,10 +19,12 @@ use crate::error::{ApiErr, body_value, checked, field_error, require_amounts};
 #[derive(Debug)]
 pub(crate) struct Wx<E>(pub(crate) E);
 
-/// As [`Wx`] without the validation, for a handler whose refusals come in another order
-/// (modify: WeChat Pay's `NO_AUTH` for a missing `service_id` comes first).
+/// As [`Wx`] without the validation, with the body as JSON (`Null` for a request without
+/// one): for a handler whose refusals come in another order (modify: WeChat Pay's
+/// `NO_AUTH` for a missing `service_id` comes first; bills: `INVALID_REQUEST` for a day out
+/// of range) or that keeps the body (create, direct-complete, pre-authorization).
 #[derive(Debug)]
-pub(crate) struct Decoded<E>(pub(crate) E);
+pub(crate) struct Decoded<E>(pub(crate) E, pub(crate) Value);
 
 impl<E> FromRequest<AppState> for Wx<E>
 where
@@ -31,7 +33,7 @@ where
     type Rejection = ApiErr;
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, ApiErr> {
-        let Decoded(req) = Decoded::<E>::from_request(req, s).await?;
+        let Decoded(req, _) = Decoded::<E>::from_request(req, s).await?;
         checked(req.validate_at(s.now()))?;
         Ok(Self(req))
     }
@@ -79,7 +81,7 @@ where
             }
             other => ApiErr::param_field("/", None, &other.to_string(), "body"),
         })?;
-        Ok(Self(req))
+        Ok(Self(req, json))
     }
 }
 

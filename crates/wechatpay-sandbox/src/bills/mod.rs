@@ -13,12 +13,11 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-
-use axum::Json;
 use serde_json::json;
 use wechatpay_models::v3::bill::{
     FundFlowBillRequest, SubMerchantFundFlowBillRequest, TradeBillRequest, beijing_day,
@@ -27,15 +26,14 @@ use wechatpay_models::v3::bill::{
 
 use crate::AppState;
 use crate::auth::{Caller, Unsigned};
-use crate::error::ApiErr;
+use crate::error::{Answer, ApiErr};
 use crate::store::StoreError;
 use crate::util::random_hex;
+use crate::wx::Decoded;
 
 mod layout;
 
 use layout::{Kind, fund_flow_bill, trade_bill, write_bill};
-
-type Answer = Result<Response, ApiErr>;
 
 /// The download path of bill files.
 pub(crate) const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
@@ -107,10 +105,7 @@ fn invalid(issue: impl Into<String>) -> ApiErr {
 
 /// The day `bill_date` names, if a bill of it can be asked for at `now` (§5.1, §5.3):
 /// `[start, end)` in unix ms.
-fn bill_day(s: &AppState, q: &HashMap<String, String>) -> Result<(i64, i64), ApiErr> {
-    let raw = q
-        .get("bill_date")
-        .ok_or_else(|| query_param("bill_date", "bill_date is required (yyyy-MM-dd)"))?;
+fn bill_day(s: &AppState, raw: &str) -> Result<(i64, i64), ApiErr> {
     bill_window(raw, s.now(), s.world().behaviour.bill_ready_hour)
 }
 
@@ -142,9 +137,9 @@ fn bill_window(raw: &str, now: i64, ready_hour: u32) -> Result<(i64, i64), ApiEr
 }
 
 /// `bill_type` of a trade bill: ALL (the default), SUCCESS or REFUND.
-fn trade_kind(q: &HashMap<String, String>) -> Result<Kind, ApiErr> {
+fn trade_kind(bill_type: Option<&str>) -> Result<Kind, ApiErr> {
     Ok(
-        match one_of(q, "bill_type", &["ALL", "SUCCESS", "REFUND"])?.as_deref() {
+        match one_of("bill_type", bill_type, &["ALL", "SUCCESS", "REFUND"])? {
             Some("SUCCESS") => Kind::Success,
             Some("REFUND") => Kind::Refund,
             _ => Kind::All,
@@ -152,17 +147,18 @@ fn trade_kind(q: &HashMap<String, String>) -> Result<Kind, ApiErr> {
     )
 }
 
-fn one_of(
-    q: &HashMap<String, String>,
+/// `value` of query parameter `field`, if given, when it is one of `allowed`.
+fn one_of<'a>(
     field: &str,
+    value: Option<&'a str>,
     allowed: &[&str],
-) -> Result<Option<String>, ApiErr> {
-    match q.get(field) {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(query_param(
+) -> Result<Option<&'a str>, ApiErr> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(query_param(
             field,
             &format!("{field} must be one of {}", allowed.join(", ")),
         )),
-        v => Ok(v.cloned()),
+        v => Ok(v),
     }
 }
 
@@ -178,12 +174,12 @@ fn no_statement(issue: &str) -> ApiErr {
 async fn tradebill(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Query(q): Query<HashMap<String, String>>,
+    Decoded(q, _): Decoded<TradeBillRequest>,
 ) -> Answer {
-    let day = bill_day(&s, &q)?;
-    let kind = trade_kind(&q)?;
-    let gzip = one_of(&q, "tar_type", &["GZIP"])?.is_some();
-    let sub = q.get("sub_mchid").cloned();
+    let day = bill_day(&s, &q.bill_date)?;
+    let kind = trade_kind(q.bill_type.as_deref())?;
+    let gzip = one_of("tar_type", q.tar_type.as_deref(), &["GZIP"])?.is_some();
+    let sub = q.sub_mchid.map(String::from);
     if let Some(sub) = &sub {
         let known = s
             .world()
@@ -212,11 +208,15 @@ async fn tradebill(
 
 async fn fundflowbill(
     State(s): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Decoded(q, _): Decoded<FundFlowBillRequest>,
 ) -> Answer {
-    bill_day(&s, &q)?;
-    one_of(&q, "account_type", &["BASIC", "OPERATION", "FEES"])?;
-    one_of(&q, "tar_type", &["GZIP"])?;
+    bill_day(&s, &q.bill_date)?;
+    one_of(
+        "account_type",
+        q.account_type.as_deref(),
+        &["BASIC", "OPERATION", "FEES"],
+    )?;
+    one_of("tar_type", q.tar_type.as_deref(), &["GZIP"])?;
     Err(no_statement(
         "the sandbox keeps no movements of the service provider's own accounts (payments settle to sub-merchants): ask for sub-merchant-fundflowbill",
     ))
@@ -225,29 +225,27 @@ async fn fundflowbill(
 async fn sub_fundflowbill(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Query(q): Query<HashMap<String, String>>,
+    Decoded(q, _): Decoded<SubMerchantFundFlowBillRequest>,
 ) -> Answer {
-    let sub = q
-        .get("sub_mchid")
-        .cloned()
-        .ok_or_else(|| query_param("sub_mchid", "sub_mchid is required"))?;
-    let day = bill_day(&s, &q)?;
+    let sub = String::from(q.sub_mchid);
+    let day = bill_day(&s, &q.bill_date)?;
     let account = one_of(
-        &q,
         "account_type",
+        Some(&q.account_type),
         &["BASIC", "OPERATION", "FEES", "DEPOSIT"],
     )?
-    .ok_or_else(|| query_param("account_type", "account_type is required"))?;
-    match one_of(&q, "algorithm", &["AEAD_AES_256_GCM", "SM4_GCM"])?.as_deref() {
-        None => return Err(query_param("algorithm", "algorithm is required")),
-        Some("SM4_GCM") => {
-            return Err(invalid(
-                "the sandbox encrypts bills with AEAD_AES_256_GCM only",
-            ));
-        }
-        Some(_) => {}
+    .unwrap_or_default();
+    let algorithm = one_of(
+        "algorithm",
+        Some(&q.algorithm),
+        &["AEAD_AES_256_GCM", "SM4_GCM"],
+    )?;
+    if algorithm == Some("SM4_GCM") {
+        return Err(invalid(
+            "the sandbox encrypts bills with AEAD_AES_256_GCM only",
+        ));
     }
-    let gzip = one_of(&q, "tar_type", &["GZIP"])?.is_some();
+    let gzip = one_of("tar_type", q.tar_type.as_deref(), &["GZIP"])?.is_some();
     let provider_cert_key = {
         let w = s.world();
         let p = w.providers.get(&c.mchid);
@@ -436,7 +434,7 @@ pub(crate) async fn console_bill(
             .cloned()
             .unwrap_or_default(),
     };
-    let kind = trade_kind(&q)?;
+    let kind = trade_kind(q.get("bill_type").map(String::as_str))?;
     let (path, _) = s.bill_file();
     let (m, s2) = (mchid.clone(), s.clone());
     generate(

@@ -1,10 +1,9 @@
 //! The Pay Score service-order family: routes and handlers. The rules are in `rules`, the
 //! state machine in `state`.
 
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use wechatpay_models::Endpoint;
@@ -15,7 +14,7 @@ use wechatpay_models::v3::payscore::{
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiErr, checked, parse_body, require_amounts};
+use crate::error::{Answer, ApiErr, checked};
 use crate::wx::{Decoded, Wx};
 
 pub(crate) mod rules;
@@ -27,8 +26,6 @@ use state::{
     complete_order, deduction_due, insert_or_reenter, is_paying, load, load_open, mark_paid,
     new_row, order_from, revoke, same_appid, save,
 };
-
-type Answer = Result<Response, ApiErr>;
 
 /// A need-confirm order's `package` is valid one hour (lifecycle spec §3.2).
 pub(crate) const PACKAGE_VALID_MS: i64 = 3_600_000;
@@ -76,10 +73,8 @@ fn no_content() -> Answer {
 pub(crate) async fn partner_direct_complete(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Decoded(req, json): Decoded<partner::DirectCompleteRequest>,
 ) -> Answer {
-    let (req, json): (partner::DirectCompleteRequest, _) = parse_body(&body)?;
-    require_amounts(&json)?;
     first_violation(
         &s,
         req.validate_at(s.now()),
@@ -116,10 +111,8 @@ pub(crate) async fn partner_direct_complete(
 pub(crate) async fn direct_direct_complete(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Decoded(req, json): Decoded<direct::DirectCompleteRequest>,
 ) -> Answer {
-    let (req, json): (direct::DirectCompleteRequest, _) = parse_body(&body)?;
-    require_amounts(&json)?;
     first_violation(
         &s,
         req.validate_at(s.now()),
@@ -145,9 +138,8 @@ pub(crate) async fn direct_direct_complete(
 pub(crate) async fn create(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Decoded(req, json): Decoded<partner::CreateRequest>,
 ) -> Answer {
-    let (req, json): (partner::CreateRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
     let sub = req.sub_mchid.clone();
     Ok(Json(create_order(
@@ -163,9 +155,8 @@ pub(crate) async fn create(
 async fn direct_create(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    body: Bytes,
+    Decoded(req, json): Decoded<direct::CreateRequest>,
 ) -> Answer {
-    let (req, json): (direct::CreateRequest, _) = parse_body(&body)?;
     checked(req.validate_at(s.now()))?;
     Ok(Json(create_order(&s, &c, req.into(), None, json.to_string())?).into_response())
 }
@@ -388,7 +379,7 @@ fn apply_complete(
 pub(crate) async fn modify(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
-    Decoded(req): Decoded<partner::ModifyRequest>,
+    Decoded(req, _): Decoded<partner::ModifyRequest>,
 ) -> Answer {
     if req.service_id.is_none() {
         // A field report (spec §8 G2, WxJava #3664): production refuses modify without it.

@@ -57,6 +57,17 @@ async fn every_request_is_logged_with_its_answer() {
         format!("/v3/payscore/partner/serviceorder/{no}/cancel")
     );
     assert_eq!(latest["out_order_no"], no.as_str());
+    // And one that names it in the query.
+    let ids = &env.g.client.ids;
+    let query = wechatpay_models::v3::payscore::partner::serviceorder::QueryRequest::default()
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(&no);
+    client.send(&query).await.unwrap();
+    let latest = &log(&env).await[0];
+    assert_eq!(
+        (latest["method"].as_str(), latest["out_order_no"].as_str()),
+        (Some("GET"), Some(no.as_str()))
+    );
     let one = reqwest::get(format!(
         "{}/_sandbox/api/requests/{}",
         env.sandbox.base_url(),
