@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
-use crate::auth::{Caller, SignWith};
-use crate::error::ApiErr;
+use crate::edge::auth::{Caller, SignWith};
+use crate::edge::error::ApiErr;
 
 /// The path, as the protocol layer names it.
 pub(crate) const PATH: &str = wechatpay_core::certificates::PATH;

@@ -13,11 +13,11 @@ use wechatpay_models::v3::refund::domestic::{
 use wechatpay_models::{Fen, MchId};
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::{Answer, ApiErr};
+use crate::edge::auth::Caller;
+use crate::edge::error::{Answer, ApiErr};
+use crate::edge::wx::Wx;
 use crate::store::{RefundRow, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
-use crate::wx::Wx;
 
 /// At most 50 partial refunds per transaction (lifecycle spec §4.2).
 pub(crate) const MAX_REFUNDS: i64 = 50;

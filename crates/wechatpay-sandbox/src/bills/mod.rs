@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use axum::Json;
@@ -25,69 +24,21 @@ use wechatpay_models::v3::bill::{
 };
 
 use crate::AppState;
-use crate::auth::{Caller, Unsigned};
-use crate::error::{Answer, ApiErr};
+use crate::edge::auth::{Caller, Unsigned};
+use crate::edge::error::{Answer, ApiErr};
+use crate::edge::wx::Decoded;
 use crate::store::StoreError;
 use crate::util::random_hex;
-use crate::wx::Decoded;
 
 mod layout;
+pub(crate) mod links;
 
 use layout::{Kind, fund_flow_bill, trade_bill, write_bill};
 
+use links::Link;
+
 /// The download path of bill files.
 pub(crate) const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
-
-/// Bill files waiting to be downloaded, by token.
-#[derive(Debug)]
-pub(crate) struct Links {
-    dir: tempfile::TempDir,
-    map: Mutex<HashMap<String, Link>>,
-}
-
-#[derive(Debug)]
-struct Link {
-    path: PathBuf,
-    mchid: String,
-    expires_ms: i64,
-    gzip: bool,
-}
-
-impl Links {
-    /// A new folder for bill files, created exclusively under a random name and open to
-    /// its owner only (never a folder planted in the shared temporary directory).
-    pub(crate) fn new() -> Result<Self, crate::SandboxError> {
-        let dir = tempfile::Builder::new()
-            .prefix("wxpay-sandbox-bills-")
-            .tempdir()
-            .map_err(|e| crate::SandboxError::io("cannot create a folder for bill files", e))?;
-        Ok(Self {
-            dir,
-            map: Mutex::new(HashMap::new()),
-        })
-    }
-
-    pub(crate) fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Link>> {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Forgets links expired at `now_ms` and removes their files.
-    pub(crate) fn prune(&self, now_ms: i64) {
-        self.lock().retain(|_, l| {
-            let keep = l.expires_ms > now_ms;
-            if !keep {
-                let _ = std::fs::remove_file(&l.path);
-            }
-            keep
-        });
-    }
-}
 
 handles! {
     TradeBillRequest => tradebill;
@@ -305,13 +256,13 @@ impl AppState {
     /// with the sandbox).
     #[must_use]
     pub fn bill_dir(&self) -> &std::path::Path {
-        self.inner.bills.dir()
+        self.bill_links().dir()
     }
 
     /// The base URL of the links the sandbox gives out: `public_url`, else the listening
     /// address (never a request's `Host`).
     pub(crate) fn public_url(&self) -> String {
-        match (&self.inner.world.public_url, self.inner.addr.get()) {
+        match (&self.world().public_url, self.addr()) {
             (Some(u), _) => u.clone(),
             (None, Some(a)) => format!("http://{a}"),
             (None, None) => "http://127.0.0.1".into(),
@@ -320,10 +271,10 @@ impl AppState {
 
     /// A fresh bill file path and its token.
     fn bill_file(&self) -> (PathBuf, String) {
-        let links = &self.inner.bills;
+        let links = self.bill_links();
         links.prune(self.now_ms());
         let token = random_hex(24).to_lowercase();
-        (links.dir.path().join(&token), token)
+        (links.dir().join(&token), token)
     }
 }
 
@@ -341,7 +292,7 @@ fn link_json(
         if gzip { "&tartype=gzip" } else { "" }
     );
     let valid_ms = i64::try_from(s.world().behaviour.bill_link_valid_secs).unwrap_or(300) * 1000;
-    s.inner.bills.lock().insert(
+    s.bill_links().lock().insert(
         token,
         Link {
             path,
@@ -383,7 +334,7 @@ pub(crate) async fn download(
     };
     let token = q.get("token").ok_or_else(expired)?;
     let (path, gzip) = {
-        let links = s.inner.bills.lock();
+        let links = s.bill_links().lock();
         let l = links
             .get(token)
             .filter(|l| l.expires_ms > s.now_ms())

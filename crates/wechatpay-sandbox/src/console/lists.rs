@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{action, esc, page, when};
 use crate::AppState;
-use crate::error::ApiErr;
+use crate::edge::error::ApiErr;
 use crate::store::AuthorizationState;
 
 pub(crate) async fn home(State(s): State<AppState>) -> Response {
@@ -116,7 +116,10 @@ pub(crate) async fn refunds(
     State(s): State<AppState>,
     Query(q): Query<Before>,
 ) -> Result<Response, ApiErr> {
-    let before = q.before.as_deref().and_then(crate::web::parse_cursor);
+    let before = q
+        .before
+        .as_deref()
+        .and_then(crate::console::api::parse_cursor);
     let found = s.store().list_refunds(before, 50)?;
     let mut b = String::from(
         "<h1>Refunds</h1><table id=\"refunds\"><thead><tr><th>applied (Beijing)</th><th>out_refund_no</th>\

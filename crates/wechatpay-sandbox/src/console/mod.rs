@@ -10,6 +10,8 @@ use axum::routing::get;
 
 use crate::AppState;
 
+pub(crate) mod api;
+pub(crate) mod helpers;
 mod lists;
 mod orders;
 mod requests;
@@ -22,8 +24,9 @@ pub(crate) fn routes() -> Router<AppState> {
         // Generating a bill costs CPU: not for <img> tags on other sites.
         .route(
             "/_sandbox/bill",
-            get(crate::bills::console_bill)
-                .route_layer(axum::middleware::from_fn(crate::helpers::same_origin)),
+            get(crate::bills::console_bill).route_layer(axum::middleware::from_fn(
+                crate::console::helpers::same_origin,
+            )),
         )
         .route("/_sandbox/orders", get(orders::list))
         .route("/_sandbox/orders/{id}", get(orders::show))
@@ -44,11 +47,11 @@ impl AppState {
             Some((n, p)) if !p.contains(']') => (n, p.parse::<u16>().ok()),
             _ => (host.as_str(), None),
         };
-        let allowed = &self.inner.world.allowed_hosts;
+        let allowed = &self.world().allowed_hosts;
         if allowed.iter().any(|a| *a == host || *a == name) {
             return true;
         }
-        let Some(addr) = self.inner.addr.get() else {
+        let Some(addr) = self.addr() else {
             return false;
         };
         let port_ok = port.unwrap_or(80) == addr.port();
@@ -65,7 +68,7 @@ impl AppState {
 /// cookie; or `Authorization: Bearer`).
 pub(crate) async fn access(
     State(s): State<AppState>,
-    peer: Option<axum::Extension<crate::helpers::Peer>>,
+    peer: Option<axum::Extension<crate::console::helpers::Peer>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -247,158 +250,4 @@ fn when(ms: i64) -> String {
         t.get(..19).unwrap_or(&t).replace('T', " "),
         ms.rem_euclid(1000)
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use tower::ServiceExt as _;
-
-    use crate::helpers::Peer;
-
-    const TOKEN: &str = "0123456789abcdef-console";
-
-    async fn get(
-        app: &axum::Router,
-        uri: &str,
-        from: &str,
-        extra: Option<(&'static str, &str)>,
-    ) -> axum::response::Response {
-        let mut r = Request::get(uri)
-            .header("host", "sandbox.test")
-            .body(Body::empty())
-            .unwrap();
-        r.extensions_mut().insert(Peer(from.parse().unwrap()));
-        if let Some((k, v)) = extra {
-            r.headers_mut().insert(k, v.parse().unwrap());
-        }
-        app.clone().oneshot(r).await.unwrap()
-    }
-
-    async fn app(token: Option<&str>) -> axum::Router {
-        let g = crate::generate(crate::now()).unwrap();
-        let mut c = g.config;
-        c.database = ":memory:".into();
-        c.console_token = token.map(str::to_owned);
-        c.allowed_hosts = vec!["Sandbox.Test".into()];
-        crate::app(crate::AppState::new(&c, ".".as_ref()).unwrap())
-    }
-
-    #[tokio::test]
-    async fn only_this_sandboxs_host_names_are_answered() {
-        let g = crate::generate(crate::now()).unwrap();
-        let mut c = g.config;
-        c.database = ":memory:".into();
-        c.allowed_hosts = vec!["sandbox.internal:9000".into(), "dev.example".into()];
-        let s = crate::AppState::new(&c, ".".as_ref()).unwrap();
-        assert!(!s.is_own_host("127.0.0.1:8780"), "not listening yet");
-        s.inner.addr.set("127.0.0.1:8780".parse().unwrap()).unwrap();
-        for ok in [
-            "127.0.0.1:8780",
-            "localhost:8780",
-            "LOCALHOST:8780",
-            "[::1]:8780",
-            "sandbox.internal:9000",
-            "dev.example",
-            "dev.example:443",
-        ] {
-            assert!(s.is_own_host(ok), "{ok}");
-        }
-        for refused in [
-            "attacker.example:8780", // DNS rebinding: the page's own name
-            "127.0.0.1:8781",
-            "localhost",
-            "sandbox.internal:9001",
-            "sandbox.internal",
-            "127.0.0.1.nip.io:8780",
-            "",
-        ] {
-            assert!(!s.is_own_host(refused), "{refused}");
-        }
-        let app = crate::app(s);
-        let mut r = Request::get("/_sandbox/api/clock")
-            .header("host", "attacker.example:8780")
-            .body(Body::empty())
-            .unwrap();
-        r.extensions_mut()
-            .insert(Peer("127.0.0.1:5000".parse().unwrap()));
-        let resp = app.clone().oneshot(r).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-        let mut r = Request::get("/_sandbox/api/clock")
-            .header("host", "localhost:8780")
-            .body(Body::empty())
-            .unwrap();
-        r.extensions_mut()
-            .insert(Peer("127.0.0.1:5000".parse().unwrap()));
-        assert_eq!(app.oneshot(r).await.unwrap().status(), StatusCode::OK);
-    }
-
-    #[tokio::test]
-    async fn other_machines_need_the_token() {
-        let open = app(None).await;
-        assert_eq!(
-            get(&open, "/_sandbox/orders", "127.0.0.1:5000", None)
-                .await
-                .status(),
-            StatusCode::OK
-        );
-        let far = "192.0.2.7:5000";
-        assert_eq!(
-            get(&open, "/_sandbox/orders", far, None).await.status(),
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            get(&open, "/_sandbox/api/orders", far, None).await.status(),
-            StatusCode::FORBIDDEN
-        );
-
-        let shut = app(Some(TOKEN)).await;
-        assert_eq!(
-            get(&shut, "/_sandbox/orders", far, None).await.status(),
-            StatusCode::FORBIDDEN
-        );
-        let wrong = get(
-            &shut,
-            "/_sandbox/orders?token=0123456789abcdef-wrong",
-            far,
-            None,
-        )
-        .await;
-        assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-        // The token in the address becomes a cookie, and leaves the address.
-        let r = get(
-            &shut,
-            &format!("/_sandbox/orders?state=DONE&token={TOKEN}"),
-            far,
-            None,
-        )
-        .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], "/_sandbox/orders?state=DONE");
-        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-            "{cookie}"
-        );
-        let pair = cookie.split(';').next().unwrap();
-        assert_eq!(
-            get(&shut, "/_sandbox/orders", far, Some(("cookie", pair)))
-                .await
-                .status(),
-            StatusCode::OK
-        );
-        let bearer = format!("Bearer {TOKEN}");
-        assert_eq!(
-            get(
-                &shut,
-                "/_sandbox/api/clock",
-                far,
-                Some(("authorization", &bearer))
-            )
-            .await
-            .status(),
-            StatusCode::OK
-        );
-    }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{action, esc, page, when};
 use crate::AppState;
-use crate::error::ApiErr;
+use crate::edge::error::ApiErr;
 use crate::store::{OrderFilter, OrderRecord};
 
 const PAGE_ROWS: u32 = 50;
@@ -111,7 +111,10 @@ pub(crate) async fn list(
     Query(f): Query<Filter>,
 ) -> Result<Response, ApiErr> {
     let filter = f.store_filter()?;
-    let before = f.before.as_deref().and_then(crate::web::parse_cursor);
+    let before = f
+        .before
+        .as_deref()
+        .and_then(crate::console::api::parse_cursor);
     let found = s.store().find_orders(&filter, before, PAGE_ROWS)?;
     let input = |name: &str, v: &Option<String>, hint: &str| {
         format!(

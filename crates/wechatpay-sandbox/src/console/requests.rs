@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{esc, page, when};
 use crate::AppState;
-use crate::error::ApiErr;
+use crate::edge::error::ApiErr;
 use crate::store::{RequestRow, SignatureCheck};
 
 const PAGE_ROWS: u32 = 50;

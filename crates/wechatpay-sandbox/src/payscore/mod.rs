@@ -13,10 +13,11 @@ use wechatpay_models::v3::payscore::{
 };
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::{Answer, ApiErr, checked};
-use crate::wx::{Decoded, Wx};
+use crate::edge::auth::Caller;
+use crate::edge::error::{Answer, ApiErr, checked};
+use crate::edge::wx::{Decoded, Wx};
 
+pub(crate) mod permissions;
 pub(crate) mod rules;
 pub(crate) mod state;
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use wechatpay_models::{Fen, Rule, ValidationErrors};
 
 use crate::AppState;
-use crate::error::ApiErr;
+use crate::edge::error::ApiErr;
 use crate::store::AuthorizationState;
 
 /// The first violation as WeChat reports it, after applying the configured discount cap.

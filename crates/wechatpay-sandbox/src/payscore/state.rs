@@ -9,8 +9,8 @@ use wechatpay_models::v3::payscore::{
 };
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiErr;
+use crate::edge::auth::Caller;
+use crate::edge::error::ApiErr;
 use crate::store::{Insert, OrderRow};
 use crate::util::{payscore_time, random_digits};
 

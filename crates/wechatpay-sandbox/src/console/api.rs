@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::error::ApiErr;
+use crate::edge::error::ApiErr;
 
 #[derive(Deserialize)]
 pub(crate) struct Limit {

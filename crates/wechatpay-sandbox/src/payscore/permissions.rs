@@ -12,13 +12,13 @@ use wechatpay_models::v3::payscore::partner::permissions as p;
 use wechatpay_models::v3::payscore::permissions as d;
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::checked;
-use crate::error::{Answer, ApiErr};
+use crate::edge::auth::Caller;
+use crate::edge::error::checked;
+use crate::edge::error::{Answer, ApiErr};
+use crate::edge::wx::{Decoded, Wx};
 use crate::payscore::{Family, check_permissions};
 use crate::store::{AuthorizationRow, AuthorizationState};
 use crate::util::rfc3339_beijing;
-use crate::wx::{Decoded, Wx};
 
 /// An `apply_permissions_token` is valid one hour (lifecycle spec §2.2).
 pub(crate) const TOKEN_VALID_MS: i64 = 3_600_000;

@@ -38,8 +38,8 @@ impl From<crate::store::StoreError> for Refused {
     }
 }
 
-impl From<crate::error::ApiErr> for Refused {
-    fn from(e: crate::error::ApiErr) -> Self {
+impl From<crate::edge::error::ApiErr> for Refused {
+    fn from(e: crate::edge::error::ApiErr) -> Self {
         Refused(e.status, format!("{}: {}", e.code, e.message))
     }
 }
@@ -207,8 +207,13 @@ async fn authorize(State(s): State<AppState>, Json(b): Json<UserBody>) -> Answer
     a.state = AuthorizationState::Available;
     a.success_ms = Some(now);
     a.token = None;
-    let callback =
-        crate::permissions::notified(&s, &a, true, "PAYSCORE.USER_OPEN_SERVICE", "授权成功")?;
+    let callback = crate::payscore::permissions::notified(
+        &s,
+        &a,
+        true,
+        "PAYSCORE.USER_OPEN_SERVICE",
+        "授权成功",
+    )?;
     s.store().update_authorization(&a, callback.as_ref())?;
     s.wake_worker_at(now);
     Ok(Json(
@@ -233,7 +238,7 @@ async fn revoke(State(s): State<AppState>, Json(b): Json<UserBody>) -> Answer {
         )?
         .ok_or_else(|| bad("this user has no authorization of this service"))?;
     let code = a.authorization_code.clone();
-    crate::permissions::end(&s, a, true)?;
+    crate::payscore::permissions::end(&s, a, true)?;
     Ok(Json(
         json!({ "authorization_code": code, "authorization_state": "UNAVAILABLE" }),
     ))

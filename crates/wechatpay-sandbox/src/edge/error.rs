@@ -1,10 +1,23 @@
 //! WeChat-shaped error answers.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wechatpay_models::{ValidationErrors, Violation};
+
+use crate::util::request_id;
+
+/// `r` with the `Request-ID` header WeChat Pay puts on every answer, its internal error
+/// number (`InternalCode`) at the end.
+pub(crate) fn with_request_id(mut r: Response) -> Response {
+    let code = r.extensions().get::<InternalCode>().map_or(0, |c| c.0);
+    if let Ok(v) = HeaderValue::from_str(&request_id(code)) {
+        r.headers_mut()
+            .insert(wechatpay_core::headers::REQUEST_ID, v);
+    }
+    r
+}
 
 /// What an API handler answers: its success, or WeChat's error.
 pub(crate) type Answer = Result<Response, ApiErr>;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use wechatpay_models::{BodyKind, DecodeRequestError, Endpoint};
 
 use crate::AppState;
-use crate::error::{ApiErr, body_value, checked, field_error, require_amounts};
+use crate::edge::error::{ApiErr, body_value, checked, field_error, require_amounts};
 
 /// The request of endpoint `E`: the JSON body checked (present, valid, no `null`, every
 /// payment and discount line with its amount), the path and query values added as its
@@ -97,7 +97,7 @@ pub(crate) trait Handled: Endpoint {
 /// `handles! { RequestType => handler_fn; … }`: which function answers each endpoint.
 macro_rules! handles {
     ($($Req:ty => $handler:expr;)*) => {
-        $(impl $crate::wx::Handled for $Req {
+        $(impl $crate::edge::wx::Handled for $Req {
             fn route(
                 method: axum::routing::MethodFilter,
             ) -> axum::routing::MethodRouter<$crate::AppState> {

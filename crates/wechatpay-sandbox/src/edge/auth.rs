@@ -10,7 +10,7 @@ use serde_json::json;
 use wechatpay_core::{Authorization, ResponseSignature, SIGNATURE_TYPE, SignableRequest, headers};
 
 use crate::AppState;
-use crate::error::{ApiErr, InternalCode};
+use crate::edge::error::{ApiErr, InternalCode, with_request_id};
 use crate::store::SignatureCheck;
 use crate::util::{random_hex, request_id};
 
@@ -71,8 +71,7 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
         }
     };
     let state = s.clone();
-    s.inner
-        .admission
+    s.admission()
         .run(async move {
             let s = state;
             let resp = match check(&s, &parts, &bytes, &mut log) {
@@ -239,14 +238,6 @@ async fn order_key(parts: &mut Parts, s: &AppState) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-pub(crate) fn with_request_id(mut r: Response) -> Response {
-    let code = r.extensions().get::<InternalCode>().map_or(0, |c| c.0);
-    if let Ok(v) = HeaderValue::from_str(&request_id(code)) {
-        r.headers_mut().insert(headers::REQUEST_ID, v);
-    }
-    r
-}
-
 fn check(s: &AppState, parts: &Parts, body: &[u8], log: &mut Entry) -> Result<Caller, ApiErr> {
     let h = &parts.headers;
     if !h.contains_key(header::ACCEPT) || !h.contains_key(header::USER_AGENT) {
@@ -347,7 +338,13 @@ fn check(s: &AppState, parts: &Parts, body: &[u8], log: &mut Entry) -> Result<Ca
     }
     // No server-side replay check is documented (protocol spec §2.4): off by default.
     if w.behaviour.reject_replayed_nonce
-        && !s.remember_nonce(&auth.mchid, &auth.nonce_str, auth.timestamp)
+        && !s.nonces().remember(
+            &auth.mchid,
+            &auth.nonce_str,
+            auth.timestamp,
+            s.real_now(),
+            i64::try_from(s.world().behaviour.max_skew_secs).unwrap_or(i64::MAX),
+        )
     {
         return Err(ApiErr::sign("重复的请求").why(
             "nonce_str was already used within the timestamp window (behaviour.reject_replayed_nonce, a sandbox-only check)",

@@ -1,7 +1,8 @@
 //! The simulated deduction and the callback deliveries, driven from the store so that
 //! both survive a restart.
 
-use std::sync::atomic::Ordering;
+pub(crate) mod wake;
+
 use std::time::{Duration, Instant};
 
 use wechatpay_core::{ResponseSignature, headers};
@@ -31,12 +32,11 @@ pub(crate) async fn run(s: AppState) {
         }
         // While the next deadline is being computed, every new one wakes the worker (the
         // permit is kept); afterwards only those earlier than the planned wake-up do.
-        let next_wake = &s.inner.next_wake;
-        next_wake.store(i64::MAX, Ordering::Release);
+        s.worker().planning();
         let now = s.now_ms();
         // With every callback slot taken, due callbacks wait for a slot to free (which
         // wakes the worker), not for a timer.
-        let next = if s.inner.callbacks.available_permits() == 0 {
+        let next = if s.worker().slots.available_permits() == 0 {
             1000
         } else {
             s.store()
@@ -45,10 +45,10 @@ pub(crate) async fn run(s: AppState) {
                 .flatten()
                 .map_or(1000, |t| (t - now).clamp(1, 1000))
         };
-        next_wake.store(now + next, Ordering::Release);
+        s.worker().planned(now + next);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(1000))) => {}
-            () = s.inner.wake.notified() => {}
+            () = s.worker().woken() => {}
         }
     }
 }
@@ -62,21 +62,21 @@ fn tick(s: &AppState) -> Result<(), CallbackError> {
         crate::refunds::settle(s, r)?;
     }
     // At most `max_concurrent_callbacks` attempts at once; a finished one wakes the worker.
-    let free = s.inner.callbacks.available_permits();
+    let free = s.worker().slots.available_permits();
     if free > 0 {
         for d in s.store().take_due_deliveries(now, free)? {
-            let Ok(permit) = s.inner.callbacks.clone().try_acquire_owned() else {
+            let Ok(permit) = s.worker().slots.clone().try_acquire_owned() else {
                 break;
             };
             let s = s.clone();
             tokio::spawn(async move {
                 deliver(s.clone(), d).await;
                 drop(permit);
-                s.inner.wake.notify_one();
+                s.worker().wake();
             });
         }
     }
-    s.inner.bills.prune(now);
+    s.bill_links().prune(now);
     Ok(())
 }
 
@@ -96,7 +96,7 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), CallbackError> {
         .as_ref()
         .map(|x| x.as_str().to_owned())
         .unwrap_or_default();
-    if s.deduction_outcome(&service, &openid)? == Deduction::Fail {
+    if deduction_outcome(s, &service, &openid)? == Deduction::Fail {
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
         row.deduction_error = Some(
             "扣款失败: the user's balance is insufficient (configured); call pay to try again"
@@ -191,7 +191,7 @@ async fn deliver(s: AppState, d: Delivery) {
     );
     let started = Instant::now();
     let result = s
-        .inner
+        .worker()
         .http
         .post(target)
         .headers(h)
@@ -284,6 +284,31 @@ fn callback_target(url: &str, remote: bool) -> Result<reqwest::Url, &'static str
     } else {
         Err("notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)")
     }
+}
+
+/// What a deduction from `openid` does: the test helper's setting, else the user's
+/// `deduction` in `sandbox.toml`, else success.
+fn deduction_outcome(
+    s: &AppState,
+    service_id: &str,
+    openid: &str,
+) -> Result<Deduction, StoreError> {
+    Ok(
+        match s
+            .store()
+            .setting(&format!("deduction:{openid}"))?
+            .as_deref()
+        {
+            Some("fail") => Deduction::Fail,
+            Some(_) => Deduction::Success,
+            None => s
+                .world()
+                .users
+                .get(&(service_id.to_owned(), openid.to_owned()))
+                .copied()
+                .unwrap_or_default(),
+        },
+    )
 }
 
 #[cfg(test)]
