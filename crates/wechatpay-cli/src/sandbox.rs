@@ -225,11 +225,9 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
             let (cfg, dir): (Config, PathBuf) = Config::from_file(&sandbox_config)?;
             let date = wechatpay_models::v3::bill::parse_bill_date(&day)
                 .with_context(|| format!("--day {day:?} is not a date written yyyy-MM-dd"))?;
-            let db = dir.join(&cfg.database);
-            let store = wechatpay_sandbox::store::Store::open(&db.display().to_string())
-                .with_context(|| format!("cannot open {}", db.display()))?;
             let started = std::time::Instant::now();
-            let n = wechatpay_sandbox::seed(&cfg, &store, date, orders, refund_every)?;
+            let n = wechatpay_sandbox::seed(&cfg, &dir, date, orders, refund_every)
+                .with_context(|| format!("cannot seed {}", dir.join(&cfg.database).display()))?;
             if ctx.json {
                 println!(
                     "{}",

@@ -328,6 +328,16 @@ pub enum RefundOutcome {
 }
 
 impl Config {
+    /// The database file, relative to `dir` (the folder of `sandbox.toml`), or `:memory:`.
+    #[must_use]
+    pub fn database_path(&self, dir: &Path) -> String {
+        if self.database == ":memory:" {
+            self.database.clone()
+        } else {
+            dir.join(&self.database).display().to_string()
+        }
+    }
+
     /// Reads and parses a configuration file (paths inside resolve against its folder).
     ///
     /// # Errors

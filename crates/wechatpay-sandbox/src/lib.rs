@@ -82,7 +82,7 @@ mod payscore;
 mod refunds;
 mod seed;
 mod state;
-pub mod store;
+mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod util;
@@ -95,6 +95,7 @@ pub use generate::{
     write_new_file,
 };
 pub use seed::{Seeded, seed};
+
 pub use state::AppState;
 
 /// Errors starting or configuring the sandbox.
@@ -125,9 +126,15 @@ pub enum SandboxError {
     /// A file would be overwritten.
     #[error("{0} exists already; choose an empty folder")]
     Exists(String),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
+    /// The database failed (its cause through `source()`).
+    #[error("sandbox database")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<store::StoreError> for SandboxError {
+    fn from(e: store::StoreError) -> Self {
+        Self::Store(Box::new(e))
+    }
 }
 
 impl SandboxError {

@@ -23,10 +23,25 @@ pub struct Seeded {
 /// sub-merchant and first service, by 1,000 users (`oSEEDUSER0000`…), and refunds half of
 /// every `refund_every`-th one (0: none), in batches of 10 000 per SQLite transaction.
 ///
+/// The database of `config` (a path relative to `dir`) is opened for this; a running
+/// sandbox seeds its own with [`AppState::seed`](crate::AppState::seed).
+///
 /// # Errors
-/// [`StoreError`] on SQLite failures; [`StoreError::Inconsistent`] when the configuration
+/// [`SandboxError`](crate::SandboxError) on database failures, or when the configuration
 /// has no provider with a sub-merchant.
 pub fn seed(
+    config: &Config,
+    dir: &std::path::Path,
+    day: time::Date,
+    orders: u64,
+    refund_every: u64,
+) -> Result<Seeded, crate::SandboxError> {
+    let store = Store::open(&config.database_path(dir))?;
+    Ok(seed_store(config, &store, day, orders, refund_every)?)
+}
+
+/// [`seed`] into `store`.
+pub(crate) fn seed_store(
     config: &Config,
     store: &Store,
     day: time::Date,

@@ -52,11 +52,7 @@ impl AppState {
     /// [`SandboxError`] for bad configuration or database.
     pub fn new(config: &Config, dir: &Path) -> Result<Self, SandboxError> {
         let world = config::World::load(config, dir)?;
-        let db = if config.database == ":memory:" {
-            config.database.clone()
-        } else {
-            dir.join(&config.database).display().to_string()
-        };
+        let db = config.database_path(dir);
         let worker = WorkerState::new(
             Duration::from_millis(world.behaviour.callback_timeout_ms),
             world.behaviour.max_concurrent_callbacks,
@@ -89,8 +85,7 @@ impl AppState {
     }
 
     /// The order store.
-    #[must_use]
-    pub fn store(&self) -> &store::Store {
+    pub(crate) fn store(&self) -> &store::Store {
         &self.inner.store
     }
 
@@ -120,8 +115,8 @@ impl AppState {
     /// see what fell due.
     ///
     /// # Errors
-    /// A store failure.
-    pub fn advance_clock(&self, secs: i64) -> Result<i64, store::StoreError> {
+    /// A database failure.
+    pub fn advance_clock(&self, secs: i64) -> Result<i64, SandboxError> {
         let offset = self
             .inner
             .clock_offset_ms
@@ -131,6 +126,26 @@ impl AppState {
             .set_setting(CLOCK_OFFSET, &offset.to_string())?;
         self.inner.worker.wake();
         Ok(self.now())
+    }
+
+    /// [`seed`](crate::seed) into this sandbox's own database (also an in-memory one).
+    ///
+    /// # Errors
+    /// As [`seed`](crate::seed).
+    pub fn seed(
+        &self,
+        config: &Config,
+        day: time::Date,
+        orders: u64,
+        refund_every: u64,
+    ) -> Result<crate::Seeded, SandboxError> {
+        Ok(crate::seed::seed_store(
+            config,
+            self.store(),
+            day,
+            orders,
+            refund_every,
+        )?)
     }
 
     /// Wakes the worker if something falls due at `due_ms` before it would look anyway.

@@ -38,6 +38,15 @@ impl From<crate::store::StoreError> for Refused {
     }
 }
 
+impl From<crate::SandboxError> for Refused {
+    fn from(e: crate::SandboxError) -> Self {
+        Refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            wechatpay_core::ErrorChain(&e).to_string(),
+        )
+    }
+}
+
 impl From<crate::edge::error::ApiErr> for Refused {
     fn from(e: crate::edge::error::ApiErr) -> Self {
         Refused(e.status, format!("{}: {}", e.code, e.message))

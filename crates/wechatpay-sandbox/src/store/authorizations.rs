@@ -9,7 +9,7 @@ use super::{Delivery, Result, Store, insert_delivery};
 /// `authorization_state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AuthorizationState {
+pub(crate) enum AuthorizationState {
     /// Pre-authorized; the user has not authorized yet.
     Unbinduser,
     /// The user has authorized.
@@ -21,7 +21,7 @@ pub enum AuthorizationState {
 impl AuthorizationState {
     /// The wire name.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AuthorizationState::Unbinduser => "UNBINDUSER",
             AuthorizationState::Available => "AVAILABLE",
@@ -40,41 +40,41 @@ impl AuthorizationState {
 
 /// One authorization.
 #[derive(Debug, Clone, Serialize)]
-pub struct AuthorizationRow {
+pub(crate) struct AuthorizationRow {
     /// Service provider.
-    pub sp_mchid: String,
+    pub(crate) sp_mchid: String,
     /// The merchant's code (unique per provider).
-    pub authorization_code: String,
+    pub(crate) authorization_code: String,
     /// Sub-merchant ("" for direct merchants).
-    pub sub_mchid: String,
+    pub(crate) sub_mchid: String,
     /// Service id.
-    pub service_id: String,
+    pub(crate) service_id: String,
     /// The provider's appid.
-    pub appid: String,
+    pub(crate) appid: String,
     /// Sub-merchant appid.
-    pub sub_appid: Option<String>,
+    pub(crate) sub_appid: Option<String>,
     /// The user under `appid`, once bound.
-    pub openid: Option<String>,
+    pub(crate) openid: Option<String>,
     /// The user under `sub_appid`, once bound.
-    pub sub_openid: Option<String>,
+    pub(crate) sub_openid: Option<String>,
     /// State.
-    pub state: AuthorizationState,
+    pub(crate) state: AuthorizationState,
     /// `apply_permissions_token`, until the user authorizes.
     #[serde(skip)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Token expiry (unix ms, business time).
-    pub token_expires_ms: Option<i64>,
+    pub(crate) token_expires_ms: Option<i64>,
     /// Where the authorization callbacks go.
-    pub notify_url: Option<String>,
+    pub(crate) notify_url: Option<String>,
     /// Canonical JSON of the apply request (re-entry checks).
     #[serde(skip)]
-    pub request_json: String,
+    pub(crate) request_json: String,
     /// Last successful authorization (unix ms).
-    pub success_ms: Option<i64>,
+    pub(crate) success_ms: Option<i64>,
     /// Last termination (unix ms).
-    pub cancel_ms: Option<i64>,
+    pub(crate) cancel_ms: Option<i64>,
     /// Created (unix ms).
-    pub created_ms: i64,
+    pub(crate) created_ms: i64,
 }
 
 const COLS: &str = "sp_mchid, authorization_code, sub_mchid, service_id, appid, sub_appid, openid, sub_openid, state, token, token_expires_ms, notify_url, request_json, success_ms, cancel_ms, created_ms";
@@ -105,7 +105,10 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_authorization(&self, a: &AuthorizationRow) -> Result<Option<AuthorizationRow>> {
+    pub(crate) fn insert_authorization(
+        &self,
+        a: &AuthorizationRow,
+    ) -> Result<Option<AuthorizationRow>> {
         let inserted = self.conn().execute(
             &format!("INSERT INTO authorizations ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (sp_mchid, authorization_code) DO NOTHING"),
             params![a.sp_mchid, a.authorization_code, a.sub_mchid, a.service_id, a.appid, a.sub_appid, a.openid, a.sub_openid, a.state.as_str(), a.token, a.token_expires_ms, a.notify_url, a.request_json, a.success_ms, a.cancel_ms, a.created_ms],
@@ -120,7 +123,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn authorization(&self, sp: &str, code: &str) -> Result<Option<AuthorizationRow>> {
+    pub(crate) fn authorization(&self, sp: &str, code: &str) -> Result<Option<AuthorizationRow>> {
         Ok(self
             .conn()
             .prepare_cached(&format!(
@@ -134,7 +137,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn authorization_by_token(&self, token: &str) -> Result<Option<AuthorizationRow>> {
+    pub(crate) fn authorization_by_token(&self, token: &str) -> Result<Option<AuthorizationRow>> {
         Ok(self
             .conn()
             .prepare_cached(&format!(
@@ -149,7 +152,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn user_authorization(
+    pub(crate) fn user_authorization(
         &self,
         sp: &str,
         sub: &str,
@@ -174,7 +177,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn update_authorization(
+    pub(crate) fn update_authorization(
         &self,
         a: &AuthorizationRow,
         callback: Option<&Delivery>,
@@ -196,7 +199,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_authorizations(&self, limit: u32) -> Result<Vec<AuthorizationRow>> {
+    pub(crate) fn list_authorizations(&self, limit: u32) -> Result<Vec<AuthorizationRow>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
             "SELECT {COLS} FROM authorizations ORDER BY created_ms DESC, rowid DESC LIMIT ?1"

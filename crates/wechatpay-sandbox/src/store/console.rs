@@ -22,34 +22,34 @@ CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(out_order_no);
 
 /// Which orders to list; `None` matches any.
 #[derive(Debug, Clone, Default)]
-pub struct OrderFilter {
+pub(crate) struct OrderFilter {
     /// `CREATED`, `DOING`, `DONE`, `REVOKED`, `EXPIRED`.
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     /// The sub-merchant.
-    pub sub_mchid: Option<String>,
+    pub(crate) sub_mchid: Option<String>,
     /// The user.
-    pub openid: Option<String>,
+    pub(crate) openid: Option<String>,
     /// The Pay Score service.
-    pub service_id: Option<String>,
+    pub(crate) service_id: Option<String>,
     /// Created at or after this unix ms.
-    pub from_ms: Option<i64>,
+    pub(crate) from_ms: Option<i64>,
     /// Created before this unix ms.
-    pub until_ms: Option<i64>,
+    pub(crate) until_ms: Option<i64>,
 }
 
 /// An order and everything the sandbox knows about it.
 #[derive(Debug, Clone)]
-pub struct OrderRecord {
+pub(crate) struct OrderRecord {
     /// The order.
-    pub order: OrderRow,
+    pub(crate) order: OrderRow,
     /// API requests about it, oldest first (those still in the request log).
-    pub requests: Vec<RequestRow>,
+    pub(crate) requests: Vec<RequestRow>,
     /// Its deductions.
-    pub transactions: Vec<TransactionRow>,
+    pub(crate) transactions: Vec<TransactionRow>,
     /// Refunds of its deductions.
-    pub refunds: Vec<RefundRow>,
+    pub(crate) refunds: Vec<RefundRow>,
     /// Its callbacks, with every attempt.
-    pub deliveries: Vec<(Delivery, Vec<Attempt>)>,
+    pub(crate) deliveries: Vec<(Delivery, Vec<Attempt>)>,
 }
 
 impl Store {
@@ -58,7 +58,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn find_orders(
+    pub(crate) fn find_orders(
         &self,
         f: &OrderFilter,
         before: Option<Cursor>,
@@ -126,7 +126,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn resend_delivery(&self, event_id: &str, now_ms: i64) -> Result<bool> {
+    pub(crate) fn resend_delivery(&self, event_id: &str, now_ms: i64) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2 WHERE event_id = ?1 AND state != 'sending'",
             params![event_id, now_ms],
@@ -138,7 +138,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn order_record(&self, rowid: i64) -> Result<Option<OrderRecord>> {
+    pub(crate) fn order_record(&self, rowid: i64) -> Result<Option<OrderRecord>> {
         let conn = self.conn();
         let Some((mut order, json)) = conn
             .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE rowid = ?1"))?

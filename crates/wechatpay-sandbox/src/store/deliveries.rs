@@ -49,7 +49,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn take_due_deliveries(&self, now_ms: i64, max: usize) -> Result<Vec<Delivery>> {
+    pub(crate) fn take_due_deliveries(&self, now_ms: i64, max: usize) -> Result<Vec<Delivery>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = {
@@ -73,7 +73,12 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn start_attempt(&self, delivery_id: i64, attempt_no: i64, at_ms: i64) -> Result<i64> {
+    pub(crate) fn start_attempt(
+        &self,
+        delivery_id: i64,
+        attempt_no: i64,
+        at_ms: i64,
+    ) -> Result<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
@@ -94,7 +99,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn finish_attempt(
+    pub(crate) fn finish_attempt(
         &self,
         attempt_id: i64,
         a: &Attempt,
@@ -119,7 +124,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_deliveries(&self, limit: u32) -> Result<Vec<(Delivery, Vec<Attempt>)>> {
+    pub(crate) fn list_deliveries(&self, limit: u32) -> Result<Vec<(Delivery, Vec<Attempt>)>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
             "SELECT {DELIVERY_COLS} FROM deliveries ORDER BY id DESC LIMIT ?1"

@@ -8,73 +8,73 @@ use super::{Delivery, Result, Store, insert_delivery};
 
 /// A payment WeChat Pay collected: a Pay Score deduction.
 #[derive(Debug, Clone, Serialize)]
-pub struct TransactionRow {
+pub(crate) struct TransactionRow {
     /// WeChat Pay's transaction id (`collection.details[].transaction_id`).
-    pub transaction_id: String,
+    pub(crate) transaction_id: String,
     /// Service provider.
-    pub sp_mchid: String,
+    pub(crate) sp_mchid: String,
     /// Sub-merchant ("" for a direct merchant).
-    pub sub_mchid: String,
+    pub(crate) sub_mchid: String,
     /// The merchant trade number WeChat Pay generated for the deduction.
-    pub out_trade_no: String,
+    pub(crate) out_trade_no: String,
     /// The order's `out_order_no`.
-    pub out_order_no: String,
+    pub(crate) out_order_no: String,
     /// The order's `order_id`.
-    pub order_id: String,
+    pub(crate) order_id: String,
     /// The order's appid.
-    pub appid: String,
+    pub(crate) appid: String,
     /// The payer.
-    pub openid: String,
+    pub(crate) openid: String,
     /// Fen.
-    pub amount: i64,
+    pub(crate) amount: i64,
     /// When it was paid (unix ms).
-    pub paid_ms: i64,
+    pub(crate) paid_ms: i64,
     /// 商品名称 in the bill: the order's `service_introduction`.
-    pub description: String,
+    pub(crate) description: String,
 }
 
 /// A refund.
 #[derive(Debug, Clone, Serialize)]
-pub struct RefundRow {
+pub(crate) struct RefundRow {
     /// Service provider.
-    pub sp_mchid: String,
+    pub(crate) sp_mchid: String,
     /// Sub-merchant.
-    pub sub_mchid: String,
+    pub(crate) sub_mchid: String,
     /// The merchant's refund number.
-    pub out_refund_no: String,
+    pub(crate) out_refund_no: String,
     /// WeChat Pay's refund id.
-    pub refund_id: String,
+    pub(crate) refund_id: String,
     /// The refunded transaction.
-    pub transaction_id: String,
+    pub(crate) transaction_id: String,
     /// Fen refunded.
-    pub refund: i64,
+    pub(crate) refund: i64,
     /// `PROCESSING`, `SUCCESS`, `CLOSED` or `ABNORMAL`.
-    pub status: String,
+    pub(crate) status: String,
     /// What it settles to when due.
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// Canonical request JSON (for re-entry checks).
     #[serde(skip)]
-    pub request_json: String,
+    pub(crate) request_json: String,
     /// Where the REFUND.* callback goes ("" for none).
-    pub notify_url: String,
+    pub(crate) notify_url: String,
     /// When it settles (unix ms), while PROCESSING.
-    pub due_ms: Option<i64>,
+    pub(crate) due_ms: Option<i64>,
     /// Accepted (unix ms).
-    pub created_ms: i64,
+    pub(crate) created_ms: i64,
     /// Succeeded (unix ms).
-    pub success_ms: Option<i64>,
+    pub(crate) success_ms: Option<i64>,
 }
 
 /// Where a page of a long list ends: (time in unix ms, SQLite row id).
-pub type Cursor = (i64, i64);
+pub(crate) type Cursor = (i64, i64);
 
 /// A page of a long list, newest first.
 #[derive(Debug, Clone)]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     /// The rows.
-    pub rows: Vec<T>,
+    pub(crate) rows: Vec<T>,
     /// The cursor of the next page; `None` after the last.
-    pub next: Option<Cursor>,
+    pub(crate) next: Option<Cursor>,
 }
 
 pub(super) const SCHEMA: &str = "
@@ -167,7 +167,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn transaction(
+    pub(crate) fn transaction(
         &self,
         sp: &str,
         transaction_id: Option<&str>,
@@ -192,7 +192,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_seeded(
+    pub(crate) fn insert_seeded(
         &self,
         orders: &[super::OrderRow],
         rows: &[TransactionRow],
@@ -217,7 +217,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn refunded(&self, transaction_id: &str) -> Result<(i64, i64)> {
+    pub(crate) fn refunded(&self, transaction_id: &str) -> Result<(i64, i64)> {
         Ok(self
             .conn()
             .prepare_cached("SELECT COUNT(*), COALESCE(SUM(refund), 0) FROM refunds WHERE transaction_id = ?1 AND status != 'CLOSED'")?
@@ -228,7 +228,12 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn refund(&self, sp: &str, sub: &str, out_refund_no: &str) -> Result<Option<RefundRow>> {
+    pub(crate) fn refund(
+        &self,
+        sp: &str,
+        sub: &str,
+        out_refund_no: &str,
+    ) -> Result<Option<RefundRow>> {
         Ok(self
             .conn()
             .prepare_cached(&format!("SELECT {REFUND_COLS} FROM refunds WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_refund_no = ?3"))?
@@ -240,7 +245,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_refund(&self, r: &RefundRow) -> Result<Option<RefundRow>> {
+    pub(crate) fn insert_refund(&self, r: &RefundRow) -> Result<Option<RefundRow>> {
         let conn = self.conn();
         if insert_refund_row(&conn, r)? == 1 {
             return Ok(None);
@@ -253,7 +258,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn due_refunds(&self, now_ms: i64) -> Result<Vec<RefundRow>> {
+    pub(crate) fn due_refunds(&self, now_ms: i64) -> Result<Vec<RefundRow>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!(
             "SELECT {REFUND_COLS} FROM refunds WHERE due_ms IS NOT NULL AND due_ms <= ?1 LIMIT 200"
@@ -269,7 +274,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn settle_refund(&self, r: &RefundRow, callback: Option<&Delivery>) -> Result<bool> {
+    pub(crate) fn settle_refund(&self, r: &RefundRow, callback: Option<&Delivery>) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
@@ -290,7 +295,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn set_refund_outcome(
+    pub(crate) fn set_refund_outcome(
         &self,
         sp: &str,
         out_refund_no: &str,
@@ -309,7 +314,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_transactions(
+    pub(crate) fn list_transactions(
         &self,
         before: Option<Cursor>,
         limit: u32,
@@ -328,7 +333,11 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_refunds(&self, before: Option<Cursor>, limit: u32) -> Result<Page<RefundRow>> {
+    pub(crate) fn list_refunds(
+        &self,
+        before: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Page<RefundRow>> {
         self.page(
             "refunds",
             REFUND_COLS,
@@ -380,7 +389,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures, or `f`'s.
-    pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
         match &self.path {
             Some(p) => {
                 let c = rusqlite::Connection::open_with_flags(
@@ -422,7 +431,7 @@ fn insert_refund_row(conn: &rusqlite::Connection, r: &RefundRow) -> Result<usize
 ///
 /// # Errors
 /// SQLite failures, or `f`'s.
-pub fn for_each_transaction(
+pub(crate) fn for_each_transaction(
     conn: &rusqlite::Connection,
     sp: &str,
     sub: Option<&str>,
@@ -445,7 +454,7 @@ pub fn for_each_transaction(
 ///
 /// # Errors
 /// SQLite failures, or `f`'s.
-pub fn for_each_refund(
+pub(crate) fn for_each_refund(
     conn: &rusqlite::Connection,
     sp: &str,
     sub: Option<&str>,

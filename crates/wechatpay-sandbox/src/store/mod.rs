@@ -12,20 +12,18 @@ use deliveries::{DELIVERY_COLS, attempt_from_row, delivery_from_row, insert_deli
 mod ledger;
 mod requests;
 
-pub use authorizations::{AuthorizationRow, AuthorizationState};
-pub use console::{OrderFilter, OrderRecord};
-pub use ledger::{Cursor, Page, RefundRow, TransactionRow};
-pub use ledger::{for_each_refund, for_each_transaction};
-pub use requests::{
-    LOGGED_BODY_BYTES, REQUEST_LOG_BYTES, REQUEST_LOG_ROWS, RequestRow, SignatureCheck,
-};
+pub(crate) use authorizations::{AuthorizationRow, AuthorizationState};
+pub(crate) use console::{OrderFilter, OrderRecord};
+pub(crate) use ledger::{Cursor, Page, RefundRow, TransactionRow};
+pub(crate) use ledger::{for_each_refund, for_each_transaction};
+pub(crate) use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
 use serde::Serialize;
 use wechatpay_models::v3::payscore::ServiceOrder;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// SQLite failed.
     #[error("sandbox store: SQLite")]
     Sql(#[from] rusqlite::Error),
@@ -44,83 +42,83 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// An order with the sandbox's bookkeeping.
 #[derive(Debug, Clone, Serialize)]
-pub struct OrderRow {
+pub(crate) struct OrderRow {
     /// Service provider.
-    pub sp_mchid: String,
+    pub(crate) sp_mchid: String,
     /// Sub-merchant ("" for direct merchants).
-    pub sub_mchid: String,
+    pub(crate) sub_mchid: String,
     /// Merchant order number.
-    pub out_order_no: String,
+    pub(crate) out_order_no: String,
     /// WeChat's `query_id`: the front end gets it when the user returns from the confirm
     /// page, and query accepts it instead of `out_order_no`.
-    pub query_id: String,
+    pub(crate) query_id: String,
     /// The order as query answers it.
-    pub order: ServiceOrder,
+    pub(crate) order: ServiceOrder,
     /// Canonical JSON of the creating request (for re-entry checks).
     #[serde(skip)]
-    pub request_json: String,
+    pub(crate) request_json: String,
     /// When the next deduction attempt is due (unix ms).
-    pub deduction_due_ms: Option<i64>,
+    pub(crate) deduction_due_ms: Option<i64>,
     /// Why the last deduction failed.
-    pub deduction_error: Option<String>,
+    pub(crate) deduction_error: Option<String>,
     /// Whether modify was used.
-    pub modified: bool,
+    pub(crate) modified: bool,
     /// Incremented by every update; an update based on an older version is refused.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Created (unix ms).
-    pub created_ms: i64,
+    pub(crate) created_ms: i64,
     /// Updated (unix ms).
-    pub updated_ms: i64,
+    pub(crate) updated_ms: i64,
 }
 
 /// A callback to deliver.
 #[derive(Debug, Clone, Serialize)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// Row id.
-    pub id: i64,
+    pub(crate) id: i64,
     /// Event id (`id` of the envelope).
-    pub event_id: String,
+    pub(crate) event_id: String,
     /// Service provider (selects the APIv3 key and signing serial).
-    pub sp_mchid: String,
+    pub(crate) sp_mchid: String,
     /// What it is about: the order's `out_order_no`, or an authorization's
     /// `authorization_code`.
-    pub out_order_no: String,
+    pub(crate) out_order_no: String,
     /// Where.
-    pub notify_url: String,
+    pub(crate) notify_url: String,
     /// e.g. `PAYSCORE.USER_PAID`.
-    pub event_type: String,
+    pub(crate) event_type: String,
     /// The envelope JSON (encrypted resource inside); signed anew on each attempt.
-    pub body: String,
+    pub(crate) body: String,
     /// Attempts made.
-    pub attempts: i64,
+    pub(crate) attempts: i64,
     /// `pending`, `sending`, `delivered` or `failed`.
-    pub state: String,
+    pub(crate) state: String,
     /// Next attempt (unix ms), when pending.
-    pub next_attempt_ms: Option<i64>,
+    pub(crate) next_attempt_ms: Option<i64>,
     /// Created (unix ms).
-    pub created_ms: i64,
+    pub(crate) created_ms: i64,
 }
 
 /// One delivery attempt.
 #[derive(Debug, Clone, Serialize)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// Delivery row.
-    pub delivery_id: i64,
+    pub(crate) delivery_id: i64,
     /// 1 for the first.
-    pub attempt_no: i64,
+    pub(crate) attempt_no: i64,
     /// When (unix ms).
-    pub at_ms: i64,
+    pub(crate) at_ms: i64,
     /// Receiver's HTTP status, if it answered.
-    pub status: Option<i64>,
+    pub(crate) status: Option<i64>,
     /// Transport error or non-2xx reason.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Round trip, ms.
-    pub duration_ms: i64,
+    pub(crate) duration_ms: i64,
 }
 
 /// The SQLite store.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     conn: Mutex<Connection>,
     /// A second connection for WAL checkpoints, so that their fsync never holds up requests.
     checkpoint: Option<Mutex<Connection>>,
@@ -132,7 +130,7 @@ pub struct Store {
 
 /// The error of an attempt started but never finished: the sandbox stopped during it (it
 /// may have reached the receiver).
-pub const UNFINISHED_ATTEMPT: &str =
+pub(crate) const UNFINISHED_ATTEMPT: &str =
     "no outcome recorded: the sandbox stopped during this attempt (the receiver may have got it)";
 
 /// WAL size that triggers a RESTART checkpoint (and the size the WAL file is cut to).
@@ -278,7 +276,7 @@ fn insert_order_row(conn: &Connection, row: &OrderRow) -> Result<usize> {
 
 /// The outcome of inserting an order.
 #[derive(Debug)]
-pub enum Insert {
+pub(crate) enum Insert {
     /// Stored.
     Created,
     /// An order with this key exists already (returned as stored).
@@ -291,7 +289,7 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite cannot open or migrate the file.
-    pub fn open(path: &str) -> Result<Self> {
+    pub(crate) fn open(path: &str) -> Result<Self> {
         let conn = if path == ":memory:" {
             Connection::open_in_memory()?
         } else {
@@ -340,7 +338,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn checkpoint(&self) -> Result<()> {
+    pub(crate) fn checkpoint(&self) -> Result<()> {
         let Some(c) = &self.checkpoint else {
             return Ok(());
         };
@@ -372,7 +370,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn insert_order(&self, row: &OrderRow) -> Result<Insert> {
+    pub(crate) fn insert_order(&self, row: &OrderRow) -> Result<Insert> {
         let conn = self.conn();
         // One statement on the common path: the insert itself says whether the key exists.
         let inserted = insert_order_row(&conn, row)?;
@@ -390,7 +388,12 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn get_order(&self, sp: &str, sub: &str, out_order_no: &str) -> Result<Option<OrderRow>> {
+    pub(crate) fn get_order(
+        &self,
+        sp: &str,
+        sub: &str,
+        out_order_no: &str,
+    ) -> Result<Option<OrderRow>> {
         let row = self
             .conn()
             .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_order_no = ?3"))?
@@ -403,7 +406,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn get_order_by_query_id(
+    pub(crate) fn get_order_by_query_id(
         &self,
         sp: &str,
         sub: &str,
@@ -423,7 +426,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<bool> {
+    pub(crate) fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx.prepare_cached(
@@ -457,7 +460,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn setting(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .conn()
             .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
@@ -469,7 +472,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+    pub(crate) fn set_setting(&self, name: &str, value: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = ?2",
             params![name, value],
@@ -481,7 +484,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn put_package(&self, package: &str, row: &OrderRow, expires_ms: i64) -> Result<()> {
+    pub(crate) fn put_package(&self, package: &str, row: &OrderRow, expires_ms: i64) -> Result<()> {
         self.conn().execute(
             "INSERT INTO packages (package, sp_mchid, sub_mchid, out_order_no, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![package, row.sp_mchid, row.sub_mchid, row.out_order_no, expires_ms],
@@ -493,7 +496,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn package(&self, package: &str) -> Result<Option<(String, String, String, i64)>> {
+    pub(crate) fn package(&self, package: &str) -> Result<Option<(String, String, String, i64)>> {
         Ok(self
             .conn()
             .prepare_cached("SELECT sp_mchid, sub_mchid, out_order_no, expires_ms FROM packages WHERE package = ?1")?
@@ -505,7 +508,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn due_deductions(&self, now_ms: i64) -> Result<Vec<OrderRow>> {
+    pub(crate) fn due_deductions(&self, now_ms: i64) -> Result<Vec<OrderRow>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE deduction_due_ms IS NOT NULL AND deduction_due_ms <= ?1 LIMIT 200"))?;
         let rows = st
@@ -520,7 +523,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn next_due_ms(&self) -> Result<Option<i64>> {
+    pub(crate) fn next_due_ms(&self) -> Result<Option<i64>> {
         let conn = self.conn();
         let a: Option<i64> = conn
             .prepare_cached(
@@ -538,7 +541,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_orders(&self, limit: u32) -> Result<Vec<OrderRow>> {
+    pub(crate) fn list_orders(&self, limit: u32) -> Result<Vec<OrderRow>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
             "SELECT {ORDER_COLS} FROM orders ORDER BY created_ms DESC, out_order_no DESC LIMIT ?1"

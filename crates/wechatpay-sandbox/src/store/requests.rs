@@ -11,15 +11,15 @@ use serde_json::Value;
 use super::{Result, Store};
 
 /// How many requests the log keeps (older ones are deleted as new ones arrive).
-pub const REQUEST_LOG_ROWS: i64 = 100_000;
+pub(crate) const REQUEST_LOG_ROWS: i64 = 100_000;
 
 /// How many bytes of requests (bodies, headers, targets) the log keeps at most; the oldest
 /// go first.
-pub const REQUEST_LOG_BYTES: u64 = 256 << 20;
+pub(crate) const REQUEST_LOG_BYTES: u64 = 256 << 20;
 
 /// The most of a request or answer body the log keeps; a longer one is kept cut, with its
 /// length.
-pub const LOGGED_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const LOGGED_BODY_BYTES: usize = 16 * 1024;
 
 /// A body as logged: whole, or its first [`LOGGED_BODY_BYTES`] and its length.
 fn logged_body(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS requests_order ON requests(out_order_no) WHERE out_or
 /// Whether a request's signature verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SignatureCheck {
+pub(crate) enum SignatureCheck {
     /// It verified.
     Verified,
     /// It did not (or the Authorization header was unusable).
@@ -80,40 +80,40 @@ impl SignatureCheck {
 
 /// One logged request.
 #[derive(Debug, Clone, Serialize)]
-pub struct RequestRow {
+pub(crate) struct RequestRow {
     /// Its number in the log (newer is larger).
-    pub id: i64,
+    pub(crate) id: i64,
     /// When it arrived, unix ms (real time).
-    pub at_ms: i64,
+    pub(crate) at_ms: i64,
     /// HTTP method.
-    pub method: String,
+    pub(crate) method: String,
     /// Path and query, as received.
-    pub target: String,
+    pub(crate) target: String,
     /// HTTP status of the answer.
-    pub status: u16,
+    pub(crate) status: u16,
     /// WeChat's `code` of an error answer.
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     /// From the request's arrival to its answer, µs.
-    pub latency_us: i64,
+    pub(crate) latency_us: i64,
     /// The answer's `Request-ID`.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// From the Authorization header, when it parsed.
-    pub mchid: Option<String>,
+    pub(crate) mchid: Option<String>,
     /// The certificate serial from the Authorization header.
-    pub serial: Option<String>,
+    pub(crate) serial: Option<String>,
     /// Whether its signature verified.
-    pub signature: SignatureCheck,
+    pub(crate) signature: SignatureCheck,
     /// For a signature that failed: the string the sandbox expected to be signed and the
     /// likely mistake; for other refusals, the sandbox's diagnosis.
-    pub diagnosis: Option<Value>,
+    pub(crate) diagnosis: Option<Value>,
     /// Header names and values as received, the Authorization signature shortened.
-    pub request_headers: Vec<(String, String)>,
+    pub(crate) request_headers: Vec<(String, String)>,
     /// The body as received (lossy UTF-8 for display).
-    pub request_body: String,
+    pub(crate) request_body: String,
     /// The answer's body (lossy UTF-8).
-    pub response_body: String,
+    pub(crate) response_body: String,
     /// The order the request was about, when its path or body names one.
-    pub out_order_no: Option<String>,
+    pub(crate) out_order_no: Option<String>,
 }
 
 pub(super) const COLS: &str = "id, at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no";
@@ -154,7 +154,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn log_request(
+    pub(crate) fn log_request(
         &self,
         row: &RequestRow,
         request_body: &[u8],
@@ -226,7 +226,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn list_requests(&self, before: Option<i64>, limit: u32) -> Result<Vec<RequestRow>> {
+    pub(crate) fn list_requests(&self, before: Option<i64>, limit: u32) -> Result<Vec<RequestRow>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!(
             "SELECT {COLS} FROM requests WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
@@ -241,7 +241,7 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failures.
-    pub fn request(&self, id: i64) -> Result<Option<RequestRow>> {
+    pub(crate) fn request(&self, id: i64) -> Result<Option<RequestRow>> {
         let conn = self.conn();
         Ok(conn
             .prepare_cached(&format!("SELECT {COLS} FROM requests WHERE id = ?1"))?

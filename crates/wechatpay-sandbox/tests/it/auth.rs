@@ -129,14 +129,7 @@ async fn body_changed_after_signing() {
         &pretty,
     )
     .await;
-    assert!(
-        env.sandbox
-            .state()
-            .store()
-            .list_orders(10)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(env.orders().await.is_empty());
 }
 
 #[tokio::test]

@@ -372,8 +372,11 @@ async fn the_days_trade_bill_downloads_from_the_console() {
 async fn seeded_orders_are_in_the_console() {
     let env = env().await;
     let day = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 86_400);
-    let n =
-        wechatpay_sandbox::seed(&env.g.config, env.sandbox.state().store(), day, 2_010, 0).unwrap();
+    let n = env
+        .sandbox
+        .state()
+        .seed(&env.g.config, day, 2_010, 0)
+        .unwrap();
     assert_eq!(n.payments, 2_010);
     // Users cycle through 1,000: oSEEDUSER0005 has orders 5, 1005 and 2005.
     let (_, html) = page(

@@ -226,23 +226,14 @@ async fn a_failing_user_stays_paying_until_sync_reports_a_merchant_payment() {
     // The deduction ran (it records its failure) and the order is still collecting.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let row = loop {
-        let row = env
-            .sandbox
-            .state()
-            .store()
-            .get_order(&env.g.client.mchid, &ids.sub_mchid, &no)
-            .unwrap()
-            .unwrap();
-        if row.deduction_error.is_some() || tokio::time::Instant::now() > deadline {
+        let row = env.order_record(&no).await.unwrap();
+        if !row["deduction_error"].is_null() || tokio::time::Instant::now() > deadline {
             break row;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(row.deduction_error.is_some());
-    assert_eq!(
-        row.order.collection.unwrap().state,
-        Some(CollectionState::UserPaying)
-    );
+    assert!(!row["deduction_error"].is_null(), "{row}");
+    assert_eq!(row["order"]["collection"]["state"], "USER_PAYING");
     client
         .send(
             &SyncRequest::default()
@@ -279,9 +270,13 @@ async fn zero_total_is_done_at_once_without_a_callback() {
         (Some(OrderState::Done), Some(false))
     );
     assert!(
-        env.sandbox.state().store().next_due_ms().unwrap().is_none(),
-        "nothing scheduled"
+        env.orders()
+            .await
+            .iter()
+            .all(|o| o["deduction_due_ms"].is_null()),
+        "no deduction scheduled"
     );
+    assert!(env.deliveries().await.is_empty(), "no callback queued");
     assert!(rec.received().is_empty());
 }
 

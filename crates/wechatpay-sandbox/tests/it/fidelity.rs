@@ -173,20 +173,15 @@ async fn query_answers_by_query_id() {
     let env = env().await;
     let no = unique("QI");
     env.raw_client().send(&env.order(&no)).await.unwrap();
-    let row = env
-        .sandbox
-        .state()
-        .store()
-        .get_order(&env.g.client.mchid, sub(&env), &no)
-        .unwrap()
-        .unwrap();
-    assert!(!row.query_id.is_empty());
+    let row = env.order_record(&no).await.unwrap();
+    let query_id = row["query_id"].as_str().unwrap();
+    assert!(!query_id.is_empty());
     let o = env
         .raw_client()
         .send(
             &QueryRequest::default()
                 .sub_mchid(sub(&env))
-                .query_id(&row.query_id),
+                .query_id(query_id),
         )
         .await
         .unwrap();
@@ -408,13 +403,17 @@ async fn an_attempt_is_on_record_while_it_is_being_made() {
     tokio::time::timeout(Duration::from_secs(10), arrived.recv())
         .await
         .expect("the callback reaches the receiver");
-    let deliveries = env.sandbox.state().store().list_deliveries(10).unwrap();
-    let (_, attempts) = &deliveries[0];
+    let deliveries = env.deliveries().await;
+    let attempts = deliveries[0]["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 1, "{attempts:?}");
-    assert_eq!(attempts[0].status, None);
-    assert_eq!(
-        attempts[0].error.as_deref(),
-        Some(wechatpay_sandbox::store::UNFINISHED_ATTEMPT)
+    assert!(attempts[0]["status"].is_null());
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no outcome recorded: the sandbox stopped during this attempt"),
+        "{}",
+        attempts[0]
     );
 }
 

@@ -68,11 +68,8 @@ async fn wechatpay_axios_plugin_gets_a_verified_204() {
         "{v}"
     );
     assert_eq!(v["rejected"]["code"], "PARAM_ERROR", "{v}");
-    let row = env
-        .sandbox
-        .state()
-        .store()
-        .get_order(&c.mchid, &c.ids.sub_mchid, &no)
-        .unwrap();
-    assert!(row.is_some(), "the sandbox stored the Node client's order");
+    assert!(
+        env.order_record(&no).await.is_some(),
+        "the sandbox stored the Node client's order"
+    );
 }

@@ -405,23 +405,14 @@ async fn a_deduction_can_be_made_to_fail() {
     env.raw_client().send(&env.order(&no)).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let row = loop {
-        let row = env
-            .sandbox
-            .state()
-            .store()
-            .get_order(&env.g.client.mchid, &ids.sub_mchid, &no)
-            .unwrap()
-            .unwrap();
-        if row.deduction_error.is_some() || tokio::time::Instant::now() > deadline {
+        let row = env.order_record(&no).await.unwrap();
+        if !row["deduction_error"].is_null() || tokio::time::Instant::now() > deadline {
             break row;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(row.deduction_error.is_some());
-    assert_eq!(
-        row.order.collection.unwrap().state,
-        Some(CollectionState::UserPaying)
-    );
+    assert!(!row["deduction_error"].is_null(), "{row}");
+    assert_eq!(row["order"]["collection"]["state"], "USER_PAYING");
 }
 
 /// §3.4, §3.5: the detail page's sign is checked with the provider's APIv2 key, and a

@@ -220,8 +220,11 @@ async fn at_most_fifty_partial_refunds_and_outcomes_can_be_forced() {
 async fn the_ledger_is_paged_by_time() {
     let env = env().await;
     let day = wechatpay_models::v3::bill::beijing_day(wechatpay_sandbox::now() - 86_400);
-    let n =
-        wechatpay_sandbox::seed(&env.g.config, env.sandbox.state().store(), day, 120, 10).unwrap();
+    let n = env
+        .sandbox
+        .state()
+        .seed(&env.g.config, day, 120, 10)
+        .unwrap();
     assert_eq!((n.payments, n.refunds), (120, 12));
     let http = reqwest::Client::new();
     let mut seen = std::collections::HashSet::new();

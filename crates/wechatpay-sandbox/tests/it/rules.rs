@@ -107,15 +107,7 @@ async fn every_rule_is_enforced_with_the_field_named() {
         mutate(&mut req);
         param_error(&env, &req, field).await;
     }
-    assert!(
-        env.sandbox
-            .state()
-            .store()
-            .list_orders(100)
-            .unwrap()
-            .is_empty(),
-        "no bad order was stored"
-    );
+    assert!(env.orders().await.is_empty(), "no bad order was stored");
 }
 
 #[tokio::test]
@@ -247,10 +239,7 @@ async fn duplicates_reenter_with_same_parameters_and_fail_with_others() {
     other.sub_mchid = "1900000999".into();
     other.sub_appid = None;
     client.send(&other).await.unwrap();
-    assert_eq!(
-        env.sandbox.state().store().list_orders(10).unwrap().len(),
-        2
-    );
+    assert_eq!(env.orders().await.len(), 2);
 }
 
 #[tokio::test]

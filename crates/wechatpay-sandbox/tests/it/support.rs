@@ -58,6 +58,40 @@ impl Env {
             .post_discounts(vec![PostDiscount::new("新用户立减", "首单", 50)])
     }
 
+    /// `GET /_sandbox/api/{what}`: the sandbox's own JSON API, as a script would read it.
+    pub(crate) async fn api(&self, what: &str) -> serde_json::Value {
+        json(
+            reqwest::get(format!("{}/_sandbox/api/{what}", self.sandbox.base_url()))
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Every order the sandbox keeps (its record: `order`, `query_id`, `deduction_error` …).
+    pub(crate) async fn orders(&self) -> Vec<serde_json::Value> {
+        self.api("orders?limit=1000").await["orders"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The sandbox's record of order `no`.
+    pub(crate) async fn order_record(&self, no: &str) -> Option<serde_json::Value> {
+        self.orders()
+            .await
+            .into_iter()
+            .find(|o| o["out_order_no"] == no)
+    }
+
+    /// The callbacks, newest first, each `{"delivery": …, "attempts": […]}`.
+    pub(crate) async fn deliveries(&self) -> Vec<serde_json::Value> {
+        self.api("deliveries").await["deliveries"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// Sends a request signed by hand: `key` signs `signed_body`, `sent_body` goes out.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn raw(

@@ -57,8 +57,5 @@ async fn blocking_client_supports_all_three_styles() {
             .unwrap()
     });
     assert_eq!(order.state, Some(OrderState::Doing));
-    assert_eq!(
-        env.sandbox.state().store().list_orders(10).unwrap().len(),
-        3
-    );
+    assert_eq!(env.sandbox_orders().await.len(), 3);
 }

@@ -209,15 +209,7 @@ async fn local_validation_stops_bad_orders_before_sending() {
         v.has_field("/total_amount") && v.has_field("/service_introduction"),
         "{v}"
     );
-    assert!(
-        env.sandbox
-            .state()
-            .store()
-            .list_orders(10)
-            .unwrap()
-            .is_empty(),
-        "nothing was sent"
-    );
+    assert!(env.sandbox_orders().await.is_empty(), "nothing was sent");
 }
 
 #[tokio::test]

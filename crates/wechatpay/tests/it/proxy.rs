@@ -112,12 +112,10 @@ async fn calls_go_through_a_configured_proxy_with_its_credentials() {
         heads[0]
     );
     assert!(
-        env.sandbox
-            .state()
-            .store()
-            .get_order(&env.g.client.mchid, &env.g.client.ids.sub_mchid, &no)
-            .unwrap()
-            .is_some(),
+        env.sandbox_orders()
+            .await
+            .iter()
+            .any(|o| o["out_order_no"] == no.as_str()),
         "the order reached the sandbox"
     );
 }

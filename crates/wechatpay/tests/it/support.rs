@@ -18,6 +18,14 @@ pub(crate) async fn env_with(tweak: impl FnOnce(&mut Config)) -> Env {
 }
 
 impl Env {
+    /// The orders the sandbox keeps, from its own JSON API (`/_sandbox/api/orders`).
+    pub(crate) async fn sandbox_orders(&self) -> Vec<serde_json::Value> {
+        let url = format!("{}/_sandbox/api/orders?limit=1000", self.sandbox.base_url());
+        let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["orders"].as_array().unwrap().clone()
+    }
+
     pub(crate) fn builder(&self) -> ClientBuilder {
         let c = &self.g.client;
         Client::builder()

@@ -190,7 +190,7 @@ async fn a_client_trusting_another_key_rejects_the_sandbox() {
         .unwrap_err();
     assert!(err.is_signature(), "{err}");
     assert!(
-        env.sandbox.state().store().list_orders(1).unwrap().len() == 1,
+        env.sandbox_orders().await.len() == 1,
         "the server processed it; the client refuses the answer"
     );
 }
