@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+
 use wechatpay_models::v3::refund::domestic::{
     QueryRefundRequest, Refund, RefundAmount, RefundChannel, RefundNotice, RefundRequest,
     RefundStatus,
@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::edge::auth::Caller;
 use crate::edge::error::{Answer, ApiErr};
 use crate::edge::wx::Wx;
-use crate::store::{RefundRow, TransactionRow};
+use crate::store::{RefundRow, StoreError, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
 
 /// At most 50 partial refunds per transaction (lifecycle spec §4.2).
@@ -314,95 +314,39 @@ pub(crate) fn settle(
     Ok(())
 }
 
-/// Test hook bodies.
-#[derive(Deserialize)]
-pub(crate) struct OutcomeBody {
-    out_refund_no: String,
-    outcome: String,
-    sp_mchid: Option<String>,
-}
+/// What a test may make a PROCESSING refund settle to (`refund-outcome` helper).
+pub(crate) const OUTCOMES: [&str; 3] = ["SUCCESS", "CLOSED", "ABNORMAL"];
 
-/// Makes a PROCESSING refund settle now, to `SUCCESS`, `CLOSED` or `ABNORMAL`.
-pub(crate) async fn outcome_helper(
-    State(s): State<AppState>,
-    Json(b): Json<OutcomeBody>,
-) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
-    let bad = |m: &str| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": m })),
-        )
-    };
-    if !matches!(b.outcome.as_str(), "SUCCESS" | "CLOSED" | "ABNORMAL") {
-        return Err(bad("outcome is SUCCESS, CLOSED or ABNORMAL"));
-    }
-    let sp = b.sp_mchid.unwrap_or_else(|| {
-        s.world()
-            .providers
-            .keys()
-            .min()
-            .cloned()
-            .unwrap_or_default()
-    });
+/// The errors a test may force on the next refund applications (`refund-error` helper).
+pub(crate) const FORCIBLE_ERRORS: [&str; 4] = [
+    "NOT_ENOUGH",
+    "USER_ACCOUNT_ABNORMAL",
+    "FREQUENCY_LIMITED",
+    "SYSTEM_ERROR",
+];
+
+/// Makes PROCESSING refund `out_refund_no` of `sp` settle now to `outcome` (one of
+/// [`OUTCOMES`]); `false` when there is no such refund.
+pub(crate) fn settle_now(
+    s: &AppState,
+    sp: &str,
+    out_refund_no: &str,
+    outcome: &str,
+) -> Result<bool, StoreError> {
     let now = s.now_ms();
     let changed = s
         .store()
-        .set_refund_outcome(&sp, &b.out_refund_no, &b.outcome, now)
-        .map_err(|e| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(serde_json::json!({ "error": e.to_string() })),
-            )
-        })?;
-    if !changed {
-        return Err(bad("no PROCESSING refund with this out_refund_no"));
+        .set_refund_outcome(sp, out_refund_no, outcome, now)?;
+    if changed {
+        s.wake_worker_at(now);
     }
-    s.wake_worker_at(now);
-    Ok(Json(
-        serde_json::json!({ "out_refund_no": b.out_refund_no, "outcome": b.outcome }),
-    ))
+    Ok(changed)
 }
 
-/// Test hook body: the error the next `times` refund applications answer.
-#[derive(Deserialize)]
-pub(crate) struct ErrorBody {
-    code: String,
-    #[serde(default = "one")]
-    times: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// Forces the next refund applications to fail with `NOT_ENOUGH`,
-/// `USER_ACCOUNT_ABNORMAL`, `FREQUENCY_LIMITED` or `SYSTEM_ERROR`.
-pub(crate) async fn error_helper(
-    State(s): State<AppState>,
-    Json(b): Json<ErrorBody>,
-) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
-    if !matches!(
-        b.code.as_str(),
-        "NOT_ENOUGH" | "USER_ACCOUNT_ABNORMAL" | "FREQUENCY_LIMITED" | "SYSTEM_ERROR"
-    ) {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            Json(
-                serde_json::json!({ "error": "code is NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, FREQUENCY_LIMITED or SYSTEM_ERROR" }),
-            ),
-        ));
-    }
+/// The next `times` refund applications answer `code` (one of [`FORCIBLE_ERRORS`]).
+pub(crate) fn force_error(s: &AppState, code: &str, times: u32) -> Result<(), StoreError> {
     s.store()
-        .set_setting(FORCED_ERROR, &format!("{}:{}", b.code, b.times))
-        .map_err(|e| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(serde_json::json!({ "error": e.to_string() })),
-            )
-        })?;
-    Ok(Json(
-        serde_json::json!({ "code": b.code, "times": b.times }),
-    ))
+        .set_setting(FORCED_ERROR, &format!("{code}:{times}"))
 }
 
 #[cfg(test)]

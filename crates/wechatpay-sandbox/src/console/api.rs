@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::edge::error::ApiErr;
+use crate::console::{Refused, not_found};
 
 #[derive(Deserialize)]
 pub(crate) struct Limit {
@@ -55,7 +55,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// A page of the request log, newest first; `next` is the `before` of the next page.
-async fn requests(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, ApiErr> {
+async fn requests(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, Refused> {
     let before = p.before.as_deref().and_then(|b| b.parse().ok());
     // Rows carry bodies (up to 16 KiB each): pages are smaller than the other lists.
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
@@ -67,15 +67,10 @@ async fn requests(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Re
 async fn request(
     State(s): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     match s.store().request(id)? {
         Some(r) => Ok(Json(r).into_response()),
-        None => Err(ApiErr::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_EXISTS",
-            "记录不存在",
-        )
-        .why(format!(
+        None => Err(not_found(format!(
             "no request {id} in the log (it keeps the newest {})",
             crate::store::REQUEST_LOG_ROWS
         ))),
@@ -85,14 +80,14 @@ async fn request(
 async fn transactions(
     State(s): State<AppState>,
     Query(p): Query<Page>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let page = s
         .store()
         .list_transactions(p.cursor(), p.limit.unwrap_or(50).min(1000))?;
     Ok(Json(json!({ "transactions": page.rows, "next": cursor(page.next) })).into_response())
 }
 
-async fn refunds(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, ApiErr> {
+async fn refunds(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Response, Refused> {
     let page = s
         .store()
         .list_refunds(p.cursor(), p.limit.unwrap_or(50).min(1000))?;
@@ -102,7 +97,7 @@ async fn refunds(State(s): State<AppState>, Query(p): Query<Page>) -> Result<Res
 async fn authorizations(
     State(s): State<AppState>,
     Query(l): Query<Limit>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let rows = s
         .store()
         .list_authorizations(l.limit.unwrap_or(100).min(1000))?;
@@ -119,12 +114,15 @@ async fn clock(State(s): State<AppState>) -> Response {
     .into_response()
 }
 
-async fn orders(State(s): State<AppState>, Query(l): Query<Limit>) -> Result<Response, ApiErr> {
+async fn orders(State(s): State<AppState>, Query(l): Query<Limit>) -> Result<Response, Refused> {
     let rows = s.store().list_orders(l.limit.unwrap_or(100).min(1000))?;
     Ok(Json(json!({ "orders": rows })).into_response())
 }
 
-async fn deliveries(State(s): State<AppState>, Query(l): Query<Limit>) -> Result<Response, ApiErr> {
+async fn deliveries(
+    State(s): State<AppState>,
+    Query(l): Query<Limit>,
+) -> Result<Response, Refused> {
     let rows = s
         .store()
         .list_deliveries(l.limit.unwrap_or(100).min(1000))?;

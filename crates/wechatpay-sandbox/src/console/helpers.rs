@@ -15,47 +15,14 @@ use wechatpay_core::apiv2;
 use wechatpay_models::v3::payscore::{ON_ACCEPT, OrderState, StateDescription};
 
 use crate::AppState;
+use crate::console::{Refused, bad};
+use crate::refunds;
 use crate::store::{AuthorizationRow, AuthorizationState, OrderRow};
 use crate::util::{payscore_time, rfc3339_beijing};
 
 /// The caller's address, set by the server for every request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
-
-/// An error of a helper: status and what is wrong.
-#[derive(Debug)]
-pub(crate) struct Refused(StatusCode, String);
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<crate::store::StoreError> for Refused {
-    fn from(e: crate::store::StoreError) -> Self {
-        Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    }
-}
-
-impl From<crate::SandboxError> for Refused {
-    fn from(e: crate::SandboxError) -> Self {
-        Refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            wechatpay_core::ErrorChain(&e).to_string(),
-        )
-    }
-}
-
-impl From<crate::edge::error::ApiErr> for Refused {
-    fn from(e: crate::edge::error::ApiErr) -> Self {
-        Refused(e.status, format!("{}: {}", e.code, e.message))
-    }
-}
-
-fn bad(message: impl Into<String>) -> Refused {
-    Refused(StatusCode::BAD_REQUEST, message.into())
-}
 
 type Answer = Result<Json<Value>, Refused>;
 
@@ -68,8 +35,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&p("deduction-outcome"), post(deduction_outcome))
         .route(&p("clock/advance"), post(advance))
         .route(&p("check-launch"), post(check_launch))
-        .route(&p("refund-outcome"), post(crate::refunds::outcome_helper))
-        .route(&p("refund-error"), post(crate::refunds::error_helper))
+        .route(&p("refund-outcome"), post(refund_outcome))
+        .route(&p("refund-error"), post(refund_error))
         .route(&p("resend-callback"), post(resend))
         .route_layer(axum::middleware::from_fn(same_origin))
 }
@@ -360,6 +327,61 @@ async fn deduction_outcome(State(s): State<AppState>, Json(b): Json<OutcomeBody>
     s.store()
         .set_setting(&format!("deduction:{}", b.openid), &b.outcome)?;
     Ok(Json(json!({ "openid": b.openid, "outcome": b.outcome })))
+}
+
+#[derive(Deserialize)]
+struct RefundOutcomeBody {
+    out_refund_no: String,
+    outcome: String,
+    sp_mchid: Option<String>,
+}
+
+/// Makes a PROCESSING refund settle now, to `SUCCESS`, `CLOSED` or `ABNORMAL`.
+async fn refund_outcome(State(s): State<AppState>, Json(b): Json<RefundOutcomeBody>) -> Answer {
+    if !refunds::OUTCOMES.contains(&b.outcome.as_str()) {
+        return Err(bad(format!("outcome is {}", refunds::OUTCOMES.join(", "))));
+    }
+    let sp = b.sp_mchid.unwrap_or_else(|| first_provider(&s));
+    if !refunds::settle_now(&s, &sp, &b.out_refund_no, &b.outcome)? {
+        return Err(bad("no PROCESSING refund with this out_refund_no"));
+    }
+    Ok(Json(
+        json!({ "out_refund_no": b.out_refund_no, "outcome": b.outcome }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct RefundErrorBody {
+    code: String,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Forces the next refund applications to fail with `NOT_ENOUGH`,
+/// `USER_ACCOUNT_ABNORMAL`, `FREQUENCY_LIMITED` or `SYSTEM_ERROR`.
+async fn refund_error(State(s): State<AppState>, Json(b): Json<RefundErrorBody>) -> Answer {
+    if !refunds::FORCIBLE_ERRORS.contains(&b.code.as_str()) {
+        return Err(bad(format!(
+            "code is {}",
+            refunds::FORCIBLE_ERRORS.join(", ")
+        )));
+    }
+    refunds::force_error(&s, &b.code, b.times)?;
+    Ok(Json(json!({ "code": b.code, "times": b.times })))
+}
+
+/// The first service provider of `sandbox.toml`.
+fn first_provider(s: &AppState) -> String {
+    s.world()
+        .providers
+        .keys()
+        .min()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{action, esc, page, when};
 use crate::AppState;
-use crate::edge::error::ApiErr;
+use crate::console::Refused;
 use crate::store::AuthorizationState;
 
 pub(crate) async fn home(State(s): State<AppState>) -> Response {
@@ -37,7 +37,7 @@ pub(crate) async fn home(State(s): State<AppState>) -> Response {
     page("Sandbox", &b)
 }
 
-pub(crate) async fn authorizations(State(s): State<AppState>) -> Result<Response, ApiErr> {
+pub(crate) async fn authorizations(State(s): State<AppState>) -> Result<Response, Refused> {
     let rows = s.store().list_authorizations(500)?;
     let mut b = String::from("<h1>Authorizations</h1><p>The newest 500.</p>");
     let (service, sub) = s
@@ -115,7 +115,7 @@ pub(crate) struct Before {
 pub(crate) async fn refunds(
     State(s): State<AppState>,
     Query(q): Query<Before>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let before = q
         .before
         .as_deref()

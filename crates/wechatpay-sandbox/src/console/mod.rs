@@ -2,11 +2,12 @@
 //! from a request is escaped; pages carry a Content-Security-Policy that allows only this
 //! origin's stylesheet and script.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
 
 use crate::AppState;
 
@@ -15,6 +16,47 @@ pub(crate) mod helpers;
 mod lists;
 mod orders;
 mod requests;
+
+/// An error of the console, its JSON API or a test helper: status and what is wrong, as
+/// `{"error": …}` (the sandbox's own API, not WeChat Pay's).
+#[derive(Debug)]
+pub(crate) struct Refused(pub(crate) StatusCode, pub(crate) String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for Refused {
+    fn from(e: crate::store::StoreError) -> Self {
+        Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<crate::SandboxError> for Refused {
+    fn from(e: crate::SandboxError) -> Self {
+        Refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            wechatpay_core::ErrorChain(&e).to_string(),
+        )
+    }
+}
+
+impl From<crate::edge::error::ApiErr> for Refused {
+    fn from(e: crate::edge::error::ApiErr) -> Self {
+        Refused(e.status, format!("{}: {}", e.code, e.message))
+    }
+}
+
+pub(crate) fn bad(message: impl Into<String>) -> Refused {
+    Refused(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// Nothing at this id.
+pub(crate) fn not_found(message: impl Into<String>) -> Refused {
+    Refused(StatusCode::NOT_FOUND, message.into())
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

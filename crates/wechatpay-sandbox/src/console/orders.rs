@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{action, esc, page, when};
 use crate::AppState;
-use crate::edge::error::ApiErr;
+use crate::console::{Refused, not_found};
 use crate::store::{OrderFilter, OrderRecord};
 
 const PAGE_ROWS: u32 = 50;
@@ -31,7 +31,7 @@ fn given(v: Option<&String>) -> Option<String> {
 }
 
 impl Filter {
-    fn store_filter(&self) -> Result<OrderFilter, ApiErr> {
+    fn store_filter(&self) -> Result<OrderFilter, Refused> {
         let (from_ms, until_ms) = match given(self.day.as_ref()) {
             None => (None, None),
             Some(d) => {
@@ -39,7 +39,7 @@ impl Filter {
                 let start = wechatpay_models::v3::bill::parse_bill_date(&d)
                     .map(crate::util::beijing_midnight_ms)
                     .ok_or_else(|| {
-                        ApiErr::param("参数错误").why(format!("day {d:?} is not a date YYYY-MM-DD"))
+                        crate::console::bad(format!("day {d:?} is not a date YYYY-MM-DD"))
                     })?;
                 (Some(start), Some(start + 86_400_000))
             }
@@ -109,7 +109,7 @@ impl Shown {
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(f): Query<Filter>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let filter = f.store_filter()?;
     let before = f
         .before
@@ -177,14 +177,9 @@ pub(crate) async fn list(
 pub(crate) async fn show(
     State(s): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let Some(rec) = s.store().order_record(id)? else {
-        return Err(ApiErr::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_EXISTS",
-            "订单不存在",
-        )
-        .why(format!("no order {id}")));
+        return Err(not_found(format!("no order {id}")));
     };
     let OrderRecord {
         order: o,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{esc, page, when};
 use crate::AppState;
-use crate::edge::error::ApiErr;
+use crate::console::{Refused, not_found};
 use crate::store::{RequestRow, SignatureCheck};
 
 const PAGE_ROWS: u32 = 50;
@@ -29,7 +29,7 @@ fn signature(r: &RequestRow) -> &'static str {
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(q): Query<Before>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let rows = s.store().list_requests(q.before, PAGE_ROWS)?;
     let mut b = String::from(
         "<h1>Requests</h1><p>Every API request the sandbox received, newest first.</p>\
@@ -82,14 +82,9 @@ fn with_newlines(text: &str) -> String {
 pub(crate) async fn show(
     State(s): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, Refused> {
     let Some(r) = s.store().request(id)? else {
-        return Err(ApiErr::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_EXISTS",
-            "记录不存在",
-        )
-        .why(format!("no request {id} in the log")));
+        return Err(not_found(format!("no request {id} in the log")));
     };
     let mut b = format!(
         "<h1>{} {}</h1><table id=\"summary\"><tr><th>received</th><td>{}</td></tr>\
