@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use wechatpay_core::{SignError, SignableRequest};
 
 use super::{Client, Outgoing};
-use crate::error::{BuildError, Outcome, Result, TransportError, TransportKind};
+use crate::error::{ApiError, BuildError, Outcome, Result, TransportError, TransportKind};
 
 /// The answer to a call, read within the limits.
 pub(super) struct Answer {
@@ -29,6 +29,24 @@ pub(super) struct Answer {
     pub(super) attempts: u32,
     /// Whether a de-duplicated request was sent again after an unknown outcome.
     pub(super) resent: bool,
+}
+
+impl Answer {
+    /// The answer, if 2xx; else WeChat Pay's error for `req` (the one place a non-2xx
+    /// becomes an [`ApiError`]).
+    pub(super) fn success(self, req: &Outgoing) -> std::result::Result<Self, ApiError> {
+        if self.status.is_success() {
+            return Ok(self);
+        }
+        let e = ApiError::new(
+            &req.method,
+            &req.target,
+            self.status,
+            &self.headers,
+            self.body,
+        );
+        Err(if self.resent { e.resent() } else { e })
+    }
 }
 
 /// Why one attempt failed.

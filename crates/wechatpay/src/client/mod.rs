@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use wechatpay_core::{ApiV3Key, Clock, NonceSource, PrivateKey, Verifier};
 use wechatpay_models::Endpoint;
 
-use crate::error::{ApiError, BuildError, Result, printable};
+use crate::error::{BuildError, Result, printable};
 use crate::response::Response;
 
 mod builder;
@@ -286,17 +286,7 @@ impl Client {
     }
 
     async fn exchange(&self, req: &Outgoing, deadline: tokio::time::Instant) -> Result<Response> {
-        let answer = self.send_with_retries(req, deadline).await?;
-        if !answer.status.is_success() {
-            let e = ApiError::new(
-                &req.method,
-                &req.target,
-                answer.status,
-                &answer.headers,
-                answer.body,
-            );
-            return Err(if answer.resent { e.resent() } else { e }.into());
-        }
+        let answer = self.send_with_retries(req, deadline).await?.success(req)?;
         let verified_by = if req.signed {
             Some(self.verify(&answer.headers, &answer.body, deadline).await?)
         } else {

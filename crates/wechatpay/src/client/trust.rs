@@ -9,7 +9,7 @@ use wechatpay_core::{ResponseSignature, VerifyError, certificates};
 
 use super::{Client, Outgoing};
 use crate::error::request_id;
-use crate::error::{ApiError, BuildError, CertificatesError, Error, Result, SignatureError};
+use crate::error::{BuildError, CertificatesError, Error, Result, SignatureError};
 
 /// Least time between two downloads triggered by unknown serials, so that a forged
 /// serial cannot turn every answer into two requests.
@@ -117,23 +117,17 @@ impl Client {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(self.now());
         let req = Outgoing::raw(Method::GET, certificates::PATH.to_owned(), Bytes::new());
-        let answer = self.send_with_retries(&req, deadline).await?;
-        if !answer.status.is_success() {
-            let e = ApiError::new(
-                &req.method,
-                &req.target,
-                answer.status,
-                &answer.headers,
-                answer.body,
-            );
-            if answer.status == StatusCode::NOT_FOUND
-                && matches!(e.code(), Some("RESOURCE_NOT_EXISTS" | "NOT_FOUND"))
+        let answer = match self.send_with_retries(&req, deadline).await?.success(&req) {
+            Ok(a) => a,
+            Err(e)
+                if e.status() == StatusCode::NOT_FOUND
+                    && matches!(e.code(), Some("RESOURCE_NOT_EXISTS" | "NOT_FOUND")) =>
             {
                 tracing::debug!("no platform certificates for this merchant (public-key mode)");
                 return Ok(Vec::new());
             }
-            return Err(e.into());
-        }
+            Err(e) => return Err(e.into()),
+        };
         let rid = request_id(&answer.headers).map(str::to_owned);
         let sig = ResponseSignature::from_headers(&answer.headers)
             .map_err(|k| SignatureError::new(k, rid.clone()))?;
