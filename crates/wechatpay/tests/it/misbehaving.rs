@@ -478,9 +478,9 @@ async fn one_deadline_bounds_every_attempt() {
 async fn an_unknown_outcome_is_resent_only_where_wechat_pay_deduplicates() {
     let env = env().await;
     // direct-complete is de-duplicated by out_order_no: resent with the identical body.
+    let retrying = |server: &Server| client(&env, server).max_retries(2).build().unwrap();
     let server = Server::start(&env, vec![Reply::Close, signed(204, "")]).await;
-    let client = client(&env, &server).max_retries(2).build().unwrap();
-    let answer = client
+    let answer = retrying(&server)
         .send(&env.order(&unique("RS"), "https://example.com/n"))
         .await
         .unwrap();
@@ -499,18 +499,11 @@ async fn an_unknown_outcome_is_resent_only_where_wechat_pay_deduplicates() {
 
     // cancel is not: the error says the outcome is unknown, and nothing is resent.
     let server = Server::start(&env, vec![Reply::Close, signed(204, "")]).await;
-    let err = crate::misbehaving::client(&env, &server)
-        .max_retries(2)
-        .build()
-        .unwrap()
-        .send(
-            &CancelRequest::default()
-                .out_order_no("RENT1")
-                .sub_mchid("1900000109")
-                .reason("用户取消"),
-        )
-        .await
-        .unwrap_err();
+    let cancel = CancelRequest::default()
+        .out_order_no("RENT1")
+        .sub_mchid("1900000109")
+        .reason("用户取消");
+    let err = retrying(&server).send(&cancel).await.unwrap_err();
     assert_eq!(transport(&err).kind(), TransportKind::Closed, "{err}");
     assert!(err.maybe_processed(), "{err}");
     assert!(
