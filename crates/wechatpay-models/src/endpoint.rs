@@ -296,6 +296,10 @@ pub fn fill_template(
 /// Percent-encodes a path segment or query value: RFC 3986 unreserved characters
 /// (`A-Z a-z 0-9 - . _ ~`) stay as they are, every other byte becomes `%XX` (upper-case
 /// hex). Case is kept, as WeChat Pay signs the path as sent.
+///
+/// Hidden: not part of the API ([`Endpoint::target`] encodes what it fills in); public
+/// only so that the client's launch parameters and the sandbox's console share it.
+#[doc(hidden)]
 #[must_use]
 pub fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -24,7 +24,7 @@ pub use error::{
     SignatureError, TransportError, TransportKind, printable,
 };
 pub use response::Response;
-pub use wechatpay_models::{BodyKind, Endpoint, encode_segment};
+pub use wechatpay_models::{BodyKind, Endpoint};
 
 /// The protocol layer (keys, signing, verification, AEAD).
 pub use wechatpay_core as core;
