@@ -1,4 +1,5 @@
-//! One call over HTTP: signing each attempt, reading the answer within its size limit,
+//! The send path: a typed request prepared (validated and encoded), sent, its answer
+//! verified; each call over HTTP signing each attempt, reading the answer within its size limit,
 //! retries with jittered backoff and `Retry-After` inside one deadline, failover to the
 //! backup host, and resends of de-duplicated requests.
 //!
@@ -18,8 +19,14 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use tokio::time::Instant;
 use wechatpay_core::{SignError, SignableRequest};
 
-use super::{Client, Outgoing};
-use crate::error::{ApiError, BuildError, Outcome, Result, TransportError, TransportKind};
+use tracing::Instrument as _;
+use wechatpay_models::Endpoint;
+
+use super::Client;
+use crate::error::{
+    ApiError, BuildError, Outcome, Result, TransportError, TransportKind, printable,
+};
+use crate::response::Response;
 
 /// The answer to a call, read within the limits.
 pub(super) struct Answer {
@@ -72,6 +79,80 @@ struct TooLarge {
 struct DeadlinePassed(Duration);
 
 impl Client {
+    /// Validates and encodes a request, so that the future sending it owns everything.
+    pub(crate) fn prepare<E: Endpoint>(&self, req: &E) -> Result<Prepared<E::Response>> {
+        if self.inner.validate {
+            req.validate_at(self.now())?;
+        }
+        Ok(Prepared {
+            outgoing: Outgoing {
+                method: E::METHOD,
+                target: req.target().map_err(BuildError::from)?,
+                body: Bytes::from(req.body().map_err(|e| BuildError::Serialize(Box::new(e)))?),
+                signed: E::SIGNED_ANSWER,
+                deduplicated_by: E::DEDUPLICATED_BY,
+            },
+            answer: std::marker::PhantomData,
+        })
+    }
+
+    /// Sends, verifies, and logs one DEBUG event for the call.
+    pub(crate) async fn execute_parts(&self, req: Outgoing) -> Result<Response> {
+        let path = req.target.split('?').next().unwrap_or_default().to_owned();
+        let span = tracing::debug_span!("wechatpay", method = %req.method, path = %path);
+        let this = self.clone();
+        async move {
+            let started = tokio::time::Instant::now();
+            let deadline = started + this.inner.limits.deadline;
+            this.maybe_refresh_periodically(deadline).await;
+            let result = this.exchange(&req, deadline).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match &result {
+                Ok(r) => tracing::debug!(
+                    method = %req.method,
+                    path = %path,
+                    status = r.status.as_u16(),
+                    latency_ms,
+                    attempts = r.attempts,
+                    request_id = %printable(r.request_id().unwrap_or("-"), 100),
+                    "WeChat Pay call"
+                ),
+                Err(e) => tracing::debug!(
+                    method = %req.method,
+                    path = %path,
+                    status = e.as_api().map_or(0, |a| a.status().as_u16()),
+                    latency_ms,
+                    attempts = match e {
+                        crate::Error::Transport(t) => t.attempts(),
+                        _ => 0,
+                    },
+                    request_id = %printable(e.request_id().unwrap_or("-"), 100),
+                    error = %wechatpay_core::ErrorChain(e),
+                    "WeChat Pay call failed"
+                ),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn exchange(&self, req: &Outgoing, deadline: tokio::time::Instant) -> Result<Response> {
+        let answer = self.send_with_retries(req, deadline).await?.success(req)?;
+        let verified_by = if req.signed {
+            Some(self.verify(&answer.headers, &answer.body, deadline).await?)
+        } else {
+            None
+        };
+        Ok(Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            verified_by,
+            attempts: answer.attempts,
+        })
+    }
+
     pub(super) async fn send_with_retries(
         &self,
         req: &Outgoing,
@@ -355,6 +436,46 @@ fn backoff(first: Duration, attempt: u32) -> Duration {
 #[allow(clippy::cast_precision_loss)]
 fn f64_from_permille(n: u64) -> f64 {
     n as f64 / 1000.0
+}
+
+/// A request ready to go: method, exact target and body, and what the endpoint says about
+/// its answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) target: String,
+    pub(crate) body: Bytes,
+    /// Whether a 2xx answer is signed (always, for raw calls: an unsigned answer is
+    /// accepted only for a download the client asked for, [`Client::download`]).
+    pub(crate) signed: bool,
+    /// [`Endpoint::DEDUPLICATED_BY`].
+    pub(crate) deduplicated_by: Option<&'static str>,
+}
+
+impl Outgoing {
+    /// A raw call: nothing is known about the endpoint, so its answer must be signed.
+    pub(crate) fn raw(method: Method, target: String, body: Bytes) -> Self {
+        Self {
+            method,
+            target,
+            body,
+            signed: true,
+            deduplicated_by: None,
+        }
+    }
+}
+
+/// A validated, encoded typed request, ready to send (owned, so a `'static` future can
+/// take it).
+pub(crate) struct Prepared<T> {
+    outgoing: Outgoing,
+    answer: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: serde::de::DeserializeOwned> Prepared<T> {
+    pub(crate) async fn send(self, client: &Client) -> Result<T> {
+        client.execute_parts(self.outgoing).await?.json()
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method};
-use tracing::Instrument as _;
+use http::HeaderValue;
 use wechatpay_core::{ApiV3Key, Clock, NonceSource, PrivateKey, Verifier};
 use wechatpay_models::Endpoint;
 
@@ -17,6 +16,7 @@ use crate::response::Response;
 mod builder;
 mod download;
 mod exchange;
+pub(crate) use exchange::Outgoing;
 mod part;
 mod trust;
 
@@ -184,23 +184,6 @@ impl Client {
         self.prepare(req)?.send(self).await
     }
 
-    /// Validates and encodes a request, so that the future sending it owns everything.
-    pub(crate) fn prepare<E: Endpoint>(&self, req: &E) -> Result<Prepared<E::Response>> {
-        if self.inner.validate {
-            req.validate_at(self.now())?;
-        }
-        Ok(Prepared {
-            outgoing: Outgoing {
-                method: E::METHOD,
-                target: req.target().map_err(BuildError::from)?,
-                body: Bytes::from(req.body().map_err(|e| BuildError::Serialize(Box::new(e)))?),
-                signed: E::SIGNED_ANSWER,
-                deduplicated_by: E::DEDUPLICATED_BY,
-            },
-            answer: std::marker::PhantomData,
-        })
-    }
-
     /// Sends a raw request for any endpoint: `path?query` relative to the base URL (or an
     /// absolute URL on the base URL's host). The answer is verified but not decoded.
     ///
@@ -244,63 +227,6 @@ impl Client {
         }
     }
 
-    /// Sends, verifies, and logs one DEBUG event for the call.
-    pub(crate) async fn execute_parts(&self, req: Outgoing) -> Result<Response> {
-        let path = req.target.split('?').next().unwrap_or_default().to_owned();
-        let span = tracing::debug_span!("wechatpay", method = %req.method, path = %path);
-        let this = self.clone();
-        async move {
-            let started = tokio::time::Instant::now();
-            let deadline = started + this.inner.limits.deadline;
-            this.maybe_refresh_periodically(deadline).await;
-            let result = this.exchange(&req, deadline).await;
-            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            match &result {
-                Ok(r) => tracing::debug!(
-                    method = %req.method,
-                    path = %path,
-                    status = r.status.as_u16(),
-                    latency_ms,
-                    attempts = r.attempts,
-                    request_id = %printable(r.request_id().unwrap_or("-"), 100),
-                    "WeChat Pay call"
-                ),
-                Err(e) => tracing::debug!(
-                    method = %req.method,
-                    path = %path,
-                    status = e.as_api().map_or(0, |a| a.status().as_u16()),
-                    latency_ms,
-                    attempts = match e {
-                        crate::Error::Transport(t) => t.attempts(),
-                        _ => 0,
-                    },
-                    request_id = %printable(e.request_id().unwrap_or("-"), 100),
-                    error = %wechatpay_core::ErrorChain(e),
-                    "WeChat Pay call failed"
-                ),
-            }
-            result
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn exchange(&self, req: &Outgoing, deadline: tokio::time::Instant) -> Result<Response> {
-        let answer = self.send_with_retries(req, deadline).await?.success(req)?;
-        let verified_by = if req.signed {
-            Some(self.verify(&answer.headers, &answer.body, deadline).await?)
-        } else {
-            None
-        };
-        Ok(Response {
-            status: answer.status,
-            headers: answer.headers,
-            body: answer.body,
-            verified_by,
-            attempts: answer.attempts,
-        })
-    }
-
     /// The signed parameters of the Pay Score order-detail page (`wxpayScoreDetail`) for
     /// the page that launches it: `mch_id` is this client's merchant number (the service
     /// provider's), signed with the APIv2 key, at the client's clock, with a fresh nonce.
@@ -324,45 +250,5 @@ impl Client {
             self.now(),
             &self.inner.nonce.nonce(),
         ))
-    }
-}
-
-/// A request ready to go: method, exact target and body, and what the endpoint says about
-/// its answer.
-#[derive(Debug, Clone)]
-pub(crate) struct Outgoing {
-    pub(crate) method: Method,
-    pub(crate) target: String,
-    pub(crate) body: Bytes,
-    /// Whether a 2xx answer is signed (always, for raw calls: an unsigned answer is
-    /// accepted only for a download the client asked for, [`Client::download`]).
-    pub(crate) signed: bool,
-    /// [`Endpoint::DEDUPLICATED_BY`].
-    pub(crate) deduplicated_by: Option<&'static str>,
-}
-
-impl Outgoing {
-    /// A raw call: nothing is known about the endpoint, so its answer must be signed.
-    pub(crate) fn raw(method: Method, target: String, body: Bytes) -> Self {
-        Self {
-            method,
-            target,
-            body,
-            signed: true,
-            deduplicated_by: None,
-        }
-    }
-}
-
-/// A validated, encoded typed request, ready to send (owned, so a `'static` future can
-/// take it).
-pub(crate) struct Prepared<T> {
-    outgoing: Outgoing,
-    answer: std::marker::PhantomData<fn() -> T>,
-}
-
-impl<T: serde::de::DeserializeOwned> Prepared<T> {
-    pub(crate) async fn send(self, client: &Client) -> Result<T> {
-        client.execute_parts(self.outgoing).await?.json()
     }
 }
