@@ -107,6 +107,58 @@ fn apply_for(
     Ok(Json(json!({ "apply_permissions_token": row.token })).into_response())
 }
 
+/// Lifecycle spec §2.8: a service the merchant has not opened, or an appid (sub-merchant,
+/// sub_appid) not bound to it, is `403 NO_AUTH 商户信息不合法`, before any authorization is
+/// looked at.
+fn check_scope(
+    s: &AppState,
+    c: &Caller,
+    scope: &Scope<'_>,
+    appid: Option<&str>,
+    sub_appid: Option<&str>,
+) -> Result<(), ApiErr> {
+    let refused = |why: String| Err(ApiErr::no_auth("商户信息不合法").why(why));
+    let w = s.world();
+    let Some(p) = w.providers.get(&c.mchid) else {
+        return refused(format!(
+            "mchid {} is not a provider of this sandbox",
+            c.mchid
+        ));
+    };
+    let opened = w
+        .services
+        .get(scope.service_id)
+        .is_some_and(|svc| svc.providers.contains(&c.mchid));
+    if !opened {
+        return refused(format!(
+            "service_id {} is not opened for mchid {}",
+            scope.service_id, c.mchid
+        ));
+    }
+    if let Some(a) = appid
+        && !p.appids.contains(a)
+    {
+        return refused(format!("appid {a} is not bound to mchid {}", c.mchid));
+    }
+    if !scope.sub_mchid.is_empty() {
+        let Some(apps) = p.subs.get(scope.sub_mchid) else {
+            return refused(format!(
+                "sub_mchid {} is not a sub-merchant of {}",
+                scope.sub_mchid, c.mchid
+            ));
+        };
+        if let Some(sa) = sub_appid
+            && !apps.contains(sa)
+        {
+            return refused(format!(
+                "sub_appid {sa} is not bound to sub_mchid {}",
+                scope.sub_mchid
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The query answer (lifecycle spec §2.3), times in RFC 3339 without fraction; no
 /// sub-merchant fields for a direct merchant.
 fn answer(a: &AuthorizationRow) -> Value {
@@ -148,6 +200,7 @@ fn by_code_in(
     scope: &Scope<'_>,
     code: &str,
 ) -> Result<AuthorizationRow, ApiErr> {
+    check_scope(s, c, scope, None, None)?;
     s.store()
         .authorization(&c.mchid, code)?
         .filter(|a| a.service_id == scope.service_id)
@@ -160,14 +213,16 @@ fn by_code_in(
         })
 }
 
-/// A user's newest authorization in `scope`, or 403 with the observed body (§2.8).
+/// A user's newest authorization in `scope` under `appid` (`sub_appid`), or 403 with the
+/// observed body (§2.8).
 fn of_user(
     s: &AppState,
     c: &Caller,
     scope: &Scope<'_>,
-    openid: Option<&str>,
-    sub_openid: Option<&str>,
+    (appid, sub_appid): (&str, Option<&str>),
+    (openid, sub_openid): (Option<&str>, Option<&str>),
 ) -> Result<AuthorizationRow, ApiErr> {
+    check_scope(s, c, scope, Some(appid), sub_appid)?;
     s.store()
         .user_authorization(
             &c.mchid,
@@ -176,6 +231,8 @@ fn of_user(
             openid,
             sub_openid,
         )?
+        // An openid is a user under one app: under another appid it is nobody.
+        .filter(|a| a.appid == appid)
         .ok_or_else(|| {
             ApiErr::no_auth("请检查服务授权状态")
                 .why("this user has no authorization of this service")
@@ -268,8 +325,14 @@ async fn search(
         &s,
         &c,
         &scope,
-        req.openid.as_ref().map(|o| o.as_str()),
-        req.sub_openid.as_ref().map(|o| o.as_str()),
+        (
+            req.appid.as_str(),
+            req.sub_appid.as_ref().map(|a| a.as_str()),
+        ),
+        (
+            req.openid.as_ref().map(|o| o.as_str()),
+            req.sub_openid.as_ref().map(|o| o.as_str()),
+        ),
     )?;
     Ok(Json(answer(&a)).into_response())
 }
@@ -283,7 +346,13 @@ async fn direct_by_openid(
         service_id: req.service_id.as_str(),
         sub_mchid: "",
     };
-    let a = of_user(&s, &c, &scope, Some(req.openid.as_str()), None)?;
+    let a = of_user(
+        &s,
+        &c,
+        &scope,
+        (req.appid.as_str(), None),
+        (Some(req.openid.as_str()), None),
+    )?;
     Ok(Json(answer(&a)).into_response())
 }
 
@@ -335,8 +404,14 @@ async fn terminate(
         &s,
         &c,
         &scope,
-        req.openid.as_ref().map(|o| o.as_str()),
-        req.sub_openid.as_ref().map(|o| o.as_str()),
+        (
+            req.appid.as_str(),
+            req.sub_appid.as_ref().map(|a| a.as_str()),
+        ),
+        (
+            req.openid.as_ref().map(|o| o.as_str()),
+            req.sub_openid.as_ref().map(|o| o.as_str()),
+        ),
     )?;
     ended(&s, a)
 }
@@ -350,7 +425,13 @@ async fn direct_terminate_by_openid(
         service_id: req.service_id.as_str(),
         sub_mchid: "",
     };
-    let a = of_user(&s, &c, &scope, Some(req.openid.as_str()), None)?;
+    let a = of_user(
+        &s,
+        &c,
+        &scope,
+        (req.appid.as_str(), None),
+        (Some(req.openid.as_str()), None),
+    )?;
     ended(&s, a)
 }
 

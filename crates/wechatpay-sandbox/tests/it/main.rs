@@ -15,4 +15,5 @@ mod lifecycle;
 mod overload;
 mod refunds;
 mod rules;
+mod second_pass;
 mod support;

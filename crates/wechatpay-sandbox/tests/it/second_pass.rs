@@ -1,0 +1,77 @@
+//! The second fidelity pass: answers an outside probe found to differ from the spec, each
+//! checked over HTTP against the spec's section.
+
+use wechatpay_models::v3::payscore::partner::permissions::{self as pp, AuthorizationState};
+use wechatpay_models::v3::payscore::permissions as dp;
+
+use crate::support::env;
+
+/// An appid no provider of the sandbox has.
+const FOREIGN_APPID: &str = "wx0000000000000000";
+
+fn no_auth<T: std::fmt::Debug>(what: &str, r: wechatpay::Result<T>) {
+    let e = r.expect_err(what);
+    let api = e.as_api().unwrap_or_else(|| panic!("{what}: {e}"));
+    assert_eq!(
+        (api.status().as_u16(), api.code(), api.message()),
+        (403, Some("NO_AUTH"), Some("商户信息不合法")),
+        "{what}: {e}"
+    );
+}
+
+/// LIFE §2.8: the queries and terminations by openid refuse an appid that is not bound to
+/// the merchant (and end nothing); the queries by code refuse a service the merchant has
+/// not opened.
+#[tokio::test]
+async fn permissions_refuse_an_unbound_appid_and_an_unopened_service() {
+    let env = env().await;
+    let client = env.raw_client();
+    let ids = &env.g.client.ids;
+    let (svc, sub, openid) = (
+        ids.service_id.as_str(),
+        ids.sub_mchid.as_str(),
+        ids.openid.as_str(),
+    );
+    let search = |appid: &str| {
+        pp::QueryPermissionsByOpenidRequest::default()
+            .service_id(svc)
+            .appid(appid)
+            .sub_mchid(sub)
+            .openid(openid)
+    };
+    no_auth("partner search", client.send(&search(FOREIGN_APPID)).await);
+    let terminate = pp::TerminatePermissionsRequest::default()
+        .service_id(svc)
+        .sub_mchid(sub)
+        .appid(FOREIGN_APPID)
+        .openid(openid)
+        .reason("退租");
+    no_auth("partner terminate", client.send(&terminate).await);
+    let direct_query = dp::QueryPermissionsByOpenidRequest::default()
+        .openid(openid)
+        .service_id(svc)
+        .appid(FOREIGN_APPID);
+    no_auth("direct query", client.send(&direct_query).await);
+    let direct_terminate = dp::TerminatePermissionsByOpenidRequest::default()
+        .openid(openid)
+        .service_id(svc)
+        .appid(FOREIGN_APPID)
+        .reason("退租");
+    no_auth("direct terminate", client.send(&direct_terminate).await);
+
+    // Nothing was ended: under the bound appid the user is still authorized.
+    let p = client.send(&search(ids.appid.as_str())).await.unwrap();
+    assert_eq!(p.authorization_state, AuthorizationState::Available);
+
+    // By code, for a service this merchant has not opened: NO_AUTH, not ORDER_NOT_EXIST.
+    let code = p.authorization_code.unwrap();
+    let by_code = pp::QueryPermissionsByCodeRequest::default()
+        .authorization_code(&code)
+        .service_id("999999")
+        .sub_mchid(sub);
+    no_auth("partner by code", client.send(&by_code).await);
+    let by_code = dp::QueryPermissionsByCodeRequest::default()
+        .authorization_code(&code)
+        .service_id("999999");
+    no_auth("direct by code", client.send(&by_code).await);
+}
