@@ -253,11 +253,13 @@ impl Check {
         }
     }
 
-    pub(crate) fn notify_url(&mut self, field: &str, url: &str) {
+    /// A callback URL of at most `max` characters: https (http only for loopback), no
+    /// query string.
+    pub(crate) fn notify_url(&mut self, field: &str, url: &str, max: usize) {
         if !self.required(field, url) {
             return;
         }
-        self.max_chars(field, url, 255);
+        self.max_chars(field, url, max);
         let rest = url.strip_prefix("https://").or_else(|| {
             // WeChat Pay only calls https; plain http is accepted for loopback receivers, which
             // only the local sandbox can reach.
@@ -438,7 +440,7 @@ mod tests {
     fn notify_urls() {
         let check = |u: &str| {
             let mut c = Check::default();
-            c.notify_url("/notify_url", u);
+            c.notify_url("/notify_url", u, 255);
             c.0.first().map(|v| v.rule)
         };
         assert_eq!(check("https://example.com/notify"), None);

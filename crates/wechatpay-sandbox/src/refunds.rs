@@ -10,12 +10,12 @@ use wechatpay_models::v3::refund::domestic::{
     QueryRefundRequest, Refund, RefundAmount, RefundChannel, RefundNotice, RefundRequest,
     RefundStatus,
 };
-use wechatpay_models::{Fen, MchId};
+use wechatpay_models::{Endpoint as _, Fen, MchId, Rule};
 
 use crate::AppState;
 use crate::edge::auth::Caller;
-use crate::edge::error::{Answer, ApiErr};
-use crate::edge::wx::Wx;
+use crate::edge::error::{Answer, ApiErr, checked};
+use crate::edge::wx::{Decoded, Wx};
 use crate::store::{RefundRow, StoreError, TransactionRow};
 use crate::util::{random_digits, rfc3339_beijing};
 
@@ -102,8 +102,15 @@ async fn apply(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     _: NotForced,
-    Wx(req): Wx<RefundRequest>,
+    Decoded(req, _): Decoded<RefundRequest>,
 ) -> Answer {
+    // Over-refund is a business rule, INVALID_REQUEST (lifecycle spec §4.5), checked with
+    // the payment below; every other rule is PARAM_ERROR.
+    let over = req.amount.refund > req.amount.total;
+    checked(req.validate_at(s.now()).or_else(|mut e| {
+        e.0.retain(|v| !(over && v.field == "/amount/refund" && v.rule == Rule::Amount));
+        if e.0.is_empty() { Ok(()) } else { Err(e) }
+    }))?;
     let sub = req.sub_mchid.as_ref().map_or("", MchId::as_str);
     let tx = s
         .store()

@@ -219,21 +219,34 @@ fn first_null(pointer: &str, v: &Value) -> Option<String> {
     }
 }
 
-/// Every line of `post_payments` and `post_discounts` must state its `amount` (S8: an
-/// amount is required with a name); a line without one is not taken as 0.
+/// The amounts of the bill lines (SDC §2.3, §2.4): a payment line may leave out its
+/// `amount` (it counts as 0) when it has a `description`; a line with neither is refused, and
+/// so is a discount line without its `amount`.
 pub(crate) fn require_amounts(body: &Value) -> Result<(), ApiErr> {
-    for list in ["post_payments", "post_discounts"] {
-        let Some(items) = body.get(list).and_then(Value::as_array) else {
-            continue;
-        };
-        if let Some(i) = items.iter().position(|x| x.get("amount").is_none()) {
-            return Err(ApiErr::param_field(
-                &format!("/{list}/{i}/amount"),
-                None,
-                "is required: every line states its amount in fen (0 included)",
-                "body",
-            ));
-        }
+    let missing = |list: &str, needs: fn(&Value) -> bool| {
+        let items = body.get(list).and_then(Value::as_array)?;
+        items
+            .iter()
+            .position(needs)
+            .map(|i| format!("/{list}/{i}/amount"))
+    };
+    if let Some(field) = missing("post_payments", |x| {
+        x.get("amount").is_none() && x.get("description").is_none()
+    }) {
+        return Err(ApiErr::param_field(
+            &field,
+            None,
+            "is required when the line has no description (a line states its amount, or explains itself and counts as 0)",
+            "body",
+        ));
+    }
+    if let Some(field) = missing("post_discounts", |x| x.get("amount").is_none()) {
+        return Err(ApiErr::param_field(
+            &field,
+            None,
+            "is required: every discount line states its amount in fen",
+            "body",
+        ));
     }
     Ok(())
 }

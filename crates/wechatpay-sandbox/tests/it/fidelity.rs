@@ -234,18 +234,37 @@ async fn complete_on_a_revoked_order_is_an_illegal_state() {
     assert!(api.request_id().unwrap().ends_with("-271302333"), "{e}");
 }
 
-/// SDC §2.4 (S8: an amount is required with a name): a line without `amount` is refused,
-/// not taken as 0.
+/// SDC §2.3, §2.4: a payment line without `amount` counts as 0 when it has a
+/// `description`; one with neither is refused, and so is a discount line without `amount`.
 #[tokio::test]
-async fn lines_without_an_amount_are_refused() {
+async fn an_amount_left_out_counts_as_zero_only_on_an_explained_payment_line() {
     let env = env().await;
-    for (list, strip) in [("post_payments", 0), ("post_discounts", 0)] {
-        let mut b = order_json(&env, &unique("AM"));
-        b[list][strip].as_object_mut().unwrap().remove("amount");
-        let (status, _, a) = post(&env, DIRECT_COMPLETE, &b).await;
-        assert_eq!(status, 400, "{a}");
-        assert_eq!(a["detail"]["field"], format!("/{list}/0/amount"), "{a}");
-    }
+    let mut b = order_json(&env, &unique("AM"));
+    b.as_object_mut().unwrap().remove("post_discounts");
+    b["post_payments"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("amount");
+    b["total_amount"] = 0.into();
+    let (status, _, a) = post(&env, DIRECT_COMPLETE, &b).await;
+    assert_eq!(status, 204, "explained, counted as 0: {a}");
+
+    let mut b = order_json(&env, &unique("AM"));
+    let line = b["post_payments"][0].as_object_mut().unwrap();
+    line.remove("amount");
+    line.remove("description");
+    let (status, _, a) = post(&env, DIRECT_COMPLETE, &b).await;
+    assert_eq!(status, 400, "{a}");
+    assert_eq!(a["detail"]["field"], "/post_payments/0/amount", "{a}");
+
+    let mut b = order_json(&env, &unique("AM"));
+    b["post_discounts"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("amount");
+    let (status, _, a) = post(&env, DIRECT_COMPLETE, &b).await;
+    assert_eq!(status, 400, "{a}");
+    assert_eq!(a["detail"]["field"], "/post_discounts/0/amount", "{a}");
 }
 
 /// SDC §2.5: `end_time` is optional in S1 (the partner page's transcription).

@@ -1,10 +1,12 @@
 //! The second fidelity pass: answers an outside probe found to differ from the spec, each
 //! checked over HTTP against the spec's section.
 
+use wechatpay_models::Endpoint as _;
 use wechatpay_models::v3::payscore::partner::permissions::{self as pp, AuthorizationState};
 use wechatpay_models::v3::payscore::permissions as dp;
+use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
 
-use crate::support::env;
+use crate::support::{env, unique};
 
 /// An appid no provider of the sandbox has.
 const FOREIGN_APPID: &str = "wx0000000000000000";
@@ -74,4 +76,47 @@ async fn permissions_refuse_an_unbound_appid_and_an_unopened_service() {
         .authorization_code(&code)
         .service_id("999999");
     no_auth("direct by code", client.send(&by_code).await);
+}
+
+/// LIFE §4.2, §4.3, §4.5: a refund `notify_url` may have 256 characters (257 is refused);
+/// the answer carries `amount.from`, empty or not; more than the payment in one request is
+/// INVALID_REQUEST, as it is across several.
+#[tokio::test]
+async fn refunds_take_a_256_character_notify_url_answer_from_and_refuse_over_refunds_as_business_rules()
+ {
+    let env = env().await;
+    let client = env.raw_client();
+    let (_, tx, amount) = crate::refunds::paid_order(&env, &client).await;
+    let refund = |refund: i64, url: String| {
+        RefundRequest::default()
+            .sub_mchid(env.g.client.ids.sub_mchid.as_str())
+            .transaction_id(tx.as_str())
+            .out_refund_no(unique("RN"))
+            .amount(RefundRequestAmount::default().refund(refund).total(amount))
+            .notify_url(url)
+    };
+    let url = |len: usize| {
+        let base = "https://example.com/refund/";
+        format!("{base}{}", "n".repeat(len - base.len()))
+    };
+    let long = refund(10, url(257));
+    let e = client.send(&long).await.unwrap_err();
+    let api = e.as_api().unwrap();
+    assert_eq!(api.code(), Some("PARAM_ERROR"), "{e}");
+    assert_eq!(
+        api.detail().and_then(|d| d.field.as_deref()),
+        Some("/notify_url")
+    );
+
+    // The answer as JSON, to see the field itself.
+    let ok = client
+        .chain(RefundRequest::PATH)
+        .post(&refund(10, url(256)))
+        .await
+        .unwrap();
+    let body: serde_json::Value = ok.json().unwrap();
+    assert_eq!(body["amount"]["from"], serde_json::json!([]), "{body}");
+
+    let e = client.send(&refund(amount + 1, url(40))).await.unwrap_err();
+    assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e}");
 }

@@ -129,7 +129,8 @@ impl Endpoint for RefundRequest {
             c.max_bytes("/reason", r, 80);
         }
         if let Some(u) = &self.notify_url {
-            c.notify_url("/notify_url", u);
+            // At most 256 characters here (lifecycle spec §4.2), 255 elsewhere.
+            c.notify_url("/notify_url", u, 256);
         }
         if let Some(f) = &self.funds_account
             && !["AVAILABLE", "UNSETTLED"].contains(&f.as_str())
@@ -318,7 +319,7 @@ pub struct RefundAmount {
     #[serde(default)]
     pub refund: Fen,
     /// Accounts the refund came from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub from: Vec<RefundFrom>,
     /// What the user paid.
     #[serde(default)]

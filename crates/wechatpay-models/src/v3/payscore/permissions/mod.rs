@@ -40,7 +40,7 @@ impl Endpoint for ApplyPermissionsRequest {
         c.required_max("/appid", self.appid.as_str(), 32);
         c.out_order_no("/authorization_code", &self.authorization_code);
         if let Some(u) = &self.notify_url {
-            c.notify_url("/notify_url", u);
+            c.notify_url("/notify_url", u, 255);
         }
         c.finish()
     }

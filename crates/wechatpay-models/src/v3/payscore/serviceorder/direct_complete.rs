@@ -71,7 +71,7 @@ impl Endpoint for DirectCompleteRequest {
         check_location(&mut c, self.location.as_ref());
         c.opt_max("/goods_tag", self.goods_tag.as_deref(), 32);
         c.opt_max("/attach", self.attach.as_deref(), 256);
-        c.notify_url("/notify_url", &self.notify_url);
+        c.notify_url("/notify_url", &self.notify_url, 255);
         c.required_max("/openid", self.openid.as_str(), 128);
         c.no_four_byte_chars_in(self);
         c.finish()

@@ -127,7 +127,7 @@ impl CreateRequest {
         check_start_not_past(c, &self.time_range.start_time, now);
         check_location(c, self.location.as_ref());
         c.opt_max("/attach", self.attach.as_deref(), 256);
-        c.notify_url("/notify_url", &self.notify_url);
+        c.notify_url("/notify_url", &self.notify_url, 255);
         c.opt_max("/openid", self.openid.as_ref().map(OpenId::as_str), 128);
         c.opt_max(
             "/sub_openid",
