@@ -286,6 +286,10 @@ async fn confirm(State(s): State<AppState>, Json(b): Json<ConfirmBody>) -> Answe
         t.start_time = payscore_time(now / 1000);
     }
     row.updated_ms = now;
+    // Lifecycle spec §3.6: USER_CONFIRM carries total_amount, 0 before completion.
+    row.order
+        .total_amount
+        .get_or_insert(wechatpay_models::Fen(0));
     let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
         Some(url) => Some(
             crate::callbacks::callback(

@@ -418,6 +418,16 @@ fn apply_modify(
         req.service_id.as_ref().map(|x| x.as_str()),
     )?;
     same_appid(&row, appid)?;
+    if row.order.state == Some(OrderState::Created) {
+        // Lifecycle spec §3.9: still waiting for the user (internal id 271302332).
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "当前订单状态不合法",
+        )
+        .why("modify needs the order collecting; the user has not confirmed it yet")
+        .internal(271_302_332));
+    }
     if !is_paying(&row.order) {
         return Err(ApiErr::state("INVALID_ORDER_STATE", "单据状态错误")
             .why("modify is only allowed while collecting (DOING / MCH_COMPLETE / USER_PAYING)")

@@ -478,13 +478,15 @@ pub(crate) fn notified(
     let mut plaintext = json!({
         "appid": a.appid,
         "mchid": a.sp_mchid,
-        "sub_mchid": a.sub_mchid,
         "service_id": a.service_id,
         "user_service_status": status,
         "openorclose_time": crate::util::payscore_time(s.now()),
         "authorization_code": a.authorization_code,
     });
+    // A direct merchant's callback has no sub-merchant fields at all (§2.3, §2.7).
+    let sub_mchid = (!a.sub_mchid.is_empty()).then(|| a.sub_mchid.clone());
     for (k, v) in [
+        ("sub_mchid", &sub_mchid),
         ("sub_appid", &a.sub_appid),
         ("openid", &a.openid),
         ("sub_openid", &a.sub_openid),

@@ -1,10 +1,18 @@
 //! The second fidelity pass: answers an outside probe found to differ from the spec, each
 //! checked over HTTP against the spec's section.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use wechatpay::notify::Event;
 use wechatpay_models::Endpoint as _;
 use wechatpay_models::v3::payscore::partner::permissions::{self as pp, AuthorizationState};
+use wechatpay_models::v3::payscore::partner::serviceorder as so;
 use wechatpay_models::v3::payscore::permissions as dp;
+use wechatpay_models::v3::payscore::{PostPayment, RiskFund, TimeRange};
 use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
+use wechatpay_sandbox::testing::Recorder;
 
 use crate::support::{env, unique};
 
@@ -119,4 +127,107 @@ async fn refunds_take_a_256_character_notify_url_answer_from_and_refuse_over_ref
 
     let e = client.send(&refund(amount + 1, url(40))).await.unwrap_err();
     assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e}");
+}
+
+/// A receiver that acknowledges what the SDK verifies.
+async fn receiver(verifier: wechatpay::notify::CallbackVerifier) -> Recorder {
+    Recorder::start_with(
+        0,
+        Arc::new(move |h, b| match verifier.verify(h, b) {
+            Ok(_) => axum::http::StatusCode::NO_CONTENT,
+            Err(e) => e.status(),
+        }),
+    )
+    .await
+    .unwrap()
+}
+
+/// LIFE §3.9, §3.6: modify on a CREATED order is INVALID_REQUEST 当前订单状态不合法; the
+/// USER_CONFIRM callback carries total_amount (0 before completion).
+#[tokio::test]
+async fn a_created_order_cannot_be_modified_and_its_confirmation_states_the_total() {
+    let env = env().await;
+    let client = env.raw_client();
+    let verifier = client.callback_verifier().unwrap();
+    let rec = receiver(verifier.clone()).await;
+    let ids = &env.g.client.ids;
+    let no = unique("MC");
+    let created = client
+        .send(
+            &so::CreateRequest::default()
+                .service_id(ids.confirm_service_id.as_str())
+                .appid(ids.appid.as_str())
+                .sub_mchid(ids.sub_mchid.as_str())
+                .out_order_no(&no)
+                .service_introduction("充电宝租借")
+                .risk_fund(RiskFund::new("DEPOSIT", 9900))
+                .time_range(TimeRange::on_accept())
+                .notify_url(rec.url()),
+        )
+        .await
+        .unwrap();
+    let modify = so::ModifyRequest::default()
+        .out_order_no(&no)
+        .sub_mchid(ids.sub_mchid.as_str())
+        .service_id(ids.confirm_service_id.as_str())
+        .post_payments(vec![PostPayment::new("租金", 100)])
+        .total_amount(100)
+        .reason("优惠");
+    let e = client.send(&modify).await.unwrap_err();
+    let api = e.as_api().unwrap();
+    assert_eq!(
+        (api.code(), api.message()),
+        (Some("INVALID_REQUEST"), Some("当前订单状态不合法")),
+        "{e}"
+    );
+
+    let (status, c) = crate::lifecycle::helper(
+        &env,
+        "confirm-order",
+        json!({"package": created.package.unwrap(), "openid": ids.openid}),
+    )
+    .await;
+    assert_eq!(status, 200, "{c}");
+    let got = rec.wait_for(1, Duration::from_secs(10)).await;
+    let n = verifier.verify(&got[0].headers, &got[0].body).unwrap();
+    let Event::PayscoreUserConfirm(o) = &n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(o.total_amount.map(|f| f.get()), Some(0));
+}
+
+/// LIFE §2.3, §2.7: a direct merchant's USER_OPEN_SERVICE has no sub-merchant fields.
+#[tokio::test]
+async fn a_direct_merchants_authorization_callback_has_no_sub_fields() {
+    let env = env().await;
+    let client = env.raw_client();
+    let verifier = client.callback_verifier().unwrap();
+    let rec = receiver(verifier.clone()).await;
+    let ids = &env.g.client.ids;
+    let token = client
+        .send(
+            &dp::ApplyPermissionsRequest::default()
+                .service_id(ids.service_id.as_str())
+                .appid(ids.appid.as_str())
+                .authorization_code(unique("DCB"))
+                .notify_url(rec.url()),
+        )
+        .await
+        .unwrap()
+        .apply_permissions_token;
+    let user = format!("o{}", unique("direct"));
+    let (status, a) = crate::lifecycle::helper(
+        &env,
+        "authorize",
+        json!({"apply_permissions_token": token, "openid": user}),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    let got = rec.wait_for(1, Duration::from_secs(10)).await;
+    let n = verifier.verify(&got[0].headers, &got[0].body).unwrap();
+    let Event::PayscoreUserOpenService(a) = &n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(a.openid.as_ref().map(|o| o.as_str()), Some(user.as_str()));
+    assert_eq!((&a.sub_mchid, &a.sub_appid), (&None, &None), "{a:?}");
 }
