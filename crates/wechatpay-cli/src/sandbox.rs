@@ -18,6 +18,11 @@ pub(crate) enum Command {
     Init {
         /// Folder to create (must not contain the files already).
         dir: PathBuf,
+        /// The address the sandbox will listen on, written in both `sandbox.toml` and the
+        /// client profile `wxpay.toml` (default 127.0.0.1:8780; another port for a second
+        /// sandbox).
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// Run the sandbox; logs one line per request. Stop with Ctrl-C.
     #[command(
@@ -195,8 +200,11 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                 &serde_json::json!({ "seconds": seconds }),
             )
         }
-        Command::Init { dir } => {
-            let g = wechatpay_sandbox::generate(wechatpay_sandbox::now())?;
+        Command::Init { dir, addr } => {
+            let mut g = wechatpay_sandbox::generate(wechatpay_sandbox::now())?;
+            if let Some(addr) = addr {
+                g.config.listen = addr.to_string();
+            }
             let files = g.write_to(&dir)?;
             if ctx.json {
                 println!(
@@ -213,6 +221,12 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                     dir.display(),
                     g.config.listen
                 );
+                if addr.is_some_and(|a| !a.ip().is_loopback()) {
+                    println!(
+                        "\nOther machines can reach {}: set console_token in sandbox.toml (16 characters or more) before serving.",
+                        g.config.listen
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

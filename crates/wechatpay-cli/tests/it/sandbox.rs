@@ -14,6 +14,29 @@ fn init() -> (TempDir, wechatpay_sandbox::Config) {
     (dir, cfg)
 }
 
+/// `--addr` goes in both files, so a second sandbox needs no editing (issue 20, item 16).
+#[test]
+fn init_writes_the_address_in_the_sandbox_and_the_client_profile() {
+    let dir = TempDir::new("sandbox");
+    let (code, _, err) = run(wxpay()
+        .args(["sandbox", "init", "--addr", "127.0.0.1:8791"])
+        .arg(dir.path().join("s")));
+    assert_eq!(code, 0, "{err}");
+    let (cfg, _) =
+        wechatpay_sandbox::Config::from_file(&dir.path().join("s/sandbox.toml")).unwrap();
+    assert_eq!(cfg.listen, "127.0.0.1:8791");
+    let profile = std::fs::read_to_string(dir.path().join("s/wxpay.toml")).unwrap();
+    assert!(
+        profile.contains("base_url = \"http://127.0.0.1:8791\""),
+        "{profile}"
+    );
+    let (code, _, err) = run(wxpay()
+        .args(["sandbox", "init", "--addr", "localhost"])
+        .arg(dir.path().join("t")));
+    assert_ne!(code, 0);
+    assert!(err.contains("--addr"), "{err}");
+}
+
 fn serve(dir: &std::path::Path) -> (Child, String) {
     let (child, line) = crate::spawn_first_line(
         wxpay()
