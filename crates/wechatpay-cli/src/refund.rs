@@ -1,9 +1,11 @@
-//! `wxpay refund create|query`: refunds over the typed models.
+//! `wxpay refund create|query|abnormal`: refunds over the typed models.
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use wechatpay_models::v3::refund::domestic::{
-    QueryRefundRequest, Refund, RefundRequest, RefundRequestAmount,
+    AbnormalRefundTo, ApplyAbnormalRefundRequest, QueryRefundRequest, Refund, RefundRequest,
+    RefundRequestAmount,
 };
 
 use crate::profile::Context;
@@ -51,6 +53,37 @@ pub(crate) enum Command {
         #[arg(long)]
         out_refund_no: String,
     },
+    /// Send an ABNORMAL refund (the user's card was frozen or closed) again, to another
+    /// account.
+    #[command(
+        after_help = "Examples:\n  wxpay refund abnormal --sub-mchid 1900000109 --refund-id 50300000012025030100000000001 \\\n     --out-refund-no RF20250301001 --to merchant-bank-card\n  printf '%s\\n%s\\n' 6222020000000000000 张三 | wxpay refund abnormal ... --to user-bank-card --bank-type ICBC_DEBIT\n\nFor the user's bank card, the card number and the cardholder's name are read from standard\ninput, one per line (they stay out of the shell's history), and encrypted for WeChat Pay."
+    )]
+    Abnormal {
+        /// The sub-merchant.
+        #[arg(long)]
+        sub_mchid: String,
+        /// WeChat Pay's refund id (refund_id of the refund).
+        #[arg(long)]
+        refund_id: String,
+        /// Your refund number of that refund.
+        #[arg(long)]
+        out_refund_no: String,
+        /// Where the money goes.
+        #[arg(long, value_enum)]
+        to: AbnormalTo,
+        /// The user's bank, for --to user-bank-card (`ICBC_DEBIT`, …).
+        #[arg(long, required_if_eq("to", "user-bank-card"))]
+        bank_type: Option<String>,
+    },
+}
+
+/// `--to` of `wxpay refund abnormal`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AbnormalTo {
+    /// The user's bank card (card number and name from standard input).
+    UserBankCard,
+    /// The merchant's own bank card.
+    MerchantBankCard,
 }
 
 pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
@@ -82,6 +115,36 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                 .out_refund_no(out_refund_no)
                 .sub_mchid(sub_mchid),
         )?,
+        Command::Abnormal {
+            sub_mchid,
+            refund_id,
+            out_refund_no,
+            to,
+            bank_type,
+        } => {
+            let mut req = ApplyAbnormalRefundRequest::default()
+                .refund_id(refund_id)
+                .sub_mchid(sub_mchid)
+                .out_refund_no(out_refund_no);
+            req.bank_type = bank_type;
+            req.kind = match to {
+                AbnormalTo::MerchantBankCard => AbnormalRefundTo::MerchantBankCard,
+                AbnormalTo::UserBankCard => {
+                    let mut lines = std::io::stdin().lines();
+                    let mut next = |what: &str| -> anyhow::Result<String> {
+                        let line = lines
+                            .next()
+                            .transpose()?
+                            .with_context(|| format!("the {what} (a line on standard input)"))?;
+                        Ok(client.encrypt_sensitive(line.trim())?)
+                    };
+                    req.bank_account = Some(next("card number")?);
+                    req.real_name = Some(next("cardholder's name")?);
+                    AbnormalRefundTo::UserBankCard
+                }
+            };
+            client.send(&req)?
+        }
     };
     print(ctx, &refund)?;
     Ok(ExitCode::SUCCESS)

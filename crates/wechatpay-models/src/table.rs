@@ -185,6 +185,14 @@ macro_rules! for_each_endpoint {
                             /// The refund's state.
                             get => $crate::v3::refund::domestic::QueryRefundRequest;
                         }
+                        /// `…/refunds/{refund_id}`: one refund, by WeChat Pay's id.
+                        refund_id(value) ByRefundId {
+                            /// `…/{refund_id}/apply-abnormal-refund`.
+                            apply_abnormal_refund() ApplyAbnormalRefund "apply-abnormal-refund" {
+                                /// Sends an ABNORMAL refund again, to another account.
+                                post => $crate::v3::refund::domestic::ApplyAbnormalRefundRequest;
+                            }
+                        }
                     }
                 }
             }

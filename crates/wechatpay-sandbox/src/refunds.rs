@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use wechatpay_models::v3::refund::domestic::{
-    QueryRefundRequest, Refund, RefundAmount, RefundChannel, RefundNotice, RefundRequest,
-    RefundStatus,
+    AbnormalRefundTo, ApplyAbnormalRefundRequest, QueryRefundRequest, Refund, RefundAmount,
+    RefundChannel, RefundNotice, RefundRequest, RefundStatus,
 };
 use wechatpay_models::{Endpoint as _, Fen, MchId, Rule};
 
@@ -29,6 +29,7 @@ pub(crate) const FORCED_ERROR: &str = "refund_error";
 handles! {
     RefundRequest => apply;
     QueryRefundRequest => query;
+    ApplyAbnormalRefundRequest => apply_abnormal;
 }
 
 fn invalid(issue: impl Into<String>) -> ApiErr {
@@ -165,6 +166,81 @@ async fn apply(
     }
     tracing::info!(out_refund_no = %row.out_refund_no, refund = row.refund, "refund accepted; PROCESSING");
     Ok(Json(refund_object(&row, &tx)).into_response())
+}
+
+/// An ABNORMAL refund sent again to another account (lifecycle spec §4.1, §4.4): it is
+/// PROCESSING again and settles as SUCCESS. The card number and name of a user's bank card
+/// must decrypt with the key that `Wechatpay-Serial` names (protocol spec §2.7, item 8).
+async fn apply_abnormal(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    Wx(req): Wx<ApplyAbnormalRefundRequest>,
+) -> Answer {
+    if req.kind == AbnormalRefundTo::UserBankCard {
+        for (field, value) in [
+            ("/bank_account", &req.bank_account),
+            ("/real_name", &req.real_name),
+        ] {
+            decrypt_sensitive(&s, &headers, field, value.as_deref().unwrap_or_default())?;
+        }
+    }
+    let sub = req.sub_mchid.as_ref().map_or("", MchId::as_str);
+    let mut row = s
+        .store()
+        .refund_by_id(&c.mchid, sub, &req.refund_id)?
+        .ok_or_else(|| {
+            ApiErr::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "退款单不存在")
+                .why("no refund with this refund_id for this merchant and sub_mchid")
+        })?;
+    if row.out_refund_no != req.out_refund_no {
+        return Err(invalid("out_refund_no is not the one of this refund_id"));
+    }
+    let due = s.now_ms() + i64::try_from(s.world().behaviour.refund_delay_secs).unwrap_or(0) * 1000;
+    if row.status != "ABNORMAL" || !s.store().reapply_abnormal_refund(&row, due)? {
+        return Err(invalid(format!(
+            "the refund is {}; only an ABNORMAL refund can be sent to another account",
+            row.status
+        )));
+    }
+    s.wake_worker_at(due);
+    row.status = "PROCESSING".into();
+    let tx = s
+        .store()
+        .transaction(&c.mchid, Some(&row.transaction_id), None)?
+        .ok_or_else(|| no_transaction("the refund's payment is gone"))?;
+    Ok(Json(refund_object(&row, &tx)).into_response())
+}
+
+/// A sensitive field: `Wechatpay-Serial` names this sandbox's public key or platform
+/// certificate, and `value` decrypts with its private key.
+fn decrypt_sensitive(
+    s: &AppState,
+    headers: &axum::http::HeaderMap,
+    field: &str,
+    value: &str,
+) -> Result<(), ApiErr> {
+    let w = s.world();
+    let serial = headers
+        .get(wechatpay_core::headers::SERIAL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let known = serial == w.public_key_id
+        || w.platform_cert
+            .as_ref()
+            .is_some_and(|c| c.serial() == serial);
+    if !known {
+        return Err(ApiErr::param("平台证书序列号Wechatpay-Serial错误").why(format!(
+            "{field} is encrypted: Wechatpay-Serial must name the key it was encrypted with ({} or the platform certificate's serial), not {serial:?}",
+            w.public_key_id
+        )));
+    }
+    if w.platform_key.decrypt_oaep(value).is_err() {
+        return Err(ApiErr::param("平台私钥解密失败").why(format!(
+            "{field} does not decrypt with the key of Wechatpay-Serial {serial}: encrypt it with RSA-OAEP (SHA-1) and that key, then base64"
+        )));
+    }
+    Ok(())
 }
 
 /// The limits of a new refund of payment `tx` (lifecycle spec §4.2): `amount.total` is the

@@ -141,6 +141,14 @@ impl Client {
         self.inner.callback_verifier()
     }
 
+    /// See [`crate::Client::encrypt_sensitive`].
+    ///
+    /// # Errors
+    /// As the async version.
+    pub fn encrypt_sensitive(&self, plaintext: &str) -> Result<String> {
+        self.inner.encrypt_sensitive(plaintext)
+    }
+
     /// Downloads a bill and saves it verified ([`crate::Client::download_bill`], then
     /// [`crate::Download::save`]).
     ///

@@ -316,6 +316,33 @@ fn seed_then_download_the_bill_and_refund_from_the_command_line() {
     ]);
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("\"status\":\"PROCESSING\""), "{out}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // A refund that is not ABNORMAL cannot be sent elsewhere: the card number and name,
+    // read from standard input, were encrypted and the request reached WeChat Pay's rule.
+    let mut abnormal = wxpay();
+    abnormal
+        .args(["refund", "abnormal", "--sub-mchid", sub, "--refund-id"])
+        .arg(created["refund_id"].as_str().unwrap())
+        .args(["--out-refund-no", "CLI-RF-1", "--to", "user-bank-card"])
+        .args(["--bank-type", "ICBC_DEBIT"])
+        .current_dir(&folder)
+        .env("WXPAY_BASE_URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child_abnormal = abnormal.spawn().unwrap();
+    std::io::Write::write_all(
+        child_abnormal.stdin.as_mut().unwrap(),
+        "6222020000000000000\n张三\n".as_bytes(),
+    )
+    .unwrap();
+    let done = child_abnormal.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("INVALID_REQUEST") && err.contains("only an ABNORMAL refund"),
+        "{err}"
+    );
     let (code, out, err) = call(&[
         "refund",
         "query",

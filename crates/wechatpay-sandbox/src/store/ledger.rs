@@ -241,6 +241,35 @@ impl Store {
             .optional()?)
     }
 
+    /// The refund with WeChat Pay's id `refund_id`, of `sp` and `sub`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub(crate) fn refund_by_id(
+        &self,
+        sp: &str,
+        sub: &str,
+        refund_id: &str,
+    ) -> Result<Option<RefundRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!("SELECT {REFUND_COLS} FROM refunds WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND refund_id = ?3"))?
+            .query_row(params![sp, sub, refund_id], refund_from_row)
+            .optional()?)
+    }
+
+    /// Makes an ABNORMAL refund PROCESSING again, to settle as SUCCESS at `due_ms`;
+    /// `false` when it is no longer ABNORMAL.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub(crate) fn reapply_abnormal_refund(&self, r: &RefundRow, due_ms: i64) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE refunds SET status = 'PROCESSING', outcome = 'SUCCESS', due_ms = ?4 WHERE sp_mchid = ?1 AND sub_mchid = ?2 AND out_refund_no = ?3 AND status = 'ABNORMAL'",
+            params![r.sp_mchid, r.sub_mchid, r.out_refund_no, due_ms],
+        )? > 0)
+    }
+
     /// Inserts a refund unless its key exists; returns the existing one then.
     ///
     /// # Errors

@@ -11,7 +11,10 @@ use wechatpay_models::v3::payscore::partner::permissions::{self as pp, Authoriza
 use wechatpay_models::v3::payscore::partner::serviceorder as so;
 use wechatpay_models::v3::payscore::permissions as dp;
 use wechatpay_models::v3::payscore::{PostPayment, RiskFund, TimeRange};
-use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
+use wechatpay_models::v3::refund::domestic::{
+    AbnormalRefundTo, ApplyAbnormalRefundRequest, QueryRefundRequest, RefundRequest,
+    RefundRequestAmount, RefundStatus,
+};
 use wechatpay_sandbox::testing::Recorder;
 
 use crate::support::{env, unique};
@@ -230,4 +233,89 @@ async fn a_direct_merchants_authorization_callback_has_no_sub_fields() {
     };
     assert_eq!(a.openid.as_ref().map(|o| o.as_str()), Some(user.as_str()));
     assert_eq!((&a.sub_mchid, &a.sub_appid), (&None, &None), "{a:?}");
+}
+
+/// Polls refund `no` until it is `status` (at most 4 s).
+async fn until_refund(client: &wechatpay::Client, sub: &str, no: &str, status: RefundStatus) {
+    let q = QueryRefundRequest::default()
+        .out_refund_no(no)
+        .sub_mchid(sub);
+    for _ in 0..200 {
+        if client.send(&q).await.unwrap().status == Some(status.clone()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("refund {no} did not become {status}");
+}
+
+/// LIFE §4.1, §4.4: an ABNORMAL refund is sent again to the user's bank card, its
+/// sensitive fields encrypted by the SDK; it is PROCESSING, then SUCCESS with its
+/// callback; a field that does not decrypt, or a refund that is not ABNORMAL, is refused.
+#[tokio::test]
+async fn an_abnormal_refund_goes_again_to_a_bank_card() {
+    let env = env().await;
+    let client = env.builder().build().unwrap();
+    let verifier = client.callback_verifier().unwrap();
+    let rec = receiver(verifier.clone()).await;
+    let sub = env.g.client.ids.sub_mchid.clone();
+    let (_, tx, amount) = crate::refunds::paid_order(&env, &client).await;
+    let no = unique("AB");
+    let refund = client
+        .send(
+            &RefundRequest::default()
+                .sub_mchid(sub.as_str())
+                .transaction_id(tx.as_str())
+                .out_refund_no(&no)
+                .amount(RefundRequestAmount::default().refund(100).total(amount))
+                .notify_url(rec.url()),
+        )
+        .await
+        .unwrap();
+    let (status, a) = crate::lifecycle::helper(
+        &env,
+        "refund-outcome",
+        json!({"out_refund_no": no, "outcome": "ABNORMAL"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    until_refund(&client, sub.as_str(), &no, RefundStatus::Abnormal).await;
+
+    let again = ApplyAbnormalRefundRequest::default()
+        .refund_id(&refund.refund_id)
+        .sub_mchid(sub.as_str())
+        .out_refund_no(&no)
+        .kind(AbnormalRefundTo::UserBankCard)
+        .bank_type("ICBC_DEBIT")
+        .bank_account(client.encrypt_sensitive("6222020000000000000").unwrap())
+        .real_name("not a ciphertext");
+    let e = client.send(&again).await.unwrap_err();
+    let api = e.as_api().unwrap();
+    assert_eq!(
+        (api.code(), api.message()),
+        (Some("PARAM_ERROR"), Some("平台私钥解密失败")),
+        "{e}"
+    );
+
+    let again = again.real_name(client.encrypt_sensitive("张三").unwrap());
+    let r = client
+        .v3()
+        .refund()
+        .domestic()
+        .refunds()
+        .refund_id(&refund.refund_id)
+        .apply_abnormal_refund()
+        .post(&again)
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(RefundStatus::Processing));
+    let (status, _) = crate::lifecycle::helper(&env, "clock/advance", json!({"seconds": 11})).await;
+    assert_eq!(status, 200);
+    until_refund(&client, sub.as_str(), &no, RefundStatus::Success).await;
+    let got = rec.wait_for(2, Duration::from_secs(10)).await;
+    let n = verifier.verify(&got[1].headers, &got[1].body).unwrap();
+    assert_eq!(n.event_type, "REFUND.SUCCESS");
+
+    let e = client.send(&again).await.unwrap_err();
+    assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e}");
 }

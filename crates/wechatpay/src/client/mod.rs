@@ -160,6 +160,45 @@ impl Client {
             .unwrap_or_default()
     }
 
+    /// Encrypts a sensitive field (a card number, a name) for WeChat Pay: RSA-OAEP with
+    /// the key of the `Wechatpay-Serial` this client sends (the one set with
+    /// [`ClientBuilder::wechatpay_serial`], else the preferred trusted key), base64.
+    /// Send the request with this client soon after; while platform certificates rotate,
+    /// set `wechatpay_serial` so that encryption and header cannot part.
+    ///
+    /// ```no_run
+    /// # fn run(client: wechatpay::Client) -> wechatpay::Result<()> {
+    /// let real_name = client.encrypt_sensitive("张三")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::Missing`] when the client trusts no key; [`BuildError::Key`] when the
+    /// text is too long for one RSA block (214 bytes).
+    pub fn encrypt_sensitive(&self, plaintext: &str) -> Result<String> {
+        let verifier = self
+            .inner
+            .verifier
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let serial = self
+            .inner
+            .wechatpay_serial
+            .as_deref()
+            .or_else(|| verifier.preferred_serial(self.now()));
+        let key = serial
+            .and_then(|s| verifier.public_key(s))
+            .ok_or(BuildError::Missing(
+                "a WeChat Pay public key or platform certificate to encrypt with",
+            ))?;
+        Ok(key
+            .encrypt_oaep(plaintext.as_bytes())
+            .map_err(|source| BuildError::Key {
+                what: "sensitive field (at most 214 bytes)",
+                source,
+            })?)
+    }
+
     /// The platform certificates trusted now (configured or downloaded).
     #[must_use]
     pub fn platform_certificates(&self) -> Vec<wechatpay_core::Certificate> {

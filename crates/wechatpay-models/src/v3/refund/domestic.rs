@@ -20,6 +20,9 @@
 //! assert_eq!(RefundRequest::PATH, "/v3/refund/domestic/refunds");
 //! ```
 
+mod abnormal;
+pub use abnormal::{AbnormalRefundTo, ApplyAbnormalRefundRequest};
+
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint::{BodyKind, Endpoint};
