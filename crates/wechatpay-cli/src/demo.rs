@@ -129,8 +129,13 @@ struct Stage {
 
 async fn flow(steps: &mut Steps, which: Flow, timeout: Duration) -> anyhow::Result<()> {
     let t = Instant::now();
-    let (sandbox, g) =
-        wechatpay_sandbox::testing::start(|c| c.behaviour.deduction_delay_ms = 300).await?;
+    let (sandbox, g) = wechatpay_sandbox::testing::start(|c| {
+        c.behaviour.deduction_delay_ms = 300;
+        // Every callback is preceded by WeChat Pay's signature probe, refused by the
+        // receiver that verifies with the SDK.
+        c.behaviour.signature_probe_percent = 100;
+    })
+    .await?;
     let c = &g.client;
     steps.step(
         "Started a local WeChat Pay sandbox with freshly generated keys",
@@ -190,24 +195,54 @@ async fn flow(steps: &mut Steps, which: Flow, timeout: Duration) -> anyhow::Resu
     Ok(())
 }
 
-/// Waits for callback number `index` (from 0) and verifies it.
+/// Waits for callback number `index` (from 0, not counting signature probes) and verifies
+/// it: (notification, its serial, and how the receiver answered the probe before it).
 async fn callback(stage: &Stage, index: usize) -> anyhow::Result<(Notification, String)> {
-    let got = stage.recorder.wait_for(index + 1, stage.timeout).await;
-    let Some(r) = got.get(index) else {
-        bail!("no callback within {} s", stage.timeout.as_secs())
+    let is_probe = |r: &wechatpay_sandbox::testing::Received| {
+        r.headers
+            .get("Wechatpay-Signature")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("WECHATPAY/SIGNTEST/"))
+    };
+    let mut want = index + 1;
+    let (probe, r) = loop {
+        let got = stage.recorder.wait_for(want, stage.timeout).await;
+        let real: Vec<usize> = (0..got.len()).filter(|&i| !is_probe(&got[i])).collect();
+        if let Some(&i) = real.get(index) {
+            let probe = i
+                .checked_sub(1)
+                .and_then(|p| got.get(p))
+                .filter(|p| is_probe(p))
+                .map(|p| p.status);
+            break (probe, got[i].clone());
+        }
+        if got.len() < want {
+            bail!("no callback within {} s", stage.timeout.as_secs())
+        }
+        want = got.len() + 1;
     };
     ensure!(
         r.status == StatusCode::NO_CONTENT,
         "the receiver rejected the callback ({})",
         r.status
     );
+    ensure!(
+        probe.is_none_or(|st| !st.is_success()),
+        "the receiver acknowledged a signature probe: it does not verify signatures"
+    );
     let n = stage.callbacks.verify(&r.headers, &r.body)?;
-    let serial = r
+    let mut serial = r
         .headers
         .get("Wechatpay-Serial")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
+    if let Some(st) = probe {
+        serial += &format!(
+            "; WeChat Pay's signature probe before it (WECHATPAY/SIGNTEST/) was refused with {}",
+            st.as_u16()
+        );
+    }
     Ok((n, serial))
 }
 

@@ -143,6 +143,18 @@ impl NotifyError {
         }
     }
 
+    /// Whether the callback was one of WeChat Pay's signature probes: a signature that
+    /// begins `WECHATPAY/SIGNTEST/`, sent to check that the receiver verifies. It is
+    /// refused like any bad signature (answer [`status`](NotifyError::status)); this only
+    /// lets a receiver log it apart, as a check rather than an attack.
+    #[must_use]
+    pub fn is_signature_probe(&self) -> bool {
+        matches!(
+            self,
+            NotifyError::Signature(VerifyError::BadSignature { probe: true, .. })
+        )
+    }
+
     /// The body to answer with: `{"code":"FAIL","message":"…"}`.
     #[must_use]
     pub fn response_body(&self) -> String {

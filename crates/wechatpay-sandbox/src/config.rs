@@ -92,6 +92,11 @@ pub struct Behaviour {
     /// Most callback attempts in progress at once; further due callbacks wait their turn
     /// (a silent receiver cannot make the sandbox open a socket per callback).
     pub max_concurrent_callbacks: usize,
+    /// Percent of callbacks (0–100) that are preceded by a signature probe: the same
+    /// envelope signed `WECHATPAY/SIGNTEST/…`, which a receiver must refuse with a non-2xx
+    /// status (WeChat Pay's integration notes, `payscore-provider-notes.md`). The answer is
+    /// recorded; a 2xx marks the receiver as not verifying signatures. 0 (off) by default.
+    pub signature_probe_percent: u8,
     /// Refuse a request whose `nonce_str` was seen within the timestamp window. Off by
     /// default: WeChat Pay documents no such check (protocol spec §2.4), and a resend of
     /// the same signed request (to the backup host, say) is accepted there.
@@ -150,6 +155,7 @@ impl Default for Behaviour {
             cancel_while_paying: true,
             remote_callbacks: false,
             max_concurrent_callbacks: 32,
+            signature_probe_percent: 0,
             reject_replayed_nonce: false,
             authorization_callback_schedule_secs: {
                 let mut s = vec![15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600];
@@ -500,6 +506,12 @@ impl World {
             return Err(SandboxError::Config(
                 "console_token must be at least 16 characters".into(),
             ));
+        }
+        if cfg.behaviour.signature_probe_percent > 100 {
+            return Err(SandboxError::Config(format!(
+                "behaviour.signature_probe_percent is {}; give 0 to 100",
+                cfg.behaviour.signature_probe_percent
+            )));
         }
         if let Some(u) = &cfg.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))

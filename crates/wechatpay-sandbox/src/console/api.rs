@@ -126,9 +126,12 @@ async fn deliveries(
     let rows = s
         .store()
         .list_deliveries(l.limit.unwrap_or(100).min(1000))?;
-    let out: Vec<_> = rows
+    let out = rows
         .into_iter()
-        .map(|(d, a)| json!({ "delivery": d, "attempts": a }))
-        .collect();
+        .map(|(d, a)| {
+            let probe = s.store().probe(d.id)?;
+            Ok(json!({ "delivery": d, "attempts": a, "probe": probe }))
+        })
+        .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
     Ok(Json(json!({ "deliveries": out })).into_response())
 }

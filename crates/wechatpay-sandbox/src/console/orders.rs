@@ -331,6 +331,27 @@ pub(crate) async fn show(
             esc(&d.notify_url),
             esc(&d.state)
         );
+        if let Some(p) = s.store().probe(d.id)? {
+            let (class, said) = match (p.verifies, p.status) {
+                (Some(true), Some(st)) => {
+                    ("ok", format!("refused with {st}: it verifies signatures"))
+                }
+                (Some(false), Some(st)) => (
+                    "bad",
+                    format!("acknowledged with {st}: this receiver does not verify signatures"),
+                ),
+                _ => (
+                    "muted",
+                    format!("no answer ({})", p.error.as_deref().unwrap_or("-")),
+                ),
+            };
+            let _ = write!(
+                b,
+                "<p class=\"probe {class}\">Signature probe (WECHATPAY/SIGNTEST/) at {}: {}</p>",
+                when(p.at_ms),
+                esc(&said)
+            );
+        }
         for a in attempts {
             let _ = write!(
                 b,

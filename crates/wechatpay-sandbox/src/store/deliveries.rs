@@ -1,7 +1,8 @@
 //! Callback deliveries and their attempts: queued in the transaction that causes them,
 //! taken when due, each attempt recorded before it is made.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 
 use super::{Attempt, Delivery, Result, Store, UNFINISHED_ATTEMPT};
 
@@ -141,5 +142,55 @@ impl Store {
                 Ok((d, a))
             })
             .collect()
+    }
+}
+
+/// A signature probe sent before a callback's first attempt, and the receiver's answer.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Probe {
+    /// When (unix ms).
+    pub(crate) at_ms: i64,
+    /// The receiver's HTTP status, if it answered.
+    pub(crate) status: Option<i64>,
+    /// Why it got no answer.
+    pub(crate) error: Option<String>,
+    /// Whether the receiver refused the probe (a non-2xx status): it verifies signatures.
+    /// `None` when it did not answer.
+    pub(crate) verifies: Option<bool>,
+}
+
+impl Store {
+    /// Records the probe sent before delivery `delivery_id`.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub(crate) fn record_probe(&self, delivery_id: i64, p: &Probe) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO probes (delivery_id, at_ms, status, error) VALUES (?1, ?2, ?3, ?4)",
+            params![delivery_id, p.at_ms, p.status, p.error],
+        )?;
+        Ok(())
+    }
+
+    /// The probe sent before delivery `delivery_id`, if one was.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub(crate) fn probe(&self, delivery_id: i64) -> Result<Option<Probe>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT at_ms, status, error FROM probes WHERE delivery_id = ?1")?
+            .query_row(params![delivery_id], |r| {
+                let status: Option<i64> = r.get(1)?;
+                Ok(Probe {
+                    at_ms: r.get(0)?,
+                    status,
+                    error: r.get(2)?,
+                    verifies: status.map(|s| {
+                        !u16::try_from(s).is_ok_and(wechatpay_core::notify::is_acknowledged)
+                    }),
+                })
+            })
+            .optional()?)
     }
 }

@@ -14,6 +14,7 @@ mod requests;
 
 pub(crate) use authorizations::{AuthorizationRow, AuthorizationState};
 pub(crate) use console::{OrderFilter, OrderRecord};
+pub(crate) use deliveries::Probe;
 pub(crate) use ledger::{Cursor, Page, RefundRow, TransactionRow};
 pub(crate) use ledger::{for_each_refund, for_each_transaction};
 pub(crate) use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
@@ -160,6 +161,9 @@ CREATE TABLE IF NOT EXISTS attempts (
   status INTEGER, error TEXT, duration_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS probes (
+  delivery_id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, status INTEGER, error TEXT
+);
 CREATE TABLE IF NOT EXISTS authorizations (
   sp_mchid TEXT NOT NULL, authorization_code TEXT NOT NULL, sub_mchid TEXT NOT NULL,
   service_id TEXT NOT NULL, appid TEXT NOT NULL, sub_appid TEXT, openid TEXT, sub_openid TEXT,

@@ -11,7 +11,7 @@ use wechatpay_models::v3::payscore::PaidType;
 use crate::AppState;
 use crate::callbacks::{CallbackError, callback};
 use crate::config::Deduction;
-use crate::store::{Attempt, Delivery, OrderRow, StoreError};
+use crate::store::{Attempt, Delivery, OrderRow, Probe, StoreError};
 use crate::util::{random_digits, random_hex, request_id};
 
 /// Runs forever: deductions and deliveries as they fall due.
@@ -189,49 +189,36 @@ async fn deliver(s: AppState, d: Delivery) {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
-    let started = Instant::now();
-    let result = s
-        .worker()
-        .http
-        .post(target)
-        .headers(h)
-        .body(d.body.clone())
-        .send()
-        .await;
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status, error) = match result {
-        Ok(mut r) => {
-            // A 3xx is not followed (the client has no redirect policy): a failed attempt.
-            let st = r.status().as_u16();
-            // The start of the answer only, for the record.
-            let mut head = Vec::new();
-            while head.len() < 1024 {
-                match r.chunk().await {
-                    Ok(Some(c)) => head.extend_from_slice(&c[..c.len().min(1024)]),
-                    _ => break,
-                }
-            }
-            let body = String::from_utf8_lossy(&head);
-            let ok = wechatpay_core::notify::is_acknowledged(st);
-            (
-                Some(i64::from(st)),
-                (!ok).then(|| {
-                    format!(
-                        "receiver answered {st}: {}",
-                        body.chars().take(200).collect::<String>()
-                    )
-                }),
-            )
+    if attempt_no == 1
+        && probed(d.id, w.behaviour.signature_probe_percent)
+        && let Some(probe) = h
+            .get(headers::SIGNATURE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|sig| {
+                let mut ph = h.clone();
+                let v = http::HeaderValue::from_str(&format!("{PROBE_PREFIX}{sig}")).ok()?;
+                ph.insert(headers::SIGNATURE, v);
+                Some(ph)
+            })
+    {
+        let at_ms = s.now_ms();
+        let (status, error, _) = post(&s, &target, probe, &d.body).await;
+        let verifies =
+            status.map(|st| !u16::try_from(st).is_ok_and(wechatpay_core::notify::is_acknowledged));
+        if verifies == Some(false) {
+            tracing::warn!(url = %d.notify_url, "the receiver acknowledged a signature probe: it does not verify signatures");
         }
-        Err(e) => (
-            None,
-            Some(if e.is_timeout() {
-                "receiver did not answer in time".to_owned()
-            } else {
-                format!("cannot reach receiver: {e}")
-            }),
-        ),
-    };
+        let p = Probe {
+            at_ms,
+            status,
+            error,
+            verifies,
+        };
+        if let Err(e) = s.store().record_probe(d.id, &p) {
+            tracing::error!(error = %wechatpay_core::ErrorChain(&e), "cannot record the signature probe");
+        }
+    }
+    let (status, error, duration_ms) = post(&s, &target, h, &d.body).await;
     let schedule = if d.event_type.starts_with("PAYSCORE.USER_OPEN_SERVICE")
         || d.event_type.starts_with("PAYSCORE.USER_CLOSE_SERVICE")
     {
@@ -284,6 +271,68 @@ fn callback_target(url: &str, remote: bool) -> Result<reqwest::Url, &'static str
     } else {
         Err("notify_url is not a loopback address (set behaviour.remote_callbacks = true to allow)")
     }
+}
+
+/// The start of a signature probe's `Wechatpay-Signature`.
+const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
+
+/// Whether delivery `id` is preceded by a signature probe: `percent` of them, by id.
+fn probed(id: i64, percent: u8) -> bool {
+    id.rem_euclid(100) < i64::from(percent)
+}
+
+/// Posts a callback body with headers `h`: the receiver's status, why it failed (a
+/// non-2xx answer with its start, or no answer), and the round trip in ms.
+async fn post(
+    s: &AppState,
+    target: &reqwest::Url,
+    h: http::HeaderMap,
+    body: &str,
+) -> (Option<i64>, Option<String>, i64) {
+    let started = Instant::now();
+    let result = s
+        .worker()
+        .http
+        .post(target.clone())
+        .headers(h)
+        .body(body.to_owned())
+        .send()
+        .await;
+    let (status, error) = match result {
+        Ok(mut r) => {
+            // A 3xx is not followed (the client has no redirect policy): a failed attempt.
+            let st = r.status().as_u16();
+            // The start of the answer only, for the record.
+            let mut head = Vec::new();
+            while head.len() < 1024 {
+                match r.chunk().await {
+                    Ok(Some(c)) => head.extend_from_slice(&c[..c.len().min(1024)]),
+                    _ => break,
+                }
+            }
+            let body = String::from_utf8_lossy(&head);
+            let ok = wechatpay_core::notify::is_acknowledged(st);
+            (
+                Some(i64::from(st)),
+                (!ok).then(|| {
+                    format!(
+                        "receiver answered {st}: {}",
+                        body.chars().take(200).collect::<String>()
+                    )
+                }),
+            )
+        }
+        Err(e) => (
+            None,
+            Some(if e.is_timeout() {
+                "receiver did not answer in time".to_owned()
+            } else {
+                format!("cannot reach receiver: {e}")
+            }),
+        ),
+    };
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    (status, error, duration_ms)
 }
 
 /// What a deduction from `openid` does: the test helper's setting, else the user's

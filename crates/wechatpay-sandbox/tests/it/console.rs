@@ -442,3 +442,96 @@ async fn other_refusals_show_the_sandboxs_diagnosis() {
         "{html}"
     );
 }
+
+/// Signature probes (payscore-provider-notes.md): with `signature_probe_percent`, a
+/// callback is preceded by the same envelope signed `WECHATPAY/SIGNTEST/…`. A receiver
+/// built on the SDK refuses it (and the SDK says it was a probe); one that acknowledges it
+/// is marked in the JSON and on the order page as not verifying signatures. The real
+/// callbacks are delivered either way.
+#[tokio::test]
+async fn signature_probes_find_a_receiver_that_does_not_verify() {
+    use std::sync::Arc;
+    use wechatpay_sandbox::testing::Recorder;
+
+    let env = crate::support::env_with(|c| {
+        c.behaviour.deduction_delay_ms = 0;
+        c.behaviour.signature_probe_percent = 100;
+    })
+    .await;
+    let client = env.builder().build().unwrap();
+    let verifier = client.callback_verifier().unwrap();
+    let v = verifier.clone();
+    let careful = Recorder::start_with(
+        0,
+        Arc::new(move |h, b| match v.verify(h, b) {
+            Ok(_) => axum::http::StatusCode::NO_CONTENT,
+            Err(e) => e.status(),
+        }),
+    )
+    .await
+    .unwrap();
+    let careless = Recorder::start(0).await.unwrap();
+    let (a, b) = (unique("PRA"), unique("PRB"));
+    for (no, rec) in [(&a, &careful), (&b, &careless)] {
+        let mut order = env.order(no);
+        order.notify_url = rec.url().into();
+        client.send(&order).await.unwrap();
+    }
+    let got = careful
+        .wait_for(2, std::time::Duration::from_secs(10))
+        .await;
+    let probe = verifier.verify(&got[0].headers, &got[0].body).unwrap_err();
+    assert!(probe.is_signature_probe(), "{probe}");
+    assert_eq!(got[0].status, 401);
+    assert!(verifier.verify(&got[1].headers, &got[1].body).is_ok());
+    assert_eq!(got[1].status, 204);
+    assert_eq!(
+        careless
+            .wait_for(2, std::time::Duration::from_secs(10))
+            .await
+            .len(),
+        2
+    );
+
+    let deliveries = env.deliveries().await;
+    let probe_of = |no: &str| {
+        deliveries
+            .iter()
+            .find(|d| d["delivery"]["out_order_no"] == no)
+            .map(|d| d["probe"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            probe_of(&a)["status"].as_i64(),
+            probe_of(&a)["verifies"].as_bool()
+        ),
+        (Some(401), Some(true))
+    );
+    assert_eq!(
+        (
+            probe_of(&b)["status"].as_i64(),
+            probe_of(&b)["verifies"].as_bool()
+        ),
+        (Some(204), Some(false))
+    );
+    let openid = env.g.client.ids.openid.clone();
+    let list = page(&env, &format!("/_sandbox/orders?openid={openid}"))
+        .await
+        .1;
+    let (_, html) = page(
+        &env,
+        &format!("/_sandbox/orders/{}", html_link_id(&list, &b)),
+    )
+    .await;
+    assert!(
+        html.contains("this receiver does not verify signatures"),
+        "{html}"
+    );
+    let (_, html) = page(
+        &env,
+        &format!("/_sandbox/orders/{}", html_link_id(&list, &a)),
+    )
+    .await;
+    assert!(html.contains("it verifies signatures"), "{html}");
+}
