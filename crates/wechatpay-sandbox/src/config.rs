@@ -564,3 +564,20 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `docs/sandbox-behaviour.md` lists every `[behaviour]` switch with its default and
+    /// source: a new switch without a line there fails here.
+    #[test]
+    fn every_behaviour_switch_is_documented() {
+        let doc = include_str!("../../../docs/sandbox-behaviour.md");
+        let switches = serde_json::to_value(super::Behaviour::default()).unwrap();
+        for name in switches.as_object().unwrap().keys() {
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "docs/sandbox-behaviour.md does not document behaviour.{name}"
+            );
+        }
+    }
+}
