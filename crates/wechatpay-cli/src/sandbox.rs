@@ -42,6 +42,9 @@ pub(crate) enum Command {
     /// Move the running sandbox's test clock (business time) forward.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Make the next API requests matching a path fail as asked, to test error paths.
+    #[command(subcommand)]
+    Fault(FaultCommand),
     /// Insert paid orders (and some refunds) of one day straight into the sandbox's
     /// database, to try bills and the console at scale.
     #[command(
@@ -61,6 +64,61 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 10)]
         refund_every: u64,
     },
+}
+
+/// `wxpay sandbox fault …`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum FaultCommand {
+    /// The next N requests matching --method and --path fail as --kind says.
+    #[command(
+        after_help = "Examples:\n  wxpay sandbox fault add --path '/v3/payscore/partner/serviceorder/*/complete' --kind error\n  wxpay sandbox fault add --method GET --path '/v3/payscore/partner/serviceorder' --kind delay --ms 15000\n  wxpay sandbox fault add --path '/v3/refund/domestic/refunds' --kind drop-after --times 2\n\nKinds: error (WeChat's answer, 500 SYSTEM_ERROR unless --status/--code/--message say\notherwise), delay (--ms before handling), drop-after (carried out, then closed without\nthe answer), close-before (closed without an answer, not carried out)."
+    )]
+    Add {
+        /// The request path; `*` stands for any run of characters.
+        #[arg(long)]
+        path: String,
+        /// GET, POST, … (default: any).
+        #[arg(long)]
+        method: Option<String>,
+        /// How the requests fail.
+        #[arg(long, value_enum)]
+        kind: FaultKind,
+        /// How many requests.
+        #[arg(long, default_value_t = 1)]
+        times: u32,
+        /// For --kind error: the HTTP status.
+        #[arg(long, default_value_t = 500)]
+        status: u16,
+        /// For --kind error: WeChat's code.
+        #[arg(long, default_value = "SYSTEM_ERROR")]
+        code: String,
+        /// For --kind error: WeChat's message.
+        #[arg(long, default_value = "系统错误")]
+        message: String,
+        /// For --kind delay: how long, in ms.
+        #[arg(long, required_if_eq("kind", "delay"))]
+        ms: Option<u64>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Remove every fault waiting.
+    Clear {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// `--kind` of `wxpay sandbox fault add`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FaultKind {
+    /// WeChat Pay's error answer, before anything is done.
+    Error,
+    /// A pause before the request is handled.
+    Delay,
+    /// Carried out, then the connection is closed without the answer.
+    DropAfter,
+    /// The connection is closed without an answer; nothing is done.
+    CloseBefore,
 }
 
 /// Where the running sandbox is: `--url`, else the profile's `base_url`.
@@ -190,6 +248,38 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                 ),
             };
             helper(ctx, &target, name, &body)
+        }
+        Command::Fault(FaultCommand::Add {
+            path,
+            method,
+            kind,
+            times,
+            status,
+            code,
+            message,
+            ms,
+            target,
+        }) => {
+            let mut body = serde_json::json!({ "path": path, "method": method, "times": times });
+            let kind = match kind {
+                FaultKind::Error => {
+                    body["status"] = status.into();
+                    body["code"] = code.into();
+                    body["message"] = message.into();
+                    "error"
+                }
+                FaultKind::Delay => {
+                    body["ms"] = ms.unwrap_or_default().into();
+                    "delay"
+                }
+                FaultKind::DropAfter => "drop-after",
+                FaultKind::CloseBefore => "close-before",
+            };
+            body["kind"] = kind.into();
+            helper(ctx, &target, "fault", &body)
+        }
+        Command::Fault(FaultCommand::Clear { target }) => {
+            helper(ctx, &target, "faults/clear", &serde_json::json!({}))
         }
         Command::Clock(ClockCommand::Advance { by, target }) => {
             let seconds = parse_duration(&by)?;

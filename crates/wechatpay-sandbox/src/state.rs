@@ -11,6 +11,7 @@ use wechatpay_core::{Clock, SystemClock};
 
 use crate::bills::links::Links;
 use crate::edge::admission::Admission;
+use crate::edge::faults::Faults;
 use crate::edge::nonces::Nonces;
 use crate::worker::wake::WorkerState;
 use crate::{Config, SandboxError, config, store};
@@ -33,6 +34,7 @@ struct Shared {
     addr: OnceLock<SocketAddr>,
     nonces: Nonces,
     admission: Admission,
+    faults: Faults,
     worker: WorkerState,
     bills: Links,
 }
@@ -74,6 +76,7 @@ impl AppState {
                 addr: OnceLock::new(),
                 nonces: Nonces::default(),
                 admission,
+                faults: Faults::default(),
                 worker,
                 bills: Links::new()?,
             }),
@@ -161,6 +164,11 @@ impl AppState {
     /// The edge's admission.
     pub(crate) fn admission(&self) -> &Admission {
         &self.inner.admission
+    }
+
+    /// The edge's faults on demand.
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.inner.faults
     }
 
     /// The worker's own state.

@@ -179,7 +179,7 @@ fn certs_download_saves_the_verified_platform_certificate() {
 }
 
 #[test]
-fn the_user_and_the_clock_are_driven_from_the_command_line() {
+fn the_user_the_clock_and_faults_are_driven_from_the_command_line() {
     let (dir, cfg) = init();
     let folder = dir.path().join("s");
     let (mut child, url) = serve(&folder);
@@ -213,6 +213,54 @@ fn the_user_and_the_clock_are_driven_from_the_command_line() {
     assert_eq!(code, 0, "{out} {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["offset_seconds"].as_i64().unwrap() >= 3600, "{v}");
+
+    // A fault on demand: the next five requests fail with the answer asked for (the
+    // client retries a 503 twice, so one call uses three); clearing it lets the next
+    // call through to the real answer.
+    let (code, out, err) = wx(&[
+        "sandbox",
+        "fault",
+        "add",
+        "--method",
+        "GET",
+        "--path",
+        "/v3/payscore/partner/serviceorder",
+        "--kind",
+        "error",
+        "--status",
+        "503",
+        "--code",
+        "SYSTEM_BUSY",
+        "--times",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let query = [
+        "--json",
+        "call",
+        "GET",
+        "/v3/payscore/partner/serviceorder",
+        "-q",
+        "sub_mchid=1",
+        "-q",
+        "out_order_no=NONE",
+    ];
+    let (code, out, _) = wx(&query);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["status"].as_u64(), v["code"].as_str()),
+        (Some(503), Some("SYSTEM_BUSY"))
+    );
+    let (code, out, err) = wx(&["sandbox", "fault", "clear"]);
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, out, _) = wx(&query);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["code"], "ORDER_NOT_EXIST", "{v}");
+    let (code, _, err) = wx(&["sandbox", "fault", "add", "--path", "/x", "--kind", "delay"]);
+    assert_ne!(code, 0, "a delay needs --ms");
+    assert!(err.contains("--ms"), "{err}");
 
     let (code, out, err) = wx(&[
         "--json",

@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sandbox/api/refunds", get(refunds))
         .route("/_sandbox/api/requests", get(requests))
         .route("/_sandbox/api/requests/{id}", get(request))
+        .route("/_sandbox/api/faults", get(faults))
 }
 
 /// A page of the request log, newest first; `next` is the `before` of the next page.
@@ -102,6 +103,11 @@ async fn authorizations(
         .store()
         .list_authorizations(l.limit.unwrap_or(100).min(1000))?;
     Ok(Json(json!({ "authorizations": rows })).into_response())
+}
+
+/// The fault rules waiting for requests (test helper `fault`).
+async fn faults(State(s): State<AppState>) -> Response {
+    Json(json!({ "faults": s.faults().list() })).into_response()
 }
 
 /// Business time (the test clock) next to the real clock.

@@ -37,6 +37,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&p("check-launch"), post(check_launch))
         .route(&p("refund-outcome"), post(refund_outcome))
         .route(&p("refund-error"), post(refund_error))
+        .route(&p("fault"), post(fault))
+        .route(&p("faults/clear"), post(clear_faults))
         .route(&p("resend-callback"), post(resend))
         .route_layer(axum::middleware::from_fn(same_origin))
 }
@@ -331,6 +333,32 @@ async fn deduction_outcome(State(s): State<AppState>, Json(b): Json<OutcomeBody>
     s.store()
         .set_setting(&format!("deduction:{}", b.openid), &b.outcome)?;
     Ok(Json(json!({ "openid": b.openid, "outcome": b.outcome })))
+}
+
+/// Makes the next `times` API requests matching `method` and `path` (`*` for any run of
+/// characters) fail: `error` (WeChat's answer, 500 SYSTEM_ERROR by default), `delay`
+/// (`ms` before handling), `drop-after` (carried out, then closed without the answer) or
+/// `close-before` (closed without an answer, not carried out).
+async fn fault(State(s): State<AppState>, Json(mut f): Json<crate::edge::faults::Fault>) -> Answer {
+    // The console's "any" is an empty method.
+    f.method = f.method.filter(|m| !m.is_empty());
+    if f.path.is_empty() || f.times == 0 {
+        return Err(bad(
+            "give a path (with * for any characters) and times of 1 or more",
+        ));
+    }
+    if let crate::edge::faults::FaultKind::Error { status, .. } = &f.kind
+        && !(400..600).contains(status)
+    {
+        return Err(bad("an error fault's status is 400 to 599"));
+    }
+    s.faults().add(f.clone());
+    Ok(Json(json!({ "added": f, "waiting": s.faults().list() })))
+}
+
+/// Removes every fault rule.
+async fn clear_faults(State(s): State<AppState>) -> Answer {
+    Ok(Json(json!({ "removed": s.faults().clear() })))
 }
 
 #[derive(Deserialize)]

@@ -31,8 +31,46 @@ pub(crate) async fn list(
     Query(q): Query<Before>,
 ) -> Result<Response, Refused> {
     let rows = s.store().list_requests(q.before, PAGE_ROWS)?;
-    let mut b = String::from(
-        "<h1>Requests</h1><p>Every API request the sandbox received, newest first.</p>\
+    let mut b = String::from("<h1>Requests</h1>");
+    b += &super::action(
+        "fault",
+        "Add a fault",
+        "Make the next matching API requests fail as chosen?",
+        &[],
+        "<label>method <select name=\"method\"><option value=\"\">any</option><option>GET</option><option>POST</option><option>PATCH</option><option>PUT</option><option>DELETE</option></select></label> \
+         <label>path <input name=\"path\" placeholder=\"/v3/payscore/partner/serviceorder/*/complete\" required></label> \
+         <label>fails by <select name=\"kind\"><option value=\"error\">error answer</option><option value=\"delay\">delay</option>\
+         <option value=\"drop-after\">carried out, no answer</option><option value=\"close-before\">closed, not carried out</option></select></label> \
+         <label>times <input type=\"number\" name=\"times\" value=\"1\" min=\"1\"></label> \
+         <label>status <input type=\"number\" name=\"status\" value=\"500\" min=\"400\" max=\"599\"></label> \
+         <label>code <input name=\"code\" value=\"SYSTEM_ERROR\"></label> \
+         <label>message <input name=\"message\" value=\"系统错误\"></label> \
+         <label>delay ms <input type=\"number\" name=\"ms\" value=\"0\" min=\"0\"></label> ",
+    );
+    let waiting = s.faults().list();
+    if !waiting.is_empty() {
+        b.push_str("<p id=\"faults\">Faults waiting:</p><ul>");
+        for f in &waiting {
+            let _ = write!(
+                b,
+                "<li><code>{} {}</code> × {}: {}</li>",
+                esc(f.method.as_deref().unwrap_or("any")),
+                esc(&f.path),
+                f.times,
+                esc(&f.kind.describe()),
+            );
+        }
+        b += "</ul>";
+        b += &super::action(
+            "faults/clear",
+            "Clear faults",
+            "Remove every fault waiting?",
+            &[],
+            "",
+        );
+    }
+    b.push_str(
+        "<p>Every API request the sandbox received, newest first.</p>\
          <table id=\"requests\"><thead><tr><th>time (Beijing)</th><th>request</th><th>status</th>\
          <th>code</th><th>ms</th><th>signature</th><th>mchid</th><th>Request-ID</th></tr></thead><tbody>",
     );
@@ -102,7 +140,13 @@ pub(crate) async fn show(
         esc(r.serial.as_deref().unwrap_or("")),
         signature(&r),
     );
-    if let Some(d) = &r.diagnosis {
+    if let Some(fault) = r.diagnosis.as_ref().and_then(|d| d["fault"].as_str()) {
+        let _ = write!(
+            b,
+            "<h2>A fault on demand</h2><p id=\"fault\">The test helper was asked for a fault that {}.</p>",
+            esc(fault)
+        );
+    } else if let Some(d) = &r.diagnosis {
         let _ = write!(
             b,
             "<h2>Why the signature failed</h2><p id=\"likely\">Likely: {}</p>\

@@ -11,6 +11,7 @@ use wechatpay_core::{Authorization, ResponseSignature, SIGNATURE_TYPE, SignableR
 
 use crate::AppState;
 use crate::edge::error::{ApiErr, InternalCode, with_request_id};
+use crate::edge::faults::{DropConnection, FaultKind};
 use crate::store::SignatureCheck;
 use crate::util::{random_hex, request_id};
 
@@ -76,18 +77,54 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             let s = state;
             let resp = match check(&s, &parts, &bytes, &mut log) {
                 Err(e) => {
-                    tracing::info!(code = e.code, message = %e.message, "rejected");
+                    tracing::info!(code = %e.code, message = %e.message, "rejected");
                     with_request_id(e.into_response())
                 }
                 Ok(caller) => {
-                    let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
-                    req.extensions_mut().insert(caller.clone());
-                    let resp = next.run(req).await;
-                    if resp.status().is_success() && resp.extensions().get::<Unsigned>().is_some() {
-                        log.file = true;
-                        resp
-                    } else {
-                        sign(&s, &caller, resp).await
+                    let fault = s.faults().take(parts.method.as_str(), parts.uri.path());
+                    if let Some(f) = &fault {
+                        log.row.diagnosis = Some(json!({ "fault": f.describe() }));
+                    }
+                    match fault {
+                        Some(FaultKind::Error {
+                            status,
+                            code,
+                            message,
+                        }) => {
+                            let status = StatusCode::from_u16(status)
+                                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                            let e = ApiErr::new(status, "", message)
+                                .with_code(code)
+                                .why("a fault the test helper was asked for");
+                            sign(&s, &caller, with_request_id(e.into_response())).await
+                        }
+                        Some(FaultKind::CloseBefore) => {
+                            let mut r = StatusCode::from_u16(444)
+                                .unwrap_or(StatusCode::BAD_GATEWAY)
+                                .into_response();
+                            r.extensions_mut().insert(DropConnection);
+                            r
+                        }
+                        other => {
+                            if let Some(FaultKind::Delay { ms }) = other {
+                                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                            }
+                            let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+                            req.extensions_mut().insert(caller.clone());
+                            let resp = next.run(req).await;
+                            let mut resp = if resp.status().is_success()
+                                && resp.extensions().get::<Unsigned>().is_some()
+                            {
+                                log.file = true;
+                                resp
+                            } else {
+                                sign(&s, &caller, resp).await
+                            };
+                            if other == Some(FaultKind::DropAfter) {
+                                resp.extensions_mut().insert(DropConnection);
+                            }
+                            resp
+                        }
                     }
                 }
             };

@@ -28,7 +28,7 @@ pub(crate) type Answer = Result<Response, ApiErr>;
 #[derive(Debug, Clone)]
 pub(crate) struct ApiErr {
     pub(crate) status: StatusCode,
-    pub(crate) code: &'static str,
+    pub(crate) code: std::borrow::Cow<'static, str>,
     pub(crate) message: String,
     pub(crate) detail: Option<Value>,
     pub(crate) internal: u32,
@@ -49,11 +49,17 @@ impl ApiErr {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             detail: None,
             internal: UNLISTED_ERROR_ID,
         }
+    }
+
+    /// An answer with a code given at run time (a fault a test asked for).
+    pub(crate) fn with_code(mut self, code: String) -> Self {
+        self.code = code.into();
+        self
     }
 
     /// The sandbox's diagnosis, in `detail.issue` (WeChat's `message` stays as it is).

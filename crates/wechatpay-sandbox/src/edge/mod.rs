@@ -16,6 +16,7 @@ pub(crate) mod wx;
 pub(crate) mod admission;
 pub(crate) mod auth;
 pub(crate) mod error;
+pub(crate) mod faults;
 pub(crate) mod nonces;
 pub(crate) mod serve;
 

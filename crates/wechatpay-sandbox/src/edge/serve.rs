@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::config::Behaviour;
 use crate::console::helpers::Peer;
 use crate::edge::admission::busy;
+use crate::edge::faults::DropConnection;
 
 const LIMIT_REACHED: &str = "connection limit reached";
 
@@ -273,16 +274,27 @@ pub(crate) async fn serve(
         };
         let peer = Peer(peer);
         let a = activity.clone();
-        let service =
-            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
-                app.clone(),
-                move |r: http::Request<hyper::body::Incoming>| {
-                    let mut r = r.map(axum::body::Body::new);
-                    r.extensions_mut().insert(peer);
-                    r.extensions_mut().insert(Arc::new(Busy::new(&a)));
-                    r
-                },
-            ));
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |r: http::Request<hyper::body::Incoming>| {
+                let mut r = r.map(axum::body::Body::new);
+                r.extensions_mut().insert(peer);
+                r.extensions_mut().insert(Arc::new(Busy::new(&a)));
+                r
+            },
+        );
+        // A response marked DropConnection (a fault a test asked for) is not written: the
+        // service fails, and the connection closes without an answer.
+        let service = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_result(
+            service,
+            |r: Result<axum::response::Response, std::convert::Infallible>| {
+                let Ok(resp) = r;
+                if resp.extensions().get::<DropConnection>().is_some() {
+                    return Err(Dropped);
+                }
+                Ok(resp)
+            },
+        ));
         let io = Watched {
             inner: stream,
             server: server.clone(),
@@ -393,4 +405,22 @@ pub(crate) async fn listen(addr: &str) -> io::Result<tokio::net::TcpListener> {
 /// Resolves when `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The connection of a response marked [`DropConnection`] was closed on purpose.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed without an answer (a fault a test asked for)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+impl From<std::convert::Infallible> for Dropped {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
 }

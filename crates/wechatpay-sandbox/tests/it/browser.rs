@@ -322,3 +322,79 @@ async fn user_confirms_from_the_console() {
     assert_eq!(envelope["event_type"], "PAYSCORE.USER_CONFIRM");
     b.client.clone().close().await.unwrap();
 }
+
+/// Faults on demand from the console: the form on the Requests page adds one, the page
+/// lists it while it waits, and the failed request's page says which fault it was.
+#[tokio::test]
+async fn a_fault_is_added_from_the_console() {
+    let Some(b) = browser().await else { return };
+    let env = env().await;
+    let c = &b.client;
+    let requests = format!("{}/_sandbox/requests", env.sandbox.base_url());
+    c.goto(&requests).await.unwrap();
+    let path = "/v3/payscore/partner/serviceorder/*/cancel";
+    c.find(Locator::Css("form[action$='/fault'] input[name=path]"))
+        .await
+        .unwrap()
+        .send_keys(path)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/fault'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    let out = c
+        .find(Locator::Css("form[action$='/fault'] output"))
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = out.text().await.unwrap();
+        if answer.starts_with("200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answer.starts_with("200"), "{answer}");
+    c.goto(&requests).await.unwrap();
+    let waiting = text(c, Locator::Css("#faults + ul")).await;
+    assert!(
+        waiting.contains(&format!("any {path}")) && waiting.contains("500 SYSTEM_ERROR"),
+        "{waiting}"
+    );
+
+    let ids = &env.g.client.ids;
+    let cancel = wechatpay_models::v3::payscore::partner::serviceorder::CancelRequest::default()
+        .out_order_no(unique("FC"))
+        .sub_mchid(ids.sub_mchid.as_str())
+        .reason("用户取消");
+    let e = env
+        .builder()
+        .build()
+        .unwrap()
+        .send(&cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("SYSTEM_ERROR"), "{e}");
+    c.goto(&requests).await.unwrap();
+    assert!(c.find(Locator::Id("faults")).await.is_err(), "used up");
+    c.find(Locator::Css("#requests tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let said = c.wait().for_element(Locator::Id("fault")).await.unwrap();
+    assert!(
+        said.text()
+            .await
+            .unwrap()
+            .contains("answers 500 SYSTEM_ERROR"),
+        "{:?}",
+        said.text().await
+    );
+    b.client.clone().close().await.unwrap();
+}

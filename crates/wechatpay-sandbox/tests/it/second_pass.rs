@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use wechatpay::TransportKind;
 use wechatpay::notify::Event;
 use wechatpay_models::Endpoint as _;
 use wechatpay_models::v3::payscore::partner::permissions::{self as pp, AuthorizationState};
 use wechatpay_models::v3::payscore::partner::serviceorder as so;
 use wechatpay_models::v3::payscore::permissions as dp;
-use wechatpay_models::v3::payscore::{PostPayment, RiskFund, TimeRange};
+use wechatpay_models::v3::payscore::{OrderState, PostPayment, RiskFund, TimeRange};
 use wechatpay_models::v3::refund::domestic::{
     AbnormalRefundTo, ApplyAbnormalRefundRequest, QueryRefundRequest, RefundRequest,
     RefundRequestAmount, RefundStatus,
@@ -318,4 +319,76 @@ async fn an_abnormal_refund_goes_again_to_a_bank_card() {
 
     let e = client.send(&again).await.unwrap_err();
     assert_eq!(e.code(), Some("INVALID_REQUEST"), "{e}");
+}
+
+/// Faults on demand (issue 20, item 13): the next requests matching a method and a path
+/// pattern fail as asked, and the request log says which fault was applied.
+#[tokio::test]
+async fn faults_on_demand_make_the_next_matching_requests_fail() {
+    let env = env().await;
+    let client = env.builder().build().unwrap();
+    let ids = &env.g.client.ids;
+    let no = unique("FT");
+    client.send(&env.order(&no)).await.unwrap();
+    let cancel = so::CancelRequest::default()
+        .out_order_no(&no)
+        .sub_mchid(ids.sub_mchid.as_str())
+        .reason("用户取消");
+    let query = so::QueryRequest::default()
+        .sub_mchid(ids.sub_mchid.as_str())
+        .out_order_no(&no);
+    let fault = |body: serde_json::Value| crate::lifecycle::helper(&env, "fault", body);
+    let cancel_path = "/v3/payscore/partner/serviceorder/*/cancel";
+    let transport_kind = |e: &wechatpay::Error| match e {
+        wechatpay::Error::Transport(t) => Some(t.kind()),
+        _ => None,
+    };
+
+    // WeChat's error answer, before anything is done; the next request is served again.
+    let (status, a) = fault(json!({"method": "POST", "path": cancel_path, "kind": "error"})).await;
+    assert_eq!(status, 200, "{a}");
+    let e = client.send(&cancel).await.unwrap_err();
+    let api = e.as_api().unwrap();
+    assert_eq!(
+        (api.status().as_u16(), api.code()),
+        (500, Some("SYSTEM_ERROR")),
+        "{e}"
+    );
+    // Closed before: no answer, nothing done.
+    fault(json!({"path": cancel_path, "kind": "close-before"})).await;
+    let e = client.send(&cancel).await.unwrap_err();
+    assert_eq!(transport_kind(&e), Some(TransportKind::Closed), "{e}");
+    assert_ne!(
+        client.send(&query).await.unwrap().state,
+        Some(OrderState::Revoked)
+    );
+    // Carried out, then closed without the answer: only a query tells.
+    fault(json!({"path": cancel_path, "kind": "drop-after"})).await;
+    let e = client.send(&cancel).await.unwrap_err();
+    assert_eq!(transport_kind(&e), Some(TransportKind::Closed), "{e}");
+    assert!(e.maybe_processed(), "{e}");
+    assert_eq!(
+        client.send(&query).await.unwrap().state,
+        Some(OrderState::Revoked)
+    );
+    let log = env.api("requests?limit=2").await;
+    let dropped = &log["requests"][1];
+    assert_eq!(dropped["method"], "POST", "{log}");
+    let said = dropped["diagnosis"]["fault"].as_str().unwrap_or_default();
+    assert!(said.contains("carries the request out"), "{log}");
+    // Held past the client's timeout.
+    fault(json!({"method": "GET", "path": "/v3/payscore/partner/serviceorder", "kind": "delay", "ms": 2000})).await;
+    let impatient = env
+        .builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let e = impatient.send(&query).await.unwrap_err();
+    assert_eq!(transport_kind(&e), Some(TransportKind::Timeout), "{e}");
+    // Nothing is left waiting, and a rule can be cleared.
+    assert_eq!(env.api("faults").await["faults"], json!([]));
+    fault(json!({"path": "*", "kind": "close-before", "times": 5})).await;
+    let (status, a) = crate::lifecycle::helper(&env, "faults/clear", json!({})).await;
+    assert_eq!((status, a["removed"].as_u64()), (200, Some(1)));
+    client.send(&query).await.unwrap();
 }
