@@ -18,7 +18,7 @@ pub(crate) enum Command {
     /// Apply for a day's bill, download it as a stream, verify its SHA-1 and save it
     /// decompressed. Nothing is left at --out unless the whole file verified.
     #[command(
-        after_help = "Examples:\n  wxpay bill download --date 2025-03-01 --out trade-2025-03-01.csv\n  wxpay bill download --date 2025-03-01 --sub-mchid 1900000109 --bill-type REFUND --out refunds.csv\n  wxpay bill download --date 2025-03-01 --type fundflow --sub-mchid 1900000109 --out fund.csv\n\nBills of a day are ready from 10:00 (Beijing time) of the next day; before that WeChat Pay\nanswers STATEMENT_CREATING. A day without business answers NO_STATEMENT_EXIST.\nExit status 1 on any failure, including a hash mismatch."
+        after_help = "Examples:\n  wxpay bill download --date 2025-03-01 --out trade-2025-03-01.csv\n  wxpay bill download --date 2025-03-01 --sub-mchid 1900000109 --bill-type REFUND --out refunds.csv\n  wxpay bill download --date 2025-03-01 --type fundflow --sub-mchid 1900000109 --algorithm SM4_GCM --out fund.csv\n\nBills of a day are ready from 10:00 (Beijing time) of the next day; before that WeChat Pay\nanswers STATEMENT_CREATING. A day without business answers NO_STATEMENT_EXIST.\nExit status 1 on any failure, including a hash mismatch."
     )]
     Download(DownloadArgs),
     /// Download a download_url you already have (from an apply answer), verify its SHA-1
@@ -54,6 +54,9 @@ pub(crate) struct DownloadArgs {
     /// One sub-merchant (trade bills: all of them when left out).
     #[arg(long)]
     sub_mchid: Option<String>,
+    /// The sub-merchant fund-flow bill's encryption (decrypted either way).
+    #[arg(long, default_value = "AEAD_AES_256_GCM", value_parser = ["AEAD_AES_256_GCM", "SM4_GCM"])]
+    algorithm: String,
     /// Ask for the gzip-compressed transfer (the saved file is always decompressed).
     #[arg(long)]
     gzip: bool,
@@ -106,15 +109,14 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
         ("fundflow", Some(sub)) => {
             let mut req = SubMerchantFundFlowBillRequest::default()
                 .sub_mchid(sub.as_str())
-                .bill_date(&a.date);
+                .bill_date(&a.date)
+                .algorithm(&a.algorithm);
             req.tar_type = a.gzip.then(|| "GZIP".into());
             let bills = client.send(&req)?;
             client.save_encrypted_bill(&bills, &part)?
         }
         ("fundflow", None) => {
-            let mut req = FundFlowBillRequest::default()
-                .bill_date(&a.date)
-                .tar_type("GZIP");
+            let mut req = FundFlowBillRequest::default().bill_date(&a.date);
             req.tar_type = a.gzip.then(|| "GZIP".into());
             client.save_bill(&client.send(&req)?, &part)?
         }

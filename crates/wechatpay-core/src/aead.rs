@@ -180,13 +180,13 @@ impl ApiV3Key {
         nonce: &str,
         associated_data: &str,
     ) -> Result<OpenStream, DecryptError> {
-        OpenStream::new(&self.raw, nonce, associated_data.as_bytes())
+        OpenStream::aes(&self.raw, nonce, associated_data.as_bytes())
     }
 }
 
-/// `AEAD_AES_256_GCM` decryption in steps (NIST SP 800-38D): AES-CTR from aws-lc-rs
-/// decrypts the bytes as they arrive and GHASH authenticates them; the last 16 bytes are
-/// the tag. **Nothing it returns is authentic until [`finish`](Self::finish) succeeds**:
+/// GCM decryption in steps (NIST SP 800-38D), for `AEAD_AES_256_GCM` and
+/// [`SM4_GCM`](crate::sm4gcm): the cipher's counter mode (AES-CTR from aws-lc-rs) decrypts
+/// the bytes as they arrive and GHASH authenticates them; the last 16 bytes are the tag. **Nothing it returns is authentic until [`finish`](Self::finish) succeeds**:
 /// keep it where no one can use it (a temporary file) until then.
 ///
 /// ```
@@ -204,7 +204,7 @@ impl ApiV3Key {
 /// # }
 /// ```
 pub struct OpenStream {
-    ctr: aws_lc_rs::cipher::StreamingDecryptingKey,
+    ctr: Ctr,
     ghash: ghash::GHash,
     /// `E(K, J0)`, which masks the tag.
     mask: [u8; 16],
@@ -229,27 +229,29 @@ impl fmt::Debug for OpenStream {
 /// GCM's counter is 32 bits after a 96-bit nonce: 2^32 − 2 blocks of data at most.
 const MAX_GCM_BYTES: u64 = ((1 << 32) - 2) * 16;
 
+/// The counter-mode half of GCM, by block cipher.
+pub(crate) enum Ctr {
+    Aes(aws_lc_rs::cipher::StreamingDecryptingKey),
+    Sm4(crate::sm4gcm::Sm4Ctr),
+}
+
 impl OpenStream {
-    fn new(raw: &[u8; 32], nonce: &str, aad: &[u8]) -> Result<Self, DecryptError> {
+    fn aes(raw: &[u8; 32], nonce: &str, aad: &[u8]) -> Result<Self, DecryptError> {
         use aws_lc_rs::cipher::{
             AES_256, DecryptionContext, EncryptingKey, StreamingDecryptingKey, UnboundCipherKey,
         };
-        use ghash::universal_hash::{KeyInit as _, UniversalHash as _};
         let n: [u8; 12] = nonce
             .as_bytes()
             .try_into()
             .map_err(|_| DecryptError::NonceLength(nonce.len()))?;
         let failed = |_| DecryptError::Failed;
         // H = E(K, 0¹²⁸) and E(K, J0) with J0 = nonce ‖ 0³¹1, one ECB call for both.
-        let mut blocks = [0u8; 32];
+        let mut blocks = Zeroizing::new([0u8; 32]);
         blocks[16..28].copy_from_slice(&n);
         blocks[31] = 1;
         EncryptingKey::ecb(UnboundCipherKey::new(&AES_256, raw).map_err(failed)?)
-            .and_then(|k| k.encrypt(&mut blocks))
+            .and_then(|k| k.encrypt(&mut blocks[..]))
             .map_err(failed)?;
-        let (h, mask) = blocks.split_at(16);
-        let mut ghash = ghash::GHash::new(ghash::Key::from_slice(h));
-        ghash.update_padded(aad);
         // The data is counter blocks from inc32(J0) = nonce ‖ 0³⁰10.
         let mut iv = [0u8; 16];
         iv[..12].copy_from_slice(&n);
@@ -259,19 +261,49 @@ impl OpenStream {
             DecryptionContext::Iv128(iv.into()),
         )
         .map_err(failed)?;
-        let mut m = [0u8; 16];
-        m.copy_from_slice(mask);
-        blocks.fill(0);
-        Ok(Self {
+        let (mut h, mut mask) = ([0u8; 16], [0u8; 16]);
+        h.copy_from_slice(&blocks[..16]);
+        mask.copy_from_slice(&blocks[16..]);
+        Ok(Self::with(Ctr::Aes(ctr), &h, mask, aad))
+    }
+
+    /// A stream over the counter mode `ctr`, with GHASH key `h` and tag mask `E(K, J0)`.
+    pub(crate) fn with(ctr: Ctr, h: &[u8; 16], mask: [u8; 16], aad: &[u8]) -> Self {
+        use ghash::universal_hash::{KeyInit as _, UniversalHash as _};
+        let mut ghash = ghash::GHash::new(ghash::Key::from_slice(h));
+        ghash.update_padded(aad);
+        Self {
             ctr,
             ghash,
-            mask: m,
+            mask,
             aad_len: aad.len() as u64,
             ct_len: 0,
             tail: Vec::with_capacity(TAG_LEN),
             partial: Vec::with_capacity(16),
             out: Vec::new(),
-        })
+        }
+    }
+
+    /// Starts decrypting an encrypted bill file with its file key (as RSA-OAEP decrypted
+    /// from `encrypt_key`): 32 bytes for `AEAD_AES_256_GCM`, 16 bytes for `SM4_GCM`.
+    ///
+    /// # Errors
+    /// [`DecryptError::NonceLength`] when the nonce is not 12 bytes;
+    /// [`DecryptError::Failed`] when the key has another length.
+    pub fn for_file_key(
+        key: &[u8],
+        nonce: &str,
+        associated_data: &str,
+    ) -> Result<Self, DecryptError> {
+        match key.len() {
+            32 => ApiV3Key::new(key)
+                .map_err(|_| DecryptError::Failed)?
+                .open_stream(nonce, associated_data),
+            16 => crate::sm4gcm::Sm4Key::new(key)
+                .map_err(|_| DecryptError::Failed)?
+                .open_stream(nonce, associated_data),
+            _ => Err(DecryptError::Failed),
+        }
     }
 
     /// Decrypts the next piece of `ciphertext‖tag`; returns the plaintext so far (the last
@@ -316,12 +348,17 @@ impl OpenStream {
         self.ghash.update(&blocks);
         self.partial.extend_from_slice(&rest[whole..]);
         self.out.resize(ct.len() + 15, 0);
-        let n = self
-            .ctr
-            .update(&ct, &mut self.out)
-            .map_err(|_| DecryptError::Failed)?
-            .written()
-            .len();
+        let n = match &mut self.ctr {
+            Ctr::Aes(k) => k
+                .update(&ct, &mut self.out)
+                .map_err(|_| DecryptError::Failed)?
+                .written()
+                .len(),
+            Ctr::Sm4(c) => {
+                c.apply(&ct, &mut self.out);
+                ct.len()
+            }
+        };
         Ok(&self.out[..n])
     }
 

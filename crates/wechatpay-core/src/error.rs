@@ -62,6 +62,9 @@ pub enum KeyError {
     /// The APIv3 key is not exactly 32 bytes.
     #[error("the APIv3 key must be exactly 32 bytes, got {0}")]
     ApiV3KeyLength(usize),
+    /// An SM4 key is not exactly 16 bytes.
+    #[error("an SM4 key must be exactly 16 bytes, got {0}")]
+    Sm4KeyLength(usize),
     /// Reading a key file failed.
     #[error("cannot read {path}")]
     Io {

@@ -47,6 +47,7 @@ pub mod manual;
 pub mod notify;
 pub mod paysign;
 pub mod sign;
+pub mod sm4gcm;
 pub mod verify;
 
 pub use aead::ApiV3Key;

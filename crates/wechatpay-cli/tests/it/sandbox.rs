@@ -332,6 +332,34 @@ fn seed_then_download_the_bill_and_refund_from_the_command_line() {
         let text = std::fs::read_to_string(&out_file).unwrap();
         first_row.get_or_insert_with(|| text.lines().nth(1).unwrap().to_owned());
     }
+    // The sub-merchant's fund flow, encrypted with SM4_GCM: decrypted and verified.
+    let row = first_row.clone().unwrap();
+    let sub = row
+        .trim_start_matches('`')
+        .split(",`")
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let fund = folder.join("fund.csv").display().to_string();
+    let (code, out, err) = call(&[
+        "bill",
+        "download",
+        "--date",
+        &day,
+        "--type",
+        "fundflow",
+        "--sub-mchid",
+        &sub,
+        "--algorithm",
+        "SM4_GCM",
+        "--gzip",
+        "--json",
+        "--out",
+        &fund,
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let text = std::fs::read_to_string(&fund).unwrap();
+    assert!(text.starts_with("\u{feff}记账时间,"), "{text}");
     // A day without business fails, and leaves nothing behind: no --out, no part file.
     let before = std::fs::read_dir(&folder).unwrap().count();
     let empty =

@@ -191,11 +191,6 @@ async fn sub_fundflowbill(
         Some(&q.algorithm),
         &["AEAD_AES_256_GCM", "SM4_GCM"],
     )?;
-    if algorithm == Some("SM4_GCM") {
-        return Err(invalid(
-            "the sandbox encrypts bills with AEAD_AES_256_GCM only",
-        ));
-    }
     let gzip = one_of("tar_type", q.tar_type.as_deref(), &["GZIP"])?.is_some();
     let provider_cert_key = {
         let w = s.world();
@@ -223,18 +218,32 @@ async fn sub_fundflowbill(
         },
     )
     .await?;
-    // Encrypt the file (after gzip) with a fresh key; the key goes RSA-OAEP-encrypted with
-    // the provider's API key (lifecycle spec §5.1).
-    let key = wechatpay_core::ApiV3Key::generate().map_err(|_| ApiErr::system("系统错误"))?;
+    // Encrypt the file (after gzip) with a fresh key, 256-bit AES or 128-bit SM4; the key
+    // goes RSA-OAEP-encrypted with the provider's API key (lifecycle spec §5.1).
     let nonce = wechatpay_core::RandomNonce::alphanumeric(12);
     let data = std::fs::read(&plain).map_err(|e| ApiErr::from(StoreError::Io(e)))?;
-    let sealed = key
-        .seal(&nonce, "", &data)
-        .map_err(|_| ApiErr::system("系统错误"))?;
+    fn system<E>(_: E) -> ApiErr {
+        ApiErr::system("系统错误")
+    }
+    let (sealed, key) = if algorithm == Some(wechatpay_core::sm4gcm::ALGORITHM) {
+        let key = wechatpay_core::sm4gcm::Sm4Key::generate().map_err(system)?;
+        let sealed = key.seal(&nonce, "", &data).map_err(system)?;
+        (
+            sealed,
+            zeroize::Zeroizing::new(key.expose_secret().to_vec()),
+        )
+    } else {
+        let key = wechatpay_core::ApiV3Key::generate().map_err(system)?;
+        let sealed = key.seal(&nonce, "", &data).map_err(system)?;
+        (
+            sealed,
+            zeroize::Zeroizing::new(key.expose_secret().as_bytes().to_vec()),
+        )
+    };
     std::fs::write(&plain, sealed).map_err(|e| ApiErr::from(StoreError::Io(e)))?;
     let encrypt_key = provider_cert_key
         .ok_or_else(|| ApiErr::system("系统错误"))?
-        .encrypt_oaep(key.expose_secret().as_bytes())
+        .encrypt_oaep(&key)
         .map_err(|_| ApiErr::system("系统错误"))?;
     let Json(l) = link_json(&s, &c, plain, token, false, sha1);
     Ok(Json(json!({

@@ -196,7 +196,8 @@ impl Client {
     /// ([`SubMerchantFundFlowBillRequest`](wechatpay_models::v3::bill::SubMerchantFundFlowBillRequest)),
     /// joining its parts in `bill_sequence` order into `path` (a temporary file, renamed
     /// once every part verified). Each file key is decrypted with this client's private key
-    /// (RSA-OAEP). Parts are streamed: decrypted as they arrive (AES-GCM in steps, its tag
+    /// (RSA-OAEP); its length says the algorithm (32 bytes `AEAD_AES_256_GCM`, 16 bytes
+    /// `SM4_GCM`). Parts are streamed: decrypted as they arrive (GCM in steps, its tag
     /// checked at the end of the part) and inflated a bounded step at a time into the
     /// temporary file, so memory stays constant whatever their size.
     ///
@@ -221,10 +222,7 @@ impl Client {
                 .key
                 .decrypt_oaep(&part.encrypt_key)
                 .map_err(DownloadError::Decrypt)?;
-            let key = wechatpay_core::ApiV3Key::new(key.as_slice())
-                .map_err(|_| DownloadError::Decrypt(wechatpay_core::DecryptError::Failed))?;
-            let mut open = key
-                .open_stream(&part.nonce, "")
+            let mut open = wechatpay_core::aead::OpenStream::for_file_key(&key, &part.nonce, "")
                 .map_err(DownloadError::Decrypt)?;
             let mut check = FileCheck::new(
                 Some(&part.hash_value),

@@ -479,5 +479,26 @@ async fn sub_merchant_fund_flow_bills_are_encrypted_and_verified() {
         ),
         "{text}"
     );
+    // SM4_GCM (a 16-byte file key), gzipped: the same bill.
+    let bills = client
+        .send(
+            &SubMerchantFundFlowBillRequest::default()
+                .sub_mchid(sub.as_str())
+                .bill_date(&day)
+                .algorithm("SM4_GCM")
+                .tar_type("GZIP"),
+        )
+        .await
+        .unwrap();
+    let provider = wechatpay_core::PrivateKey::from_pem(&env.g.client.private_key_pem).unwrap();
+    let file_key = provider
+        .decrypt_oaep(&bills.download_bill_list[0].encrypt_key)
+        .unwrap();
+    assert_eq!(file_key.len(), 16, "an SM4 key");
+    let saved = client
+        .save_encrypted_bill(&bills, dir.join("sm4.csv"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&saved.path).unwrap(), text);
     std::fs::remove_dir_all(&dir).unwrap();
 }

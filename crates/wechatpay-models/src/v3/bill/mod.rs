@@ -116,8 +116,8 @@ impl Endpoint for FundFlowBillRequest {
 }
 
 /// `GET /v3/bill/sub-merchant-fundflowbill` (申请单个子商户资金账单): one sub-merchant's
-/// fund flow, as encrypted files (AEAD_AES_256_GCM; each file key RSA-OAEP-encrypted
-/// with the service provider's API certificate).
+/// fund flow, as encrypted files (`AEAD_AES_256_GCM` or `SM4_GCM`; each file key
+/// RSA-OAEP-encrypted with the service provider's API certificate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubMerchantFundFlowBillRequest {
     /// The sub-merchant.
@@ -126,7 +126,7 @@ pub struct SubMerchantFundFlowBillRequest {
     pub bill_date: String,
     /// `BASIC`, `OPERATION`, `FEES` or `DEPOSIT`.
     pub account_type: String,
-    /// `AEAD_AES_256_GCM` (`SM4_GCM` is not supported by this SDK).
+    /// `AEAD_AES_256_GCM` (the default) or `SM4_GCM`; the client decrypts either.
     pub algorithm: String,
     /// `GZIP` for compressed files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +181,7 @@ impl Endpoint for SubMerchantFundFlowBillRequest {
             &mut c,
             "algorithm",
             Some(&self.algorithm),
-            &["AEAD_AES_256_GCM"],
+            &["AEAD_AES_256_GCM", "SM4_GCM"],
         );
         one_of(&mut c, "tar_type", self.tar_type.as_deref(), &["GZIP"]);
         c.finish()
