@@ -42,6 +42,7 @@ mod clock;
 pub mod digest;
 mod error;
 pub mod file;
+mod gcm;
 mod keys;
 pub mod manual;
 pub mod notify;

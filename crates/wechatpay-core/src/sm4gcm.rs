@@ -9,8 +9,9 @@ use ghash::universal_hash::{KeyInit as _, UniversalHash as _};
 use sm4::cipher::BlockEncrypt as _;
 use zeroize::Zeroizing;
 
-use crate::aead::{Ctr, OpenStream};
+use crate::aead::ApiV3Key;
 use crate::error::{DecryptError, KeyError};
+use crate::gcm::{Ctr, OpenStream, Sm4Ctr};
 
 /// The name WeChat Pay gives the algorithm in requests.
 pub const ALGORITHM: &str = "SM4_GCM";
@@ -103,6 +104,30 @@ impl Sm4Key {
     }
 }
 
+impl OpenStream {
+    /// Starts decrypting an encrypted bill file with its file key (as RSA-OAEP decrypted
+    /// from `encrypt_key`): 32 bytes for `AEAD_AES_256_GCM`, 16 bytes for `SM4_GCM`.
+    ///
+    /// # Errors
+    /// [`DecryptError::NonceLength`] when the nonce is not 12 bytes;
+    /// [`DecryptError::Failed`] when the key has another length.
+    pub fn for_file_key(
+        key: &[u8],
+        nonce: &str,
+        associated_data: &str,
+    ) -> Result<Self, DecryptError> {
+        match key.len() {
+            32 => ApiV3Key::new(key)
+                .map_err(|_| DecryptError::Failed)?
+                .open_stream(nonce, associated_data),
+            16 => Sm4Key::new(key)
+                .map_err(|_| DecryptError::Failed)?
+                .open_stream(nonce, associated_data),
+            _ => Err(DecryptError::Failed),
+        }
+    }
+}
+
 fn nonce12(nonce: &str) -> Result<[u8; 12], DecryptError> {
     nonce
         .as_bytes()
@@ -122,44 +147,8 @@ fn setup(raw: &[u8; 16], nonce: &[u8; 12]) -> (Sm4Ctr, [u8; 16], [u8; 16]) {
     cipher.encrypt_block((&mut mask).into());
     let mut counter = j0;
     counter[15] = 2;
-    let ctr = Sm4Ctr {
-        cipher,
-        counter,
-        stream: [0; 16],
-        used: 16,
-    };
+    let ctr = Sm4Ctr::new(cipher, counter);
     (ctr, h, mask)
-}
-
-/// SM4 in GCM's counter mode (32-bit counter), a byte at a time across calls.
-pub(crate) struct Sm4Ctr {
-    cipher: sm4::Sm4,
-    counter: [u8; 16],
-    stream: [u8; 16],
-    /// Bytes of `stream` used up.
-    used: usize,
-}
-
-impl Sm4Ctr {
-    /// `out[..data.len()] = data ⊕ keystream` (the same both ways).
-    pub(crate) fn apply(&mut self, data: &[u8], out: &mut [u8]) {
-        for (o, d) in out.iter_mut().zip(data) {
-            if self.used == 16 {
-                self.stream = self.counter;
-                self.cipher.encrypt_block((&mut self.stream).into());
-                let c = u32::from_be_bytes([
-                    self.counter[12],
-                    self.counter[13],
-                    self.counter[14],
-                    self.counter[15],
-                ]);
-                self.counter[12..].copy_from_slice(&c.wrapping_add(1).to_be_bytes());
-                self.used = 0;
-            }
-            *o = d ^ self.stream[self.used];
-            self.used += 1;
-        }
-    }
 }
 
 #[cfg(test)]
