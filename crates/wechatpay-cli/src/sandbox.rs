@@ -192,6 +192,23 @@ pub(crate) enum UserCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// The user pays an order whose deduction failed, from Pay Score's list of orders to
+    /// pay (USER_PAID; a JSAPI row in the bill, keyed by out_order_no).
+    #[command(after_help = "Example:
+  wxpay sandbox user pay --sub-mchid 1900000110 --out-order-no RENT1
+
+Make deductions fail first: POST /_sandbox/api/test-helpers/deduction-outcome
+{\"openid\": \"…\", \"outcome\": \"fail\"}, or deduction = \"fail\" for the user in sandbox.toml.")]
+    Pay {
+        /// The sub-merchant (empty for a direct merchant's order).
+        #[arg(long, default_value = "")]
+        sub_mchid: String,
+        /// The order.
+        #[arg(long)]
+        out_order_no: String,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// `wxpay sandbox clock …`
@@ -245,6 +262,15 @@ pub(crate) fn run(ctx: &Context, c: Command) -> anyhow::Result<ExitCode> {
                     target,
                     "confirm-order",
                     serde_json::json!({"package": package, "sub_mchid": sub_mchid, "out_order_no": out_order_no, "openid": openid}),
+                ),
+                UserCommand::Pay {
+                    sub_mchid,
+                    out_order_no,
+                    target,
+                } => (
+                    target,
+                    "user-pays",
+                    serde_json::json!({"sub_mchid": sub_mchid, "out_order_no": out_order_no}),
                 ),
             };
             helper(ctx, &target, name, &body)

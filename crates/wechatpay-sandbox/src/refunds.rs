@@ -449,6 +449,7 @@ mod tests {
             amount,
             paid_ms,
             description: "充电宝".into(),
+            trade_type: crate::store::DEDUCTION.into(),
         }
     }
 

@@ -99,6 +99,7 @@ pub(crate) fn seed_store(
             amount,
             paid_ms,
             description: "共享充电宝".into(),
+            trade_type: crate::store::DEDUCTION.into(),
         };
         if refund_every > 0 && i % refund_every == 0 {
             refunds.push(RefundRow {

@@ -208,6 +208,17 @@ fn the_user_the_clock_and_faults_are_driven_from_the_command_line() {
     let (code, _, err) = wx(&[&["sandbox", "user", "revoke"][..], &who[..]].concat());
     assert_eq!(code, 1, "revoking twice is refused");
     assert!(err.contains("refused"), "{err}");
+    let (code, _, err) = wx(&[
+        "sandbox",
+        "user",
+        "pay",
+        "--sub-mchid",
+        sub.as_str(),
+        "--out-order-no",
+        "NONE",
+    ]);
+    assert_eq!(code, 1, "no such order to pay");
+    assert!(err.contains("no such order"), "{err}");
 
     let (code, out, err) = wx(&["--json", "sandbox", "clock", "advance", "1h"]);
     assert_eq!(code, 0, "{out} {err}");

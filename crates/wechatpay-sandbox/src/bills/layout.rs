@@ -131,9 +131,9 @@ fn head<'a>(
         sub,
         "",
         &t.transaction_id,
-        &t.out_trade_no,
+        t.bill_trade_no(),
         &t.openid,
-        "AUTH",
+        &t.trade_type,
         state,
         "OTHERS",
         "CNY",
@@ -142,8 +142,14 @@ fn head<'a>(
     ]
 }
 
+/// 商户数据包: Pay Score's `wxzff|order_id|out_order_no` on a deduction; empty on an
+/// active payment, whose 商户订单号 is the out_order_no itself.
 fn attach(t: &TransactionRow) -> String {
-    format!("wxzff|{}|{}", t.order_id, t.out_order_no)
+    if t.trade_type == crate::store::ACTIVE_PAYMENT {
+        String::new()
+    } else {
+        format!("wxzff|{}|{}", t.order_id, t.out_order_no)
+    }
 }
 
 /// The trade bill of `sp` for `day`, in the layout of §5.4. Returns the number of rows.
@@ -286,7 +292,7 @@ pub(super) fn fund_flow_bill(
                 &Fen(balance).to_string(),
                 "system",
                 "",
-                &t.out_trade_no,
+                t.bill_trade_no(),
             ],
         )?;
         Ok(())
@@ -327,4 +333,42 @@ pub(super) fn fund_flow_bill(
         ],
     )?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{attach, head};
+    use crate::store::{ACTIVE_PAYMENT, DEDUCTION, TransactionRow};
+
+    fn tx(trade_type: &str) -> TransactionRow {
+        TransactionRow {
+            transaction_id: "4200".into(),
+            sp_mchid: "1900000109".into(),
+            sub_mchid: "1900000110".into(),
+            out_trade_no: "1217752501201407033233368018".into(),
+            out_order_no: "RENT1".into(),
+            order_id: "1000".into(),
+            appid: "wx1".into(),
+            openid: "oUser1".into(),
+            amount: 250,
+            paid_ms: 0,
+            description: "充电宝".into(),
+            trade_type: trade_type.into(),
+        }
+    }
+
+    /// payscore-provider-notes.md, bill rows: a deduction is `AUTH` with a generated
+    /// 商户订单号 and the order in 商户数据包; an active payment is `JSAPI` keyed by the
+    /// out_order_no.
+    #[test]
+    fn deductions_and_active_payments_have_their_own_rows() {
+        let t = tx(DEDUCTION);
+        let h = head(&t, "1900000109", "2025-03-01 10:00:00", "SUCCESS", "2.50");
+        assert_eq!((h[6], h[8]), ("1217752501201407033233368018", "AUTH"));
+        assert_eq!(attach(&t), "wxzff|1000|RENT1");
+        let t = tx(ACTIVE_PAYMENT);
+        let h = head(&t, "1900000109", "2025-03-01 10:00:00", "SUCCESS", "2.50");
+        assert_eq!((h[6], h[8]), ("RENT1", "JSAPI"));
+        assert_eq!(attach(&t), "");
+    }
 }

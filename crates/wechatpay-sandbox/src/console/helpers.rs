@@ -12,26 +12,24 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wechatpay_core::apiv2;
-use wechatpay_models::v3::payscore::{ON_ACCEPT, OrderState, StateDescription};
 
 use crate::AppState;
-use crate::console::{Refused, bad};
+use crate::console::{Answer, Refused, bad, provider};
 use crate::refunds;
-use crate::store::{AuthorizationRow, AuthorizationState, OrderRow};
-use crate::util::{payscore_time, rfc3339_beijing};
+use crate::store::{AuthorizationRow, AuthorizationState};
+use crate::util::rfc3339_beijing;
 
 /// The caller's address, set by the server for every request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
-
-type Answer = Result<Json<Value>, Refused>;
 
 pub(crate) fn routes() -> Router<AppState> {
     let p = |path: &str| format!("/_sandbox/api/test-helpers/{path}");
     Router::new()
         .route(&p("authorize"), post(authorize))
         .route(&p("revoke-authorization"), post(revoke))
-        .route(&p("confirm-order"), post(confirm))
+        .route(&p("confirm-order"), post(super::acting::confirm))
+        .route(&p("user-pays"), post(super::acting::user_pays))
         .route(&p("deduction-outcome"), post(deduction_outcome))
         .route(&p("clock/advance"), post(advance))
         .route(&p("check-launch"), post(check_launch))
@@ -103,19 +101,6 @@ struct UserBody {
     sub_openid: Option<String>,
     /// The provider, when the sandbox has several (default: the only one).
     mchid: Option<String>,
-}
-
-/// The provider a helper call is about.
-fn provider(s: &AppState, mchid: Option<&str>) -> Result<String, Refused> {
-    let w = s.world();
-    match mchid {
-        Some(m) if w.providers.contains_key(m) => Ok(m.to_owned()),
-        Some(m) => Err(bad(format!("mchid {m} is not a provider of this sandbox"))),
-        None if w.providers.len() == 1 => {
-            Ok(w.providers.keys().next().cloned().unwrap_or_default())
-        }
-        None => Err(bad("give mchid: the sandbox has several providers")),
-    }
 }
 
 /// The user authorizes: a pre-authorization by its token, or the service directly.
@@ -219,102 +204,6 @@ async fn revoke(State(s): State<AppState>, Json(b): Json<UserBody>) -> Answer {
     crate::payscore::permissions::end(&s, a, true)?;
     Ok(Json(
         json!({ "authorization_code": code, "authorization_state": "UNAVAILABLE" }),
-    ))
-}
-
-#[derive(Deserialize)]
-struct ConfirmBody {
-    package: Option<String>,
-    service_id: Option<String>,
-    sub_mchid: Option<String>,
-    out_order_no: Option<String>,
-    openid: Option<String>,
-    mchid: Option<String>,
-}
-
-/// The user confirms a need-confirm order: `DOING` / `USER_CONFIRM`, `OnAccept` resolved,
-/// USER_CONFIRM to the order's notify_url.
-async fn confirm(State(s): State<AppState>, Json(b): Json<ConfirmBody>) -> Answer {
-    let now = s.now_ms();
-    let row: OrderRow = match (&b.package, &b.sub_mchid, &b.out_order_no) {
-        (Some(pkg), _, _) => {
-            let (sp, sub, no, expires) = s
-                .store()
-                .package(pkg)?
-                .ok_or_else(|| bad("no order has this package"))?;
-            if expires < now {
-                return Err(bad(format!(
-                    "the package expired at {} (valid one hour): create the order again for a new one",
-                    rfc3339_beijing(expires / 1000)
-                )));
-            }
-            s.store().get_order(&sp, &sub, &no)?
-        }
-        (None, Some(sub), Some(no)) => {
-            let sp = provider(&s, b.mchid.as_deref())?;
-            s.store().get_order(&sp, sub, no)?
-        }
-        _ => return Err(bad("give package, or sub_mchid and out_order_no")),
-    }
-    .ok_or_else(|| bad("no such order"))?;
-    let mut row = crate::payscore::state::expire_if_stale(&s, row)?;
-    if let Some(svc) = &b.service_id
-        && row
-            .order
-            .service_id
-            .as_ref()
-            .is_some_and(|x| x != svc.as_str())
-    {
-        return Err(bad("the order belongs to another service_id"));
-    }
-    if row.order.state != Some(OrderState::Created) {
-        return Err(bad(format!(
-            "the order is {:?}, not CREATED: only a need-confirm order waiting for the user can be confirmed",
-            row.order.state
-        )));
-    }
-    match b.openid {
-        Some(o) => row.order.openid = Some(o.into()),
-        None if row.order.openid.is_none() && row.order.sub_openid.is_none() => {
-            return Err(bad("give openid: the user who confirms"));
-        }
-        None => {}
-    }
-    row.order.state = Some(OrderState::Doing);
-    row.order.state_description = Some(StateDescription::UserConfirm);
-    if let Some(t) = &mut row.order.time_range
-        && t.start_time == ON_ACCEPT
-    {
-        t.start_time = payscore_time(now / 1000);
-    }
-    row.updated_ms = now;
-    // Lifecycle spec §3.6: USER_CONFIRM carries total_amount, 0 before completion.
-    row.order
-        .total_amount
-        .get_or_insert(wechatpay_models::Fen(0));
-    let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
-        Some(url) => Some(
-            crate::callbacks::callback(
-                &s,
-                &row.sp_mchid,
-                &row.out_order_no,
-                url,
-                ("PAYSCORE.USER_CONFIRM", "确认订单"),
-                &row.order,
-            )
-            .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
-        ),
-        None => None,
-    };
-    if !s.store().update_order(&row, callback.as_ref())? {
-        return Err(Refused(
-            StatusCode::CONFLICT,
-            "the order changed meanwhile; try again".into(),
-        ));
-    }
-    s.wake_worker_at(now);
-    Ok(Json(
-        json!({ "order": row.order, "callback": callback.map(|c| c.event_id) }),
     ))
 }
 

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::AppState;
 
+mod acting;
 pub(crate) mod api;
 pub(crate) mod helpers;
 mod lists;
@@ -51,6 +52,22 @@ impl From<crate::edge::error::ApiErr> for Refused {
 
 pub(crate) fn bad(message: impl Into<String>) -> Refused {
     Refused(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// A test helper's answer: JSON, or why it was refused.
+type Answer = Result<axum::Json<serde_json::Value>, Refused>;
+
+/// The provider a helper call is about.
+fn provider(s: &AppState, mchid: Option<&str>) -> Result<String, Refused> {
+    let w = s.world();
+    match mchid {
+        Some(m) if w.providers.contains_key(m) => Ok(m.to_owned()),
+        Some(m) => Err(bad(format!("mchid {m} is not a provider of this sandbox"))),
+        None if w.providers.len() == 1 => {
+            Ok(w.providers.keys().next().cloned().unwrap_or_default())
+        }
+        None => Err(bad("give mchid: the sandbox has several providers")),
+    }
 }
 
 /// Nothing at this id.

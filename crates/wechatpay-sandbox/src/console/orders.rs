@@ -240,6 +240,24 @@ pub(crate) async fn show(
             ),
         );
     }
+    if let Some(failed) = &o.deduction_error {
+        let _ = write!(
+            b,
+            "<p id=\"deduction-error\" class=\"bad\">The last deduction failed: {}</p>",
+            esc(failed)
+        );
+        actions += &action(
+            "user-pays",
+            "User pays",
+            "The user pays this order from Pay Score's list of orders to pay (DONE, USER_PAID callback, a JSAPI row in the bill)?",
+            &[
+                ("mchid", &o.sp_mchid),
+                ("sub_mchid", &o.sub_mchid),
+                ("out_order_no", &o.out_order_no),
+            ],
+            "",
+        );
+    }
     if let Some(openid) = order.openid.as_ref().map(|x| x.as_str()) {
         for (outcome, label) in [
             ("success", "Next deduction succeeds"),

@@ -268,6 +268,36 @@ pub(crate) fn paid_time_now(s: &AppState) -> String {
     payscore_time(s.now())
 }
 
+/// WeChat Pay collects the order's amount (a deduction, or the user paying actively):
+/// `DONE` / `USER_PAID` with a `NEWTON` payment and its new transaction id, and
+/// PAYSCORE.USER_PAID for the order's notify_url (to be saved with the order).
+pub(crate) fn collect(
+    s: &AppState,
+    row: &mut OrderRow,
+) -> Result<Option<crate::store::Delivery>, crate::callbacks::CallbackError> {
+    mark_paid(
+        &mut row.order,
+        PaidType::Newton,
+        paid_time_now(s),
+        Some(format!("4{}", random_digits(27))),
+    );
+    row.deduction_due_ms = None;
+    row.deduction_error = None;
+    row.updated_ms = s.now_ms();
+    match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(url) => crate::callbacks::callback(
+            s,
+            &row.sp_mchid,
+            &row.out_order_no,
+            url,
+            ("PAYSCORE.USER_PAID", "支付成功"),
+            &row.order,
+        )
+        .map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,27 @@ pub(crate) struct TransactionRow {
     pub(crate) paid_ms: i64,
     /// 商品名称 in the bill: the order's `service_introduction`.
     pub(crate) description: String,
+    /// 交易类型 in the bill: `AUTH` for a deduction, `JSAPI` when the user paid actively
+    /// (payscore-provider-notes.md, bill rows).
+    pub(crate) trade_type: String,
 }
+
+impl TransactionRow {
+    /// 商户订单号 in the bills: the generated number of a deduction, the `out_order_no`
+    /// of an active payment.
+    pub(crate) fn bill_trade_no(&self) -> &str {
+        if self.trade_type == ACTIVE_PAYMENT {
+            &self.out_order_no
+        } else {
+            &self.out_trade_no
+        }
+    }
+}
+
+/// 交易类型 of a deduction.
+pub(crate) const DEDUCTION: &str = "AUTH";
+/// 交易类型 of a payment the user made from Pay Score's list of orders to pay.
+pub(crate) const ACTIVE_PAYMENT: &str = "JSAPI";
 
 /// A refund.
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +102,7 @@ CREATE TABLE IF NOT EXISTS transactions (
   transaction_id TEXT PRIMARY KEY, sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL,
   out_trade_no TEXT NOT NULL UNIQUE, out_order_no TEXT NOT NULL, order_id TEXT NOT NULL,
   appid TEXT NOT NULL, openid TEXT NOT NULL, amount INTEGER NOT NULL, paid_ms INTEGER NOT NULL,
-  description TEXT NOT NULL
+  description TEXT NOT NULL, trade_type TEXT NOT NULL DEFAULT 'AUTH'
 );
 CREATE INDEX IF NOT EXISTS transactions_day ON transactions(sp_mchid, paid_ms);
 CREATE INDEX IF NOT EXISTS transactions_time ON transactions(paid_ms);
@@ -99,7 +119,21 @@ CREATE INDEX IF NOT EXISTS refunds_time ON refunds(created_ms);
 CREATE INDEX IF NOT EXISTS refunds_due ON refunds(due_ms) WHERE due_ms IS NOT NULL;
 ";
 
-pub(super) const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description";
+/// Brings a database made before active payments up to date: its transactions were all
+/// deductions.
+pub(super) fn migrate(conn: &rusqlite::Connection) -> Result<()> {
+    let has_trade_type = conn
+        .prepare("SELECT 1 FROM pragma_table_info('transactions') WHERE name = 'trade_type'")?
+        .exists([])?;
+    if !has_trade_type {
+        conn.execute_batch(
+            "ALTER TABLE transactions ADD COLUMN trade_type TEXT NOT NULL DEFAULT 'AUTH'",
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) const TX_COLS: &str = "transaction_id, sp_mchid, sub_mchid, out_trade_no, out_order_no, order_id, appid, openid, amount, paid_ms, description, trade_type";
 pub(super) const REFUND_COLS: &str = "sp_mchid, sub_mchid, out_refund_no, refund_id, transaction_id, refund, status, outcome, request_json, notify_url, due_ms, created_ms, success_ms";
 
 pub(super) fn tx_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransactionRow> {
@@ -120,6 +154,7 @@ fn tx_at(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<TransactionRow> {
         amount: r.get(n + 8)?,
         paid_ms: r.get(n + 9)?,
         description: r.get(n + 10)?,
+        trade_type: r.get(n + 11)?,
     })
 }
 
@@ -143,7 +178,7 @@ pub(super) fn refund_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundR
 
 pub(super) fn insert_transaction(tx: &rusqlite::Connection, t: &TransactionRow) -> Result<()> {
     tx.prepare_cached(&format!(
-        "INSERT INTO transactions ({TX_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+        "INSERT INTO transactions ({TX_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING"
     ))?
     .execute(params![
         t.transaction_id,
@@ -156,7 +191,8 @@ pub(super) fn insert_transaction(tx: &rusqlite::Connection, t: &TransactionRow) 
         t.openid,
         t.amount,
         t.paid_ms,
-        t.description
+        t.description,
+        t.trade_type
     ])?;
     Ok(())
 }
@@ -515,4 +551,36 @@ pub(crate) fn for_each_refund(
         f(&refund, &t)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_ledger_gets_trade_types_and_its_rows_are_deductions() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE transactions (
+              transaction_id TEXT PRIMARY KEY, sp_mchid TEXT NOT NULL, sub_mchid TEXT NOT NULL,
+              out_trade_no TEXT NOT NULL UNIQUE, out_order_no TEXT NOT NULL, order_id TEXT NOT NULL,
+              appid TEXT NOT NULL, openid TEXT NOT NULL, amount INTEGER NOT NULL, paid_ms INTEGER NOT NULL,
+              description TEXT NOT NULL);
+             INSERT INTO transactions VALUES ('42', 'sp', 'sub', 'T1', 'RENT1', '1000', 'wx1', 'o1', 250, 0, '充电宝');",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        migrate(&conn).unwrap();
+        let t = conn
+            .query_row(
+                &format!("SELECT {TX_COLS} FROM transactions"),
+                [],
+                tx_from_row,
+            )
+            .unwrap();
+        assert_eq!(
+            (t.trade_type.as_str(), t.bill_trade_no()),
+            (DEDUCTION, "T1")
+        );
+    }
 }

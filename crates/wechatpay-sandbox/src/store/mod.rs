@@ -15,7 +15,7 @@ mod requests;
 pub(crate) use authorizations::{AuthorizationRow, AuthorizationState};
 pub(crate) use console::{OrderFilter, OrderRecord};
 pub(crate) use deliveries::Probe;
-pub(crate) use ledger::{Cursor, Page, RefundRow, TransactionRow};
+pub(crate) use ledger::{ACTIVE_PAYMENT, Cursor, DEDUCTION, Page, RefundRow, TransactionRow};
 pub(crate) use ledger::{for_each_refund, for_each_transaction};
 pub(crate) use requests::{REQUEST_LOG_ROWS, RequestRow, SignatureCheck};
 use serde::Serialize;
@@ -180,9 +180,9 @@ CREATE TABLE IF NOT EXISTS packages (
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
-/// The order's WeChat Pay deductions (`NEWTON` payment details) as ledger transactions;
-/// those already recorded are skipped on insert.
-fn new_transactions(row: &OrderRow) -> Vec<TransactionRow> {
+/// The order's WeChat Pay payments (`NEWTON` payment details) as ledger transactions of
+/// `trade_type`; those already recorded are skipped on insert.
+fn new_transactions(row: &OrderRow, trade_type: &str) -> Vec<TransactionRow> {
     use wechatpay_models::v3::payscore::PaidType;
     let o = &row.order;
     let Some(c) = &o.collection else {
@@ -226,6 +226,7 @@ fn new_transactions(row: &OrderRow) -> Vec<TransactionRow> {
                     None => row.updated_ms,
                 },
                 description: o.service_introduction.clone().unwrap_or_default(),
+                trade_type: trade_type.to_owned(),
             })
         })
         .collect()
@@ -310,6 +311,7 @@ impl Store {
         if !has_query_id {
             conn.execute_batch("ALTER TABLE orders ADD COLUMN query_id TEXT")?;
         }
+        ledger::migrate(&conn)?;
         conn.execute_batch(
             "CREATE UNIQUE INDEX IF NOT EXISTS orders_query_id ON orders(sp_mchid, sub_mchid, query_id) WHERE query_id IS NOT NULL",
         )?;
@@ -431,6 +433,29 @@ impl Store {
     /// # Errors
     /// SQLite failures.
     pub(crate) fn update_order(&self, row: &OrderRow, callback: Option<&Delivery>) -> Result<bool> {
+        self.update_order_paid(row, callback, ledger::DEDUCTION)
+    }
+
+    /// As [`update_order`](Self::update_order), where the payment the order gained (if
+    /// any) was made by the user from Pay Score's list of orders to pay: a `JSAPI`
+    /// transaction.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub(crate) fn update_order_paid_actively(
+        &self,
+        row: &OrderRow,
+        callback: Option<&Delivery>,
+    ) -> Result<bool> {
+        self.update_order_paid(row, callback, ledger::ACTIVE_PAYMENT)
+    }
+
+    fn update_order_paid(
+        &self,
+        row: &OrderRow,
+        callback: Option<&Delivery>,
+        trade_type: &str,
+    ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx.prepare_cached(
@@ -453,7 +478,7 @@ impl Store {
         if let Some(d) = callback {
             insert_delivery(&tx, d)?;
         }
-        for t in new_transactions(row) {
+        for t in new_transactions(row, trade_type) {
             ledger::insert_transaction(&tx, &t)?;
         }
         tx.commit()?;

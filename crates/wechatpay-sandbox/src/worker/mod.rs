@@ -6,13 +6,12 @@ pub(crate) mod wake;
 use std::time::{Duration, Instant};
 
 use wechatpay_core::{ResponseSignature, headers};
-use wechatpay_models::v3::payscore::PaidType;
 
 use crate::AppState;
-use crate::callbacks::{CallbackError, callback};
+use crate::callbacks::CallbackError;
 use crate::config::Deduction;
 use crate::store::{Attempt, Delivery, OrderRow, Probe, StoreError};
-use crate::util::{random_digits, random_hex, request_id};
+use crate::util::{random_hex, request_id};
 
 /// Runs forever: deductions and deliveries as they fall due.
 pub(crate) async fn run(s: AppState) {
@@ -99,30 +98,12 @@ fn deduct(s: &AppState, mut row: OrderRow) -> Result<(), CallbackError> {
     if deduction_outcome(s, &service, &openid)? == Deduction::Fail {
         tracing::info!(out_order_no = %row.out_order_no, "deduction failed (configured); order stays USER_PAYING");
         row.deduction_error = Some(
-            "扣款失败: the user's balance is insufficient (configured); call pay to try again"
+            "扣款失败: the user's balance is insufficient (configured); call pay to try again, or let the user pay (test helper user-pays)"
                 .into(),
         );
         return Ok(save(s, &row, None)?);
     }
-    let paid_time = crate::payscore::state::paid_time_now(s);
-    crate::payscore::state::mark_paid(
-        &mut row.order,
-        PaidType::Newton,
-        paid_time,
-        Some(format!("4{}", random_digits(27))),
-    );
-    row.deduction_error = None;
-    let callback = match row.order.notify_url.clone().filter(|u| !u.is_empty()) {
-        None => None,
-        Some(url) => Some(callback(
-            s,
-            &row.sp_mchid,
-            &row.out_order_no,
-            url,
-            ("PAYSCORE.USER_PAID", "支付成功"),
-            &row.order,
-        )?),
-    };
+    let callback = crate::payscore::state::collect(s, &mut row)?;
     tracing::info!(out_order_no = %row.out_order_no, "deducted; order DONE / USER_PAID");
     Ok(save(s, &row, callback.as_ref())?)
 }

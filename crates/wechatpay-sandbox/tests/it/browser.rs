@@ -398,3 +398,72 @@ async fn a_fault_is_added_from_the_console() {
     );
     b.client.clone().close().await.unwrap();
 }
+
+/// A failed deduction shows on the order's page, with a "User pays" button that pays it
+/// (issue 20, item 15).
+#[tokio::test]
+async fn the_user_pays_a_failed_order_from_the_console() {
+    let Some(b) = browser().await else { return };
+    let env = env().await;
+    let ids = &env.g.client.ids;
+    crate::lifecycle::helper(
+        &env,
+        "deduction-outcome",
+        json!({"openid": ids.openid, "outcome": "fail"}),
+    )
+    .await;
+    let no = unique("UP");
+    env.builder()
+        .build()
+        .unwrap()
+        .send(&env.order(&no))
+        .await
+        .unwrap();
+    crate::lifecycle::helper(&env, "clock/advance", json!({"seconds": 61})).await;
+    for _ in 0..500 {
+        let row = env.order_record(&no).await.unwrap();
+        if !row["deduction_error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = &b.client;
+    c.goto(&format!("{}/_sandbox/orders", env.sandbox.base_url()))
+        .await
+        .unwrap();
+    c.find(Locator::LinkText(&no))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let failed = c
+        .wait()
+        .for_element(Locator::Id("deduction-error"))
+        .await
+        .unwrap();
+    assert!(failed.text().await.unwrap().contains("扣款失败"));
+    c.find(Locator::Css("form[action$='user-pays'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    let out = c
+        .find(Locator::Css("form[action$='user-pays'] output"))
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = out.text().await.unwrap();
+        if answer.starts_with("200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answer.contains("\"USER_PAID\""), "{answer}");
+    let row = env.order_record(&no).await.unwrap();
+    assert_eq!(row["order"]["state"], "DONE", "{row}");
+    b.client.clone().close().await.unwrap();
+}

@@ -248,7 +248,7 @@ async fn a_download_url_on_another_host_is_refused_before_signing() {
     assert!(raw.execute(req).await.unwrap_err().is_signature());
 }
 
-async fn helper(env: &Env, name: &str, body: Value) -> Value {
+pub(crate) async fn helper(env: &Env, name: &str, body: Value) -> Value {
     let r = reqwest::Client::new()
         .post(format!(
             "{}/_sandbox/api/test-helpers/{name}",
@@ -261,6 +261,38 @@ async fn helper(env: &Env, name: &str, body: Value) -> Value {
         .unwrap();
     assert!(r.status().is_success());
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
+
+/// The day (`yyyy-MM-dd`) of a Pay Score `paid_time` (`yyyyMMddHHmmss`).
+pub(crate) fn paid_day(paid: &str) -> String {
+    format!("{}-{}-{}", &paid[..4], &paid[4..6], &paid[6..8])
+}
+
+/// Moves the test clock to 10:05 of the day after `day` (Beijing time), when its bills
+/// are ready.
+pub(crate) async fn to_bill_time(env: &Env, day: &str) {
+    let now = helper(env, "clock/advance", json!({"seconds": 0})).await;
+    let now = time::OffsetDateTime::parse(
+        now["now"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let date = wechatpay_models::v3::bill::parse_bill_date(day).unwrap();
+    let ready = (date
+        .next_day()
+        .unwrap()
+        .midnight()
+        .assume_utc()
+        .unix_timestamp()
+        - 8 * 3600)
+        + 10 * 3600
+        + 300;
+    helper(
+        env,
+        "clock/advance",
+        json!({"seconds": ready - now.unix_timestamp()}),
+    )
+    .await;
 }
 
 /// A day with two paid orders and one refund in the sandbox, then the clock moved to
@@ -300,36 +332,13 @@ async fn a_day_of_business(env: &Env) -> (String, wechatpay::Client) {
                 .total(t.amount.get()),
         );
     client.send(&refund).await.unwrap();
-    let paid = t.paid_time.clone().unwrap();
-    let day = format!("{}-{}-{}", &paid[..4], &paid[4..6], &paid[6..8]);
-    // To 10:05 of the next day, Beijing time.
-    let now = helper(env, "clock/advance", json!({"seconds": 0})).await;
-    let now = time::OffsetDateTime::parse(
-        now["now"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let date = wechatpay_models::v3::bill::parse_bill_date(&day).unwrap();
-    let ready = (date
-        .next_day()
-        .unwrap()
-        .midnight()
-        .assume_utc()
-        .unix_timestamp()
-        - 8 * 3600)
-        + 10 * 3600
-        + 300;
+    let day = paid_day(t.paid_time.as_deref().unwrap());
     let e = client
         .send(&TradeBillRequest::default().bill_date(&day).tar_type("GZIP"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("STATEMENT_CREATING"));
-    helper(
-        env,
-        "clock/advance",
-        json!({"seconds": ready - now.unix_timestamp()}),
-    )
-    .await;
+    to_bill_time(env, &day).await;
     (day, client)
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod active_payment;
 mod attacks;
 mod bills;
 mod blocking;

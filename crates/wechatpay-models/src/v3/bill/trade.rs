@@ -26,7 +26,7 @@ use std::fmt;
 use crate::ids::Fen;
 
 mod rows;
-pub use rows::{Fee, PayscoreAttach, TradeBillRow, TradeBillSummary};
+pub use rows::{Fee, PayscoreAttach, TradeBillRow, TradeBillSummary, TradeKind};
 
 /// The longest line a trade bill may have, in bytes (its line end included). A row of
 /// 29 fields is well under 1 KiB; readers refuse a longer line instead of holding it, so
@@ -463,6 +463,28 @@ mod tests {
             ("1000", "A|B*C")
         );
         assert_eq!(PayscoreAttach::parse("other"), None);
+    }
+
+    #[test]
+    fn a_row_says_its_kind_and_the_order_it_reconciles_with() {
+        let row = |trade_type: &str, out_trade_no: &str, attach: &str| TradeBillRow {
+            trade_type: trade_type.into(),
+            out_trade_no: out_trade_no.into(),
+            payscore: PayscoreAttach::parse(attach),
+            attach: attach.into(),
+            ..TradeBillRow::default()
+        };
+        let deduction = row("AUTH", "1217752501201407033233368018", "wxzff|1000|RENT1");
+        assert_eq!(deduction.kind(), TradeKind::PayscoreDeduction);
+        assert_eq!(deduction.order_no(), "RENT1");
+        let active = row("JSAPI", "RENT2", "");
+        assert_eq!(active.kind(), TradeKind::Jsapi);
+        assert_eq!(active.order_no(), "RENT2");
+        assert_eq!(row("MWEB", "T", "").kind(), TradeKind::H5);
+        assert_eq!(
+            row("PAYBYCARD", "T", "").kind(),
+            TradeKind::Other("PAYBYCARD".into())
+        );
     }
 
     #[test]
