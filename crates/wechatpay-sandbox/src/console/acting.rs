@@ -78,16 +78,8 @@ pub(super) async fn confirm(State(s): State<AppState>, Json(b): Json<OrderBody>)
         ),
         None => None,
     };
-    if !s.store().update_order(&row, callback.as_ref())? {
-        return Err(Refused(
-            StatusCode::CONFLICT,
-            "the order changed meanwhile; try again".into(),
-        ));
-    }
-    s.wake_worker_at(now);
-    Ok(Json(
-        json!({ "order": row.order, "callback": callback.map(|c| c.event_id) }),
-    ))
+    let saved = s.store().update_order(&row, callback.as_ref())?;
+    answer(&s, saved, &row, callback, now)
 }
 
 /// The user pays an order whose deduction failed, from Pay Score's list of orders to pay
@@ -116,10 +108,22 @@ pub(super) async fn user_pays(State(s): State<AppState>, Json(b): Json<OrderBody
     }
     let callback = crate::payscore::state::collect(&s, &mut row)
         .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if !s
+    let saved = s
         .store()
-        .update_order_paid_actively(&row, callback.as_ref())?
-    {
+        .update_order_paid_actively(&row, callback.as_ref())?;
+    answer(&s, saved, &row, callback, now)
+}
+
+/// The answer once the order was saved with its callback (or not, when a request changed
+/// it meanwhile).
+fn answer(
+    s: &AppState,
+    saved: bool,
+    row: &OrderRow,
+    callback: Option<crate::store::Delivery>,
+    now: i64,
+) -> Answer {
+    if !saved {
         return Err(Refused(
             StatusCode::CONFLICT,
             "the order changed meanwhile; try again".into(),

@@ -89,6 +89,34 @@ async fn text(c: &Client, loc: Locator<'_>) -> String {
     c.find(loc).await.unwrap().text().await.unwrap()
 }
 
+/// Clicks the button of the action form posting to `helper`, accepts its confirmation
+/// (checking that it mentions `asks`), and returns the answer the form shows.
+async fn submit(c: &Client, helper: &str, asks: &str) -> String {
+    let form = format!("form[action$='/{helper}']");
+    c.find(Locator::Css(&format!("{form} button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let confirm = c.get_alert_text().await.unwrap();
+    assert!(confirm.contains(asks), "{confirm}");
+    c.accept_alert().await.unwrap();
+    let out = c
+        .find(Locator::Css(&format!("{form} output")))
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = out.text().await.unwrap();
+        if answer != "sending…" && !answer.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer
+}
+
 #[tokio::test]
 async fn a_sign_error_shows_the_expected_string_to_sign() {
     let Some(b) = browser().await else { return };
@@ -286,33 +314,11 @@ async fn user_confirms_from_the_console() {
         .click()
         .await
         .unwrap();
-    let button = c
-        .wait()
-        .for_element(Locator::XPath(
-            "//form[contains(@action,'confirm-order')]//button",
-        ))
+    c.wait()
+        .for_element(Locator::Css("form[action$='/confirm-order'] button"))
         .await
         .unwrap();
-    button.click().await.unwrap();
-    assert!(
-        c.get_alert_text()
-            .await
-            .unwrap()
-            .contains("confirms this order")
-    );
-    c.accept_alert().await.unwrap();
-    let out = c
-        .find(Locator::Css("form[action$='confirm-order'] output"))
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    for _ in 0..100 {
-        answer = out.text().await.unwrap();
-        if answer.starts_with("200") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let answer = submit(c, "confirm-order", "confirms this order").await;
     assert!(
         answer.starts_with("200") && answer.contains("\"USER_CONFIRM\""),
         "{answer}"
@@ -339,25 +345,7 @@ async fn a_fault_is_added_from_the_console() {
         .send_keys(path)
         .await
         .unwrap();
-    c.find(Locator::Css("form[action$='/fault'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    let out = c
-        .find(Locator::Css("form[action$='/fault'] output"))
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    for _ in 0..100 {
-        answer = out.text().await.unwrap();
-        if answer.starts_with("200") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let answer = submit(c, "fault", "fail as chosen").await;
     assert!(answer.starts_with("200"), "{answer}");
     c.goto(&requests).await.unwrap();
     let waiting = text(c, Locator::Css("#faults + ul")).await;
@@ -443,26 +431,11 @@ async fn the_user_pays_a_failed_order_from_the_console() {
         .await
         .unwrap();
     assert!(failed.text().await.unwrap().contains("扣款失败"));
-    c.find(Locator::Css("form[action$='user-pays'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    let out = c
-        .find(Locator::Css("form[action$='user-pays'] output"))
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    for _ in 0..100 {
-        answer = out.text().await.unwrap();
-        if answer.starts_with("200") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(answer.contains("\"USER_PAID\""), "{answer}");
+    let answer = submit(c, "user-pays", "list of orders to pay").await;
+    assert!(
+        answer.starts_with("200") && answer.contains("\"USER_PAID\""),
+        "{answer}"
+    );
     let row = env.order_record(&no).await.unwrap();
     assert_eq!(row["order"]["state"], "DONE", "{row}");
     b.client.clone().close().await.unwrap();
