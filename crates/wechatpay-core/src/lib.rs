@@ -56,7 +56,7 @@ pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, RandomNonce, SystemC
 pub use error::{
     AuthorizationError, DecryptError, ErrorChain, KeyError, KeyProblem, SignError, VerifyError,
 };
-pub use keys::{Certificate, PrivateKey, PublicKey};
+pub use keys::{Certificate, PrivateKey, PublicKey, RsaOperations, rsa_operations};
 pub use sign::{Authorization, SignableRequest};
 pub use verify::{ResponseSignature, Verifier};
 
