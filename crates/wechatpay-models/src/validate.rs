@@ -308,8 +308,20 @@ impl Check {
     /// Rejects 4-byte UTF-8 characters in every string of `request` (the JSON walk that
     /// names the field runs only when the serialised bytes hold such a character).
     pub(crate) fn no_four_byte_chars_in<T: serde::Serialize>(&mut self, request: &T) {
-        // In UTF-8 only the lead byte of a 4-byte character is >= 0xF0.
-        if serde_json::to_vec(request).is_ok_and(|b| b.iter().all(|&x| x < 0xF0)) {
+        // In UTF-8 only the lead byte of a 4-byte character is >= 0xF0: look at the bytes
+        // as they are written, without keeping them.
+        struct FourByte(bool);
+        impl std::io::Write for FourByte {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 |= buf.iter().any(|&x| x >= 0xF0);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut seen = FourByte(false);
+        if serde_json::to_writer(&mut seen, request).is_ok() && !seen.0 {
             return;
         }
         self.no_four_byte_chars("", &serde_json::to_value(request).unwrap_or_default());

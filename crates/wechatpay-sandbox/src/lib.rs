@@ -238,5 +238,8 @@ impl Sandbox {
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let _ = self.worker.await;
+        if let Err(e) = self.state.store().flush_log() {
+            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot write the request log");
+        }
     }
 }

@@ -155,6 +155,58 @@ fn call_signs_and_verifies_and_reports_api_errors_then_the_order_survives_kill_9
     child.wait().unwrap();
 }
 
+/// The request log is written in batches; a clean stop (SIGTERM) writes what waits, so
+/// every request of the run is there after a restart.
+#[test]
+fn a_clean_stop_keeps_every_logged_request() {
+    let (dir, _) = init();
+    let folder = dir.path().join("s");
+    let (mut child, url) = serve(&folder);
+    for i in 0..3 {
+        let (code, _, err) = run(wxpay()
+            .args(["call", "GET", "/v3/payscore/partner/serviceorder", "-q"])
+            .arg(format!("out_order_no=LOGGED{i}"))
+            .args(["-q", "sub_mchid=1"])
+            .current_dir(&folder)
+            .env("WXPAY_BASE_URL", &url));
+        assert_eq!(code, 1, "ORDER_NOT_EXIST: {err}");
+    }
+    let term = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success(), "a clean stop");
+    let (mut child, url) = serve(&folder);
+    let log = get_json(&url, "/_sandbox/api/requests");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["target"]
+                .as_str()
+                .unwrap()
+                .contains("out_order_no=LOGGED")
+        })
+        .count();
+    assert_eq!(logged, 3, "{log}");
+}
+
+/// A plain HTTP/1.0 GET of the sandbox's own JSON (not signed, so not for `wxpay call`).
+fn get_json(url: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    let addr = url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
 #[test]
 fn certs_download_saves_the_verified_platform_certificate() {
     let (dir, _) = init();

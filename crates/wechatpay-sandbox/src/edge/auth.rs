@@ -210,13 +210,16 @@ impl Entry {
                 .and_then(|v| v["code"].as_str().map(str::to_owned));
         }
         if r.out_order_no.is_none() {
-            r.out_order_no = serde_json::from_slice::<serde_json::Value>(body)
+            // Only the one field: the rest of the body is skipped, not built into a tree.
+            #[derive(serde::Deserialize)]
+            struct Key {
+                out_order_no: Option<String>,
+            }
+            r.out_order_no = serde_json::from_slice::<Key>(body)
                 .ok()
-                .and_then(|v| v.get(ORDER_KEY)?.as_str().map(str::to_owned));
+                .and_then(|k| k.out_order_no);
         }
-        if let Err(e) = s.store().log_request(&self.row, body, &logged) {
-            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot log the request");
-        }
+        s.store().log_request(self.row, body, &logged);
         resp
     }
 }

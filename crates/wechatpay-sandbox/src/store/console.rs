@@ -139,6 +139,7 @@ impl Store {
     /// # Errors
     /// SQLite failures.
     pub(crate) fn order_record(&self, rowid: i64) -> Result<Option<OrderRecord>> {
+        self.flush_log()?;
         let conn = self.conn();
         let Some((mut order, json)) = conn
             .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE rowid = ?1"))?

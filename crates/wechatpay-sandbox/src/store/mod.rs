@@ -127,6 +127,17 @@ pub(crate) struct Store {
     path: Option<String>,
     /// Bytes of the request log ([`requests::REQUEST_LOG_BYTES`]).
     logged_bytes: std::sync::atomic::AtomicU64,
+    /// Requests waiting to be written to the log ([`Store::flush_log`]).
+    pending_log: Mutex<Vec<requests::Pending>>,
+}
+
+impl Drop for Store {
+    /// A clean end loses no logged request.
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_log() {
+            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot write the request log");
+        }
+    }
 }
 
 /// The error of an attempt started but never finished: the sandbox stopped during it (it
@@ -333,6 +344,7 @@ impl Store {
             checkpoint,
             path: (path != ":memory:").then(|| path.to_owned()),
             logged_bytes,
+            pending_log: Mutex::default(),
         })
     }
 

@@ -48,6 +48,75 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_order ON requests(out_order_no) WHERE out_order_no IS NOT NULL;
 ";
 
+/// How many requests wait in memory before the one that makes them that many writes them.
+const LOG_BATCH: usize = 512;
+
+/// A request waiting to be logged.
+#[derive(Debug)]
+pub(super) struct Pending {
+    row: RequestRow,
+    request_body: Vec<u8>,
+    response_body: Vec<u8>,
+}
+
+/// Writes one logged request and drops the oldest beyond the limits; `logged` counts the
+/// log's bytes.
+fn insert_logged(
+    conn: &rusqlite::Connection,
+    logged: &std::sync::atomic::AtomicU64,
+    p: &Pending,
+) -> Result<()> {
+    let row = &p.row;
+    let headers = serde_json::to_string(&row.request_headers)?;
+    let diagnosis = row.diagnosis.as_ref().map(Value::to_string);
+    let (request_body, response_body) = (&p.request_body, &p.response_body);
+    let bytes = request_body.len() + response_body.len() + headers.len() + row.target.len();
+    conn.prepare_cached(
+        "INSERT INTO requests (at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        row.at_ms,
+        row.method,
+        row.target,
+        row.status,
+        row.code,
+        row.latency_us,
+        row.request_id,
+        row.mchid,
+        row.serial,
+        row.signature.as_str(),
+        diagnosis,
+        headers,
+        request_body,
+        response_body,
+        row.out_order_no,
+    ])?;
+    let id = conn.last_insert_rowid();
+    // Counted under the connection's lock, which every change of the log holds.
+    logged.fetch_add(bytes as u64, Ordering::AcqRel);
+    let forget = |sql: &str, arg: i64| -> Result<u64> {
+        let freed = conn
+            .prepare_cached(&format!("{sql} RETURNING {ROW_BYTES}"))?
+            .query_map([arg], |r| r.get::<_, i64>(0))?
+            .map(|b| b.map(|b| u64::try_from(b).unwrap_or(0)))
+            .sum::<rusqlite::Result<u64>>()?;
+        let now = logged.load(Ordering::Acquire);
+        logged.store(now.saturating_sub(freed), Ordering::Release);
+        Ok(freed)
+    };
+    if id % 1000 == 0 {
+        forget("DELETE FROM requests WHERE id <= ?1", id - REQUEST_LOG_ROWS)?;
+    }
+    while logged.load(Ordering::Acquire) > REQUEST_LOG_BYTES
+        && forget(
+            "DELETE FROM requests WHERE id IN (SELECT id FROM requests ORDER BY id LIMIT ?1)",
+            100,
+        )? > 0
+    {}
+    Ok(())
+}
+
 /// Whether a request's signature verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,67 +218,52 @@ pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
 }
 
 impl Store {
-    /// Logs a request (`row.id` is ignored) and drops the oldest beyond
-    /// [`REQUEST_LOG_ROWS`].
+    /// Logs a request (`row.id` is ignored). The row waits in memory with others and is
+    /// written with them in one transaction (by the worker, at least once a second, or by
+    /// the first read of the log), so that a request does not pay a commit of its own;
+    /// [`flush_log`](Self::flush_log) writes what waits.
+    pub(crate) fn log_request(&self, row: RequestRow, request_body: &[u8], response_body: &[u8]) {
+        let entry = Pending {
+            row,
+            request_body: logged_body(request_body).into_owned(),
+            response_body: logged_body(response_body).into_owned(),
+        };
+        let waiting = {
+            let mut p = self.pending_log();
+            p.push(entry);
+            p.len()
+        };
+        if waiting >= LOG_BATCH
+            && let Err(e) = self.flush_log()
+        {
+            tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "cannot write the request log");
+        }
+    }
+
+    fn pending_log(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.pending_log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes the requests waiting to be logged, in one transaction, and drops the oldest
+    /// beyond [`REQUEST_LOG_ROWS`] and [`REQUEST_LOG_BYTES`].
     ///
     /// # Errors
-    /// SQLite failures.
-    pub(crate) fn log_request(
-        &self,
-        row: &RequestRow,
-        request_body: &[u8],
-        response_body: &[u8],
-    ) -> Result<i64> {
-        let conn = self.conn();
-        let headers = serde_json::to_string(&row.request_headers)?;
-        let diagnosis = row.diagnosis.as_ref().map(Value::to_string);
-        let (request_body, response_body) = (logged_body(request_body), logged_body(response_body));
-        let bytes = request_body.len() + response_body.len() + headers.len() + row.target.len();
-        conn.prepare_cached(
-            "INSERT INTO requests (at_ms, method, target, status, code, latency_us, request_id, mchid, serial, signature, diagnosis, request_headers, request_body, response_body, out_order_no)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?
-        .execute(params![
-            row.at_ms,
-            row.method,
-            row.target,
-            row.status,
-            row.code,
-            row.latency_us,
-            row.request_id,
-            row.mchid,
-            row.serial,
-            row.signature.as_str(),
-            diagnosis,
-            headers,
-            request_body.as_ref(),
-            response_body.as_ref(),
-            row.out_order_no,
-        ])?;
-        let id = conn.last_insert_rowid();
-        // Counted under the connection's lock, which every change of the log holds.
-        let logged = &self.logged_bytes;
-        logged.fetch_add(bytes as u64, Ordering::AcqRel);
-        let forget = |sql: &str, arg: i64| -> Result<u64> {
-            let freed = conn
-                .prepare_cached(&format!("{sql} RETURNING {ROW_BYTES}"))?
-                .query_map([arg], |r| r.get::<_, i64>(0))?
-                .map(|b| b.map(|b| u64::try_from(b).unwrap_or(0)))
-                .sum::<rusqlite::Result<u64>>()?;
-            let now = logged.load(Ordering::Acquire);
-            logged.store(now.saturating_sub(freed), Ordering::Release);
-            Ok(freed)
-        };
-        if id % 1000 == 0 {
-            forget("DELETE FROM requests WHERE id <= ?1", id - REQUEST_LOG_ROWS)?;
+    /// SQLite failures (the rows are then lost, and said so in the sandbox's log).
+    pub(crate) fn flush_log(&self) -> Result<()> {
+        // The connection first: two flushes write their batches in the order they took them.
+        let mut conn = self.conn();
+        let batch = std::mem::take(&mut *self.pending_log());
+        if batch.is_empty() {
+            return Ok(());
         }
-        while logged.load(Ordering::Acquire) > REQUEST_LOG_BYTES
-            && forget(
-                "DELETE FROM requests WHERE id IN (SELECT id FROM requests ORDER BY id LIMIT ?1)",
-                100,
-            )? > 0
-        {}
-        Ok(id)
+        let tx = conn.transaction()?;
+        for p in &batch {
+            insert_logged(&tx, &self.logged_bytes, p)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Bytes of the request log, counted as [`REQUEST_LOG_BYTES`] counts them.
@@ -227,6 +281,7 @@ impl Store {
     /// # Errors
     /// SQLite failures.
     pub(crate) fn list_requests(&self, before: Option<i64>, limit: u32) -> Result<Vec<RequestRow>> {
+        self.flush_log()?;
         let conn = self.conn();
         let mut st = conn.prepare_cached(&format!(
             "SELECT {COLS} FROM requests WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
@@ -242,10 +297,68 @@ impl Store {
     /// # Errors
     /// SQLite failures.
     pub(crate) fn request(&self, id: i64) -> Result<Option<RequestRow>> {
+        self.flush_log()?;
         let conn = self.conn();
         Ok(conn
             .prepare_cached(&format!("SELECT {COLS} FROM requests WHERE id = ?1"))?
             .query_row([id], from_row)
             .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(target: &str) -> RequestRow {
+        RequestRow {
+            id: 0,
+            at_ms: 1,
+            method: "POST".into(),
+            out_order_no: Some("RENT1".into()),
+            target: target.into(),
+            status: 204,
+            code: None,
+            latency_us: 10,
+            request_id: None,
+            mchid: None,
+            serial: None,
+            signature: SignatureCheck::Verified,
+            diagnosis: None,
+            request_headers: Vec::new(),
+            request_body: String::new(),
+            response_body: String::new(),
+        }
+    }
+
+    /// Batched, yet complete: a read sees every request logged before it, in order, and
+    /// a clean end (the store dropped) writes what was still waiting.
+    #[test]
+    fn the_log_is_written_in_batches_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite").display().to_string();
+        let store = Store::open(&path).unwrap();
+        for i in 0..3 {
+            store.log_request(row(&format!("/a/{i}")), b"{}", b"");
+        }
+        let seen: Vec<String> = store
+            .list_requests(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.target)
+            .collect();
+        assert_eq!(seen, ["/a/2", "/a/1", "/a/0"]);
+        for i in 0..LOG_BATCH + 2 {
+            store.log_request(row(&format!("/b/{i}")), b"", b"");
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let newest = store.list_requests(None, 1).unwrap();
+        assert_eq!(newest[0].target, format!("/b/{}", LOG_BATCH + 1));
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, i64::try_from(3 + LOG_BATCH + 2).unwrap());
     }
 }

@@ -20,8 +20,13 @@ pub(crate) async fn run(s: AppState) {
         if checkpointed.elapsed() >= Duration::from_secs(1) {
             checkpointed = Instant::now();
             let st = s.clone();
-            // Off the async threads: the checkpoint writes and syncs the database file.
-            let done = tokio::task::spawn_blocking(move || st.store().checkpoint()).await;
+            // Off the async threads: the request log's batch, then the checkpoint that
+            // writes and syncs the database file.
+            let done = tokio::task::spawn_blocking(move || {
+                st.store().flush_log()?;
+                st.store().checkpoint()
+            })
+            .await;
             if let Ok(Err(e)) = done {
                 tracing::warn!(error = %wechatpay_core::ErrorChain(&e), "WAL checkpoint");
             }

@@ -454,6 +454,9 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // The client retries itself (`max_retries`), knowing which requests may be sent
+            // again; reqwest's own layer would only copy every request's headers for it.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .referer(false);
         if let Some(url) = &self.proxy {
             let proxy = reqwest::Proxy::all(url.as_str())
