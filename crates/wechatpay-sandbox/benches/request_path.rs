@@ -2,7 +2,8 @@
 //! a signed partner direct-complete goes through the whole router (request log,
 //! authentication with its RSA verify, decoding, validation, the SQLite file, the signed
 //! answer), against one bare RSA verify plus one sign. A change that adds work to every
-//! request shows as a larger ratio of the two (`docs/performance.md`).
+//! request shows as a larger ratio of the two (`docs/performance.md`). The same path with
+//! the database in memory shows what the file costs.
 //!
 //! `cargo bench -p wechatpay-sandbox --bench request_path`
 
@@ -32,6 +33,10 @@ fn request_path(c: &mut Criterion) {
     config.behaviour.deduction_delay_ms = 3_600_000;
     config.services[0].risk_cap = i64::MAX;
     let app = rt.block_on(async {
+        wechatpay_sandbox::app(wechatpay_sandbox::AppState::new(&config, dir.path()).unwrap())
+    });
+    config.database = ":memory:".into();
+    let in_memory = rt.block_on(async {
         wechatpay_sandbox::app(wechatpay_sandbox::AppState::new(&config, dir.path()).unwrap())
     });
     let cl = &g.client;
@@ -75,10 +80,17 @@ fn request_path(c: &mut Criterion) {
     assert!(answer.status().is_success(), "{:?}", answer.status());
 
     let mut g = c.benchmark_group("sandbox request path");
-    g.bench_function("direct-complete: request to signed answer", |b| {
+    g.bench_function("direct-complete, SQLite file", |b| {
         b.iter_batched(
             signed,
             |req| rt.block_on(app.clone().oneshot(req)).unwrap(),
+            BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("direct-complete, database in memory", |b| {
+        b.iter_batched(
+            signed,
+            |req| rt.block_on(in_memory.clone().oneshot(req)).unwrap(),
             BatchSize::SmallInput,
         );
     });
