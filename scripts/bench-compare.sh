@@ -7,25 +7,29 @@
 # Prints, per revision and concurrency, the range over the rounds of: orders/s, the ratio
 # to the bench's crypto bound, client and sandbox CPU per order, and p99 latency.
 # Needs git, cargo and python3. Takes about 10 minutes of building per revision on 2 cores
-# (less when target/bench-<rev> is kept from an earlier run), then 8 × ROUNDS × DURATION.
+# (target/bench-<rev> keeps the sources and the build for the next run), then
+# 8 × ROUNDS × DURATION.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 root=$(git rev-parse --show-toplevel)
 rounds=${3:-3}
 duration=${4:-10s}
 work=$(mktemp -d)
-trap 'for w in "$work"/src-*; do git -C "$root" worktree remove --force "$w" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 build() { # rev -> path of its wxpay
     local rev=$1 sha src target
     sha=$(git -C "$root" rev-parse --short=10 "$rev^{commit}")
-    src="$work/src-$sha"
+    # The sources at a fixed place next to their build, so that a second run reuses it.
     target="$root/target/bench-$sha"
-    git -C "$root" worktree add --detach --quiet "$src" "$sha"
+    src="$target/src"
+    if [ ! -d "$src" ]; then
+        git -C "$root" worktree add --detach --quiet "$src" "$sha"
+    fi
     echo "building $rev ($sha) into target/bench-$sha" >&2
     (cd "$src" && CARGO_TARGET_DIR="$target" cargo build --release --quiet -p wechatpay-cli)
     echo "$target/release/wxpay"
