@@ -9,7 +9,6 @@ use ghash::universal_hash::{KeyInit as _, UniversalHash as _};
 use sm4::cipher::BlockEncrypt as _;
 use zeroize::Zeroizing;
 
-use crate::aead::ApiV3Key;
 use crate::error::{DecryptError, KeyError};
 use crate::gcm::{Ctr, OpenStream, Sm4Ctr};
 
@@ -116,15 +115,12 @@ impl OpenStream {
         nonce: &str,
         associated_data: &str,
     ) -> Result<Self, DecryptError> {
-        match key.len() {
-            32 => ApiV3Key::new(key)
-                .map_err(|_| DecryptError::Failed)?
-                .open_stream(nonce, associated_data),
-            16 => Sm4Key::new(key)
-                .map_err(|_| DecryptError::Failed)?
-                .open_stream(nonce, associated_data),
-            _ => Err(DecryptError::Failed),
+        if let Ok(aes) = <&[u8; 32]>::try_from(key) {
+            return OpenStream::aes(aes, nonce, associated_data.as_bytes());
         }
+        Sm4Key::new(key)
+            .map_err(|_| DecryptError::Failed)?
+            .open_stream(nonce, associated_data)
     }
 }
 
