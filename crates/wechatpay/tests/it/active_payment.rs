@@ -12,27 +12,8 @@ use wechatpay_models::v3::payscore::OrderState;
 use wechatpay_models::v3::refund::domestic::{RefundRequest, RefundRequestAmount};
 use wechatpay_sandbox::testing::Recorder;
 
-use crate::bills::{helper, paid_day, to_bill_time};
+use crate::bills::{helper, paid_day, to_bill_time, try_helper};
 use crate::support::{Env, env_with, unique};
-
-/// A test helper's status and answer, refused or not.
-async fn try_helper(env: &Env, name: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/_sandbox/api/test-helpers/{name}",
-            env.sandbox.base_url()
-        ))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap(),
-    )
-}
 
 /// The sandbox's record of an order once `done` says so (the worker deducts in the
 /// background).
