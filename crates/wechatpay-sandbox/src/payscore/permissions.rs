@@ -312,28 +312,35 @@ async fn direct_by_code(
     Ok(Json(answer(&a)).into_response())
 }
 
+/// The user a partner by-openid request names (query and terminate have the same fields):
+/// [`of_user`] in the request's service and sub-merchant.
+macro_rules! partner_user {
+    ($s:expr, $c:expr, $req:expr) => {
+        of_user(
+            $s,
+            $c,
+            &Scope {
+                service_id: $req.service_id.as_str(),
+                sub_mchid: $req.sub_mchid.as_str(),
+            },
+            (
+                $req.appid.as_str(),
+                $req.sub_appid.as_ref().map(|a| a.as_str()),
+            ),
+            (
+                $req.openid.as_ref().map(|o| o.as_str()),
+                $req.sub_openid.as_ref().map(|o| o.as_str()),
+            ),
+        )
+    };
+}
+
 async fn search(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     Wx(req): Wx<p::QueryPermissionsByOpenidRequest>,
 ) -> Answer {
-    let scope = Scope {
-        service_id: req.service_id.as_str(),
-        sub_mchid: req.sub_mchid.as_str(),
-    };
-    let a = of_user(
-        &s,
-        &c,
-        &scope,
-        (
-            req.appid.as_str(),
-            req.sub_appid.as_ref().map(|a| a.as_str()),
-        ),
-        (
-            req.openid.as_ref().map(|o| o.as_str()),
-            req.sub_openid.as_ref().map(|o| o.as_str()),
-        ),
-    )?;
+    let a = partner_user!(&s, &c, req)?;
     Ok(Json(answer(&a)).into_response())
 }
 
@@ -396,23 +403,7 @@ async fn terminate(
     Extension(c): Extension<Caller>,
     Wx(req): Wx<p::TerminatePermissionsRequest>,
 ) -> Answer {
-    let scope = Scope {
-        service_id: req.service_id.as_str(),
-        sub_mchid: req.sub_mchid.as_str(),
-    };
-    let a = of_user(
-        &s,
-        &c,
-        &scope,
-        (
-            req.appid.as_str(),
-            req.sub_appid.as_ref().map(|a| a.as_str()),
-        ),
-        (
-            req.openid.as_ref().map(|o| o.as_str()),
-            req.sub_openid.as_ref().map(|o| o.as_str()),
-        ),
-    )?;
+    let a = partner_user!(&s, &c, req)?;
     ended(&s, a)
 }
 
